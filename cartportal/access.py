@@ -1,0 +1,184 @@
+"""Roles and the one scoping path.
+
+Roles are groups. Permissions are granted on Region objects (django-guardian), never per row.
+`region_ids_for(user, action)` turns a user into the list of region ids they may act on, or None for
+"every region" (superusers, and Executive / Compliance for reads; Executives may also approve, which
+the campaign service records as an override). A model-level permission alone grants nothing.
+Partner API tokens narrow the user's regions to the token's regions.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group
+from django.db import models
+from django.http import Http404
+from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
+
+from cartportal.models import Region
+
+ANALYST = "Analyst"
+REGIONAL_MANAGER = "RegionalManager"
+EXECUTIVE = "Executive"
+COMPLIANCE = "Compliance"
+PARTNER = "Partner"
+ADMIN = "Admin"
+ROLES = [ANALYST, REGIONAL_MANAGER, EXECUTIVE, COMPLIANCE, PARTNER, ADMIN]
+GLOBAL_READ_ROLES = {EXECUTIVE, COMPLIANCE}
+
+ACTION_PERMS = {
+    "view": "view_region_data",
+    "change": "change_region_data",
+    "import": "import_region_data",
+    "approve": "approve_region_campaigns",
+}
+# What each role is granted on the regions it is assigned to.
+ROLE_ACTIONS = {
+    ANALYST: ["view", "change"],
+    REGIONAL_MANAGER: ["view", "change", "import", "approve"],
+    PARTNER: ["view", "change"],
+    EXECUTIVE: [],
+    COMPLIANCE: [],
+    ADMIN: [],
+}
+
+
+class SystemActor:
+    """The actor of a Celery task or management command: recorded as its label (`task:rescore`,
+    `command:erase_customer`) and limited to the region ids it was started for (None = all)."""
+
+    is_authenticated = True
+    is_active = True
+    is_superuser = False
+    is_staff = False
+    pk = None
+
+    def __init__(self, label: str, region_ids: list[int] | None = None):
+        self.label = label
+        self.region_ids = None if region_ids is None else list(region_ids)
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class NotFoundOrForbidden(Http404):
+    """Raised for a foreign-region object exactly as for a missing one."""
+
+
+def role_names(user) -> set[str]:
+    if not getattr(user, "is_authenticated", False) or isinstance(user, SystemActor):
+        return set()
+    cached = getattr(user, "_cp_roles", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True))
+        user._cp_roles = cached
+    return cached
+
+
+def has_role(user, *roles: str) -> bool:
+    return bool(role_names(user) & set(roles))
+
+
+def region_ids_for(user, action: str = "view") -> list[int] | None:
+    """Region ids `user` may perform `action` on; None means every region."""
+    if action not in ACTION_PERMS:
+        raise ValueError(f"unknown action {action!r}")
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    if isinstance(user, SystemActor):
+        return user.region_ids
+    cache = user.__dict__.setdefault("_cp_region_cache", {})
+    if action in cache:
+        return cache[action]
+    ids = _region_ids_uncached(user, action)
+    token = getattr(user, "partner_token", None)
+    if token is not None:
+        token_ids = list(token.regions.values_list("id", flat=True))
+        ids = token_ids if ids is None else [i for i in ids if i in set(token_ids)]
+    cache[action] = ids
+    return ids
+
+
+def _region_ids_uncached(user, action: str) -> list[int] | None:
+    if user.is_superuser:
+        return None
+    roles = role_names(user)
+    if action == "view" and roles & GLOBAL_READ_ROLES:
+        return None
+    if action == "approve" and EXECUTIVE in roles:
+        return None
+    perm = f"cartportal.{ACTION_PERMS[action]}"
+    regions = get_objects_for_user(
+        user, perm, klass=Region, use_groups=True, with_superuser=False, accept_global_perms=False
+    )
+    return list(regions.values_list("id", flat=True))
+
+
+def visible_regions(user, action: str = "view") -> models.QuerySet[Region]:
+    ids = region_ids_for(user, action)
+    return Region.objects.all() if ids is None else Region.objects.filter(id__in=ids)
+
+
+def can(user, action: str, region_id: int | None) -> bool:
+    ids = region_ids_for(user, action)
+    return ids is None or (region_id is not None and region_id in ids)
+
+
+def ensure_can(user, action: str, region_id: int | None, *, what: str = "object") -> None:
+    """Raise NotFoundOrForbidden (and audit the denial) unless `user` may `action` in that region."""
+    if not can(user, action, region_id):
+        record_denied(user, action=action, what=what, region_id=region_id)
+        raise NotFoundOrForbidden(f"No {what} matches the given query.")
+
+
+def get_scoped_or_404(queryset: models.QuerySet, user, action: str = "view", **lookup):
+    """Fetch one object through the user's scope. A foreign-region object answers like a missing one,
+    and the attempt is written to the audit trail."""
+    try:
+        return queryset.restrict(user, action).get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        pass
+    what = queryset.model._meta.verbose_name
+    try:
+        existing = queryset.filter(**lookup).only("pk").first()
+    except (ValueError, TypeError):
+        existing = None
+    if existing is not None:
+        record_denied(user, action=action, what=what, object_id=str(existing.pk))
+    raise NotFoundOrForbidden(f"No {what} matches the given query.")
+
+
+def record_denied(user, *, action: str, what: str, object_id: str = "", region_id: int | None = None) -> None:
+    from cartportal.audit import actor_label, record
+
+    region_code = ""
+    if region_id is not None:
+        region_code = Region.objects.filter(pk=region_id).values_list("code", flat=True).first() or ""
+    record(
+        actor=actor_label(user),
+        action="access.denied",
+        object_type=what,
+        object_id=object_id,
+        region_code=region_code,
+        after={"attempted": action},
+    )
+
+
+def ensure_role_groups() -> dict[str, Group]:
+    return {name: Group.objects.get_or_create(name=name)[0] for name in ROLES}
+
+
+def grant_region(user_or_group, region: Region, role: str = REGIONAL_MANAGER) -> None:
+    for action in ROLE_ACTIONS[role]:
+        assign_perm(f"cartportal.{ACTION_PERMS[action]}", user_or_group, region)
+    _forget(user_or_group)
+
+
+def revoke_region(user_or_group, region: Region) -> None:
+    for perm in ACTION_PERMS.values():
+        remove_perm(f"cartportal.{perm}", user_or_group, region)
+    _forget(user_or_group)
+
+
+def _forget(user_or_group) -> None:
+    user_or_group.__dict__.pop("_cp_region_cache", None)
+    user_or_group.__dict__.pop("_cp_roles", None)

@@ -1,0 +1,34 @@
+import importlib
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from cartportal.demo import DEMO_PASSWORD, ensure_demo_regions, ensure_demo_token, ensure_demo_users
+
+
+class Command(BaseCommand):
+    help = "Create demo regions, one login per role, and demo data (real data sets when CARTPORTAL_DATA_DIR is set)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--data-dir", default=settings.CARTPORTAL_DATA_DIR)
+        parser.add_argument("--skip-data", action="store_true")
+
+    def handle(self, *args, data_dir: str, skip_data: bool, **options):
+        if not skip_data:
+            self._load_data(data_dir)
+        ensure_demo_regions()
+        rows = ensure_demo_users()
+        key = ensure_demo_token()
+        self.stdout.write("\nDemo logins (password for all: %s)" % DEMO_PASSWORD)
+        for username, role, regions in rows:
+            self.stdout.write(f"  {username:<16} {role:<28} {regions}")
+        if key:
+            self.stdout.write(f"\nPartner API token (shown once): {key}")
+
+    def _load_data(self, data_dir: str) -> None:
+        """Domain loaders register themselves as cartportal.ingest.demo.load_demo_data(data_dir, stdout)."""
+        try:
+            module = importlib.import_module("cartportal.ingest.demo")
+        except ModuleNotFoundError:
+            return
+        module.load_demo_data(data_dir or None, self.stdout)

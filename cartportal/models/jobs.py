@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from .regions import Region, RegionScopedQuerySet
+
+
+class JobRunQuerySet(RegionScopedQuerySet):
+    def restrict(self, user, action: str = "view"):
+        """Jobs without a region (global retrains) are visible to global roles only."""
+        from cartportal.access import region_ids_for
+
+        ids = region_ids_for(user, action)
+        if ids is None:
+            return self
+        return self.filter(region__in=ids)
+
+
+class JobRun(models.Model):
+    """Every long task (import, retrain, rescore, segment rebuild, campaign assignment) is a JobRun."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    kind = models.CharField(max_length=64, db_index=True)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    parameters = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    progress = models.FloatField(default=0, help_text="0 to 100")
+    message = models.CharField(max_length=300, blank=True, default="")
+    counts = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, default="")
+    task_id = models.CharField(max_length=64, blank=True, default="")
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = JobRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.state})"

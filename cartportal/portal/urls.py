@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "portal"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("audit/", views.audit_log, name="audit"),
+    path("jobs/", views.job_list, name="jobs"),
+    path("jobs/<int:job_id>/", views.job_detail, name="job"),
+]

@@ -1,0 +1,39 @@
+"""Platform reads. Every selector takes the user and starts from their region scope."""
+
+from __future__ import annotations
+
+from django.db.models import Count, QuerySet
+
+from cartportal.access import has_role, visible_regions, COMPLIANCE
+from cartportal.models import AuditEvent, Customer, JobRun, Region
+
+
+def region_overview(user) -> list[dict]:
+    regions = visible_regions(user).annotate(customer_count=Count("customers", distinct=True))
+    return [{"code": r.code, "name": r.name, "customers": r.customer_count} for r in regions]
+
+
+def customer_list(user) -> QuerySet[Customer]:
+    return Customer.objects.restrict(user).select_related("region")
+
+
+def job_list(user) -> QuerySet[JobRun]:
+    return JobRun.objects.restrict(user).select_related("region")
+
+
+def audit_events(user, *, action: str = "", region_code: str = "", actor: str = "") -> QuerySet[AuditEvent]:
+    """Only Compliance (and superusers) read the audit trail; others get an empty set."""
+    if not (user.is_superuser or has_role(user, COMPLIANCE)):
+        return AuditEvent.objects.none()
+    events = AuditEvent.objects.order_by("-id")
+    if action:
+        events = events.filter(action__startswith=action)
+    if region_code:
+        events = events.filter(region_code=region_code)
+    if actor:
+        events = events.filter(actor__startswith=actor)
+    return events
+
+
+def regions_for_filter(user) -> QuerySet[Region]:
+    return visible_regions(user)

@@ -1,0 +1,75 @@
+"""Platform writes. Each takes the actor, runs in a transaction, checks the region and writes its audit row."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from cartportal.access import ensure_can
+from cartportal.audit import record
+from cartportal.models import Customer, Review
+
+PERSONAL_FIELDS = ("name", "email", "age_band", "gender")
+
+
+class DomainError(Exception):
+    """A rule of the domain refused the action; the message says why, for the user."""
+
+    def __init__(self, message: str, code: str = "invalid"):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def customer_erase(*, actor, customer: Customer, reason: str = "GDPR erasure request") -> Customer:
+    """Remove a customer's personal data everywhere; keep the row (pseudonymous) so aggregates,
+    scores and the audit chain stay consistent. Consent is withdrawn so no later step uses them."""
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        ensure_can(actor, "change", customer.region_id, what="customer")
+        if customer.erased_at is not None:
+            return customer
+        for field in PERSONAL_FIELDS:
+            setattr(customer, field, "")
+        customer.external_id = f"erased-{customer.pk}"
+        customer.consent_marketing = False
+        customer.consent_personalisation = False
+        customer.erased_at = timezone.now()
+        customer.save()
+        Review.objects.filter(customer=customer).update(title="", text="")
+        ensure_can(actor, "change", customer.region_id, what="customer")
+        record(
+            actor=actor,
+            action="customer.erased",
+            object_type="customer",
+            object_id=customer.pk,
+            region_code=customer.region.code,
+            after={"erased_fields": [*PERSONAL_FIELDS, "external_id", "review_text"]},
+            reason=reason,
+        )
+    return customer
+
+
+def customer_set_consent(
+    *, actor, customer: Customer, marketing: bool | None = None, personalisation: bool | None = None
+) -> Customer:
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        ensure_can(actor, "change", customer.region_id, what="customer")
+        before = {"marketing": customer.consent_marketing, "personalisation": customer.consent_personalisation}
+        if marketing is not None:
+            customer.consent_marketing = marketing
+        if personalisation is not None:
+            customer.consent_personalisation = personalisation
+        customer.consent_updated_at = timezone.now()
+        customer.save(update_fields=["consent_marketing", "consent_personalisation", "consent_updated_at"])
+        record(
+            actor=actor,
+            action="customer.consent_changed",
+            object_type="customer",
+            object_id=customer.pk,
+            region_code=customer.region.code,
+            before=before,
+            after={"marketing": customer.consent_marketing, "personalisation": customer.consent_personalisation},
+        )
+    return customer

@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from cartportal.portal import views as portal_views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", portal_views.healthz, name="healthz"),
+    path("", include("cartportal.portal.urls")),
+    path("segments/", include("segments.urls")),
+    path("predictions/", include("predictions.urls")),
+    path("interventions/", include("interventions.urls")),
+    path("api/v1/", include("cartportal.api.urls")),
+]
+
+handler404 = "cartportal.portal.views.not_found"
+handler500 = "cartportal.portal.views.server_error"

