@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", portal_views.healthz, name="healthz"),
     path("", include("cartportal.portal.urls")),
+    path("data/", include("cartportal.ingest.urls")),
     path("segments/", include("segments.urls")),
     path("predictions/", include("predictions.urls")),
     path("interventions/", include("interventions.urls")),

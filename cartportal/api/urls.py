@@ -1,3 +1,7 @@
-from django.urls import path
+from django.urls import include, path
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", include("segments.api.urls")),
+    path("", include("predictions.api.urls")),
+    path("", include("interventions.api.urls")),
+]

@@ -17,7 +17,7 @@ TABS = [
     ("Executive", "portal:executive", EXECUTIVE),
     ("Campaigns", "interventions:campaigns", EVERYONE),
     ("Approvals", "interventions:approvals", EVERYONE),
-    ("Data", "portal:imports", EVERYONE),
+    ("Data", "ingest:imports", EVERYONE),
     ("Models", "predictions:models", EVERYONE),
     ("Jobs", "portal:jobs", EVERYONE),
     ("Audit", "portal:audit", COMPLIANCE),
