@@ -52,9 +52,18 @@ serve() {
   "$VENV/bin/gunicorn" cartportal.wsgi --bind "127.0.0.1:${port}" --workers 2 --timeout 120
 }
 
+browser() {
+  # The browser tests drive Debian's Chromium; install it where we may (root with apt), else they skip.
+  if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Chromium for the browser tests (apt-get install chromium)..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+      || echo "Chromium could not be installed: browser tests will be skipped." >&2
+  fi
+}
+
 case "${1:-serve}" in
   serve) setup; serve ;;
-  test) shift; setup; exec "$VENV/bin/python" -m pytest "$@" ;;
+  test) shift; setup; browser; mkdir -p staticfiles; exec "$VENV/bin/python" -m pytest "$@" ;;
   stop) "$VENV/bin/python" -m cartportal.devservices stop ;;
   *) echo "usage: ./run.sh [serve|test|stop]" >&2; exit 2 ;;
 esac

