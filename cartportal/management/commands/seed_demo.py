@@ -24,11 +24,26 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<16} {role:<28} {regions}")
         if key:
             self.stdout.write(f"\nPartner API token (shown once): {key}")
+        if not skip_data:
+            self._build_domains()
 
     def _load_data(self, data_dir: str) -> None:
         """Domain loaders register themselves as cartportal.ingest.demo.load_demo_data(data_dir, stdout)."""
         try:
             module = importlib.import_module("cartportal.ingest.demo")
-        except ModuleNotFoundError:
+        except ModuleNotFoundError as missing:
+            if missing.name != "cartportal.ingest.demo":
+                raise
             return
         module.load_demo_data(data_dir or None, self.stdout)
+
+    def _build_domains(self) -> None:
+        """Each domain app may offer `<app>.demo.build_demo(stdout)`: train, score, segment, draft campaigns."""
+        for app in ("predictions", "segments", "interventions"):
+            try:
+                module = importlib.import_module(f"{app}.demo")
+            except ModuleNotFoundError as missing:
+                if missing.name != f"{app}.demo":
+                    raise
+                continue
+            module.build_demo(self.stdout)
