@@ -56,9 +56,19 @@ REGION = Field("region", synonyms=("country", "region_code", "market", "state", 
 
 
 def content_key(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """A 40-hex-digit key from the listed parsed columns (stable across runs and machines)."""
-    joined = frame[columns].astype(str).agg("\x1f".join, axis=1)
+    """A 40-hex-digit key from the listed parsed columns, independent of how pandas typed a chunk (1 and 1.0,
+    or a date parsed from any format, give the same key)."""
+    parts = [_canonical(frame[c]) for c in columns]
+    joined = parts[0].str.cat(parts[1:], sep="\x1f") if len(parts) > 1 else parts[0]
     return np.array([hashlib.sha1(v.encode("utf-8")).hexdigest() for v in joined], dtype=object)
+
+
+def _canonical(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series.dt.strftime("%Y-%m-%dT%H:%M:%S").fillna("")
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return series.map(lambda v: "" if pd.isna(v) else f"{float(v):.12g}")
+    return series.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
 
 
 class Loader:

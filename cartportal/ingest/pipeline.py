@@ -329,6 +329,7 @@ def _regions(frame, problems, resolver, fixed_region, needs_region, column_of) -
 
 def _stage(cursor, loader, staged: pd.DataFrame) -> None:
     columns = ", ".join(f"{name} {sql}" for name, sql in loader.staging)
+    cursor.execute("DROP TABLE IF EXISTS stg")
     cursor.execute(f"CREATE TEMP TABLE stg ({columns}) ON COMMIT DROP")
     if staged.empty:
         return

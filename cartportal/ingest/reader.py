@@ -114,7 +114,7 @@ def _csv_chunks(lines, header, encoding, delimiter, chunk_rows) -> Iterator[Chun
     chunk = Chunk()
     index, total = 1, len(lines)
     while index < total:
-        start = index + 1
+        start, index_before = index + 1, index
         text, broken, end = _assemble(lines, index, encoding)
         index = end
         raw = text.rstrip("\r\n")[:2000]
@@ -128,6 +128,12 @@ def _csv_chunks(lines, header, encoding, delimiter, chunk_rows) -> Iterator[Chun
                 record = next(csv.reader([text], delimiter=delimiter, strict=True))
             except (csv.Error, StopIteration) as error:
                 problem = Problem(start, "", "malformed_csv", f"Malformed CSV: {error}.", raw)
+            if end > index_before + 1 and (problem is not None or len(record) != width):
+                # A quote that opened a field across lines did not make a record: blame the first line only.
+                first = lines[index_before].decode(encoding, errors="replace").rstrip("\r\n")
+                problem = Problem(start, "", "unbalanced_quote", "A quote opened on this line is never closed.",
+                                  first[:2000])
+                index = index_before + 1
         if problem is None and broken:
             column = next((header[i] for i, v in enumerate(record[:width]) if "\ufffd" in v), "")
             problem = Problem(start, column, "bad_encoding", f"Bytes that are not valid {encoding} text.", raw)
