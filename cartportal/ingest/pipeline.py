@@ -255,7 +255,7 @@ def _load_chunk(
         problems.add(np.isin(np.arange(len(frame)), [good_positions[pos]]), name, code, message)
     keep = ~np.isin(staged["line"].to_numpy(), lines[problems.bad])
     staged = staged[keep].reset_index(drop=True)
-    raw_by_line = dict(zip(chunk.lines, chunk.raws))
+    raw_by_line = dict(zip(chunk.lines, chunk.raws, strict=True))
     for pos in np.flatnonzero(problems.bad):
         name = problems.field[pos]
         quarantine.append(
