@@ -358,8 +358,8 @@ def _stage(cursor, loader, staged: pd.DataFrame) -> None:
     buffer = io.StringIO()
     out = staged[[c for c, _ in loader.staging]].copy()
     for name, sql in loader.staging:
-        if sql == "timestamptz":
-            out[name] = out[name].map(lambda v: v.isoformat() if isinstance(v, pd.Timestamp) else None)
+        if sql == "timestamptz" and pd.api.types.is_datetime64_any_dtype(out[name]):
+            out[name] = out[name].dt.strftime("%Y-%m-%d %H:%M:%S+00")
     out.to_csv(buffer, index=False, header=False, na_rep="\\N")
     with cursor.copy(
         f"COPY stg ({', '.join(c for c, _ in loader.staging)}) FROM STDIN (FORMAT csv, NULL '\\N')"
@@ -370,7 +370,11 @@ def _stage(cursor, loader, staged: pd.DataFrame) -> None:
 
 def _sql_checks(cursor, loader, resolver, needs_region, raw_by_line, column_of) -> list[tuple]:
     out = []
-    for column, table, key in getattr(loader, "region_from", []):
+    region_missing = False
+    if getattr(loader, "region_from", []):
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM stg WHERE region_id IS NULL)")
+        region_missing = cursor.fetchone()[0]
+    for column, table, key in getattr(loader, "region_from", []) if region_missing else []:
         cursor.execute(
             f"UPDATE stg s SET region_id = t.region_id FROM {table} t "
             f"WHERE s.region_id IS NULL AND s.{column} IS NOT NULL AND t.{key} = s.{column}"
