@@ -1,6 +1,27 @@
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
+from drf_spectacular.renderers import (
+    OpenApiJsonRenderer,
+    OpenApiJsonRenderer2,
+    OpenApiYamlRenderer,
+    OpenApiYamlRenderer2,
+)
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from cartportal.api import base
 
 urlpatterns = [
+    path(
+        "schema/",
+        SpectacularAPIView.as_view(
+            authentication_classes=[base.PartnerTokenAuthentication, base.PortalSessionAuthentication],
+            permission_classes=base.DEFAULT_PERMISSIONS,
+            # JSON first, so errors come back as JSON too; ?format=yaml gives YAML.
+            renderer_classes=[OpenApiJsonRenderer, OpenApiJsonRenderer2, OpenApiYamlRenderer, OpenApiYamlRenderer2],
+        ),
+        name="api-schema",
+    ),
+    path("docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
     path("", include("segments.api.urls")),
     path("", include("predictions.api.urls")),
     path("", include("interventions.api.urls")),
