@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.throttling import SimpleRateThrottle
@@ -130,3 +131,18 @@ class StandardPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+
+# --- Content negotiation -------------------------------------------------------------------------------
+class FallbackContentNegotiation(DefaultContentNegotiation):
+    """An Accept header no renderer satisfies (a browser's text/html) gets the default renderer (JSON) rather
+    than a 406; an explicit unknown `?format=` still answers 404 as REST framework does."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except exceptions.NotAcceptable:
+            format_query_param = self.settings.URL_FORMAT_OVERRIDE
+            if format_suffix or request.query_params.get(format_query_param):
+                raise
+            return (renderers[0], renderers[0].media_type)
