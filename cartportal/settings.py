@@ -195,17 +195,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "tokenAuth": {
-                "type": "apiKey",
-                "in": "header",
-                "name": "Authorization",
-                "description": "Partner token: `Token <key>`",
-            }
-        }
-    },
-    "SECURITY": [{"tokenAuth": []}],
 }
 
 # --- Product settings -----------------------------------------------------------------------------

@@ -77,7 +77,8 @@ class TokenScopePermission(BasePermission):
         token = token_of(request)
         if token is None:
             return True
-        needed = "read" if request.method in SAFE_METHODS else "write"
+        reads_only = request.method in SAFE_METHODS or getattr(view, "read_only_post", False)
+        needed = "read" if reads_only else "write"
         scopes = set(token.scopes or [])
         if needed not in scopes:
             self.message = f"This token lacks the '{needed}' scope."
@@ -105,6 +106,14 @@ class TokenRateThrottle(SimpleRateThrottle):
 
     scope = "token"
 
+    def __init__(self):  # the rate is chosen per request in get_cache_key
+        pass
+
+    def get_rate(self):
+        from rest_framework.settings import api_settings
+
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
     def get_cache_key(self, request, view):
         token = token_of(request)
         if token is not None:
@@ -118,6 +127,8 @@ class TokenRateThrottle(SimpleRateThrottle):
             self.scope = "anon"
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
+        if self.rate is None:
+            return None
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
     def allow_request(self, request, view):

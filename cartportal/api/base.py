@@ -85,9 +85,17 @@ def _first_code(codes, default):
     return default
 
 
+def _is_domain_error(exc) -> bool:
+    from cartportal.services import DomainError
+
+    return isinstance(exc, DomainError) or (hasattr(exc, "message") and type(exc).__name__.endswith("DomainError"))
+
+
 def exception_handler(exc, context):
     """DRF EXCEPTION_HANDLER: every error in the same shape."""
-    if isinstance(exc, DjangoValidationError):
+    if _is_domain_error(exc):
+        exc = exceptions.ValidationError({"non_field_errors": [exc.message]}, code=getattr(exc, "code", "invalid"))
+    elif isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail)
     elif isinstance(exc, (ValueError, TypeError)) and not isinstance(exc, exceptions.APIException):
@@ -111,7 +119,8 @@ def exception_handler(exc, context):
             message = "; ".join(str(d) for d in detail) or "Invalid input."
         else:
             message = str(detail)
-        code = "invalid"
+        code = _first_code(exc.get_codes(), "invalid")
+        code = "invalid" if code in ("required", "null", "blank") and fields else code
     elif isinstance(exc, Http404):
         message, code = "Not found.", "not_found"
     elif isinstance(exc, (exceptions.PermissionDenied, DjangoPermissionDenied)):
@@ -198,7 +207,7 @@ class RegionScopedViewSetMixin:
 
     def _audit_foreign(self, value):
         try:
-            existing = self.base_queryset().filter(**{self.lookup_field: value}).only("pk").first()
+            existing = self.base_queryset().filter(**{self.lookup_field: value}).values_list("pk", flat=True).first()
         except (ValueError, TypeError, DjangoValidationError):
             return
         if existing is not None:
@@ -206,7 +215,7 @@ class RegionScopedViewSetMixin:
                 self.request.user,
                 action=self.scope_action(),
                 what=self._model()._meta.verbose_name,
-                object_id=str(existing.pk),
+                object_id=str(existing),
             )
 
     def region_id_of(self, obj) -> int | None:

@@ -7,8 +7,16 @@ from drf_spectacular.renderers import (
     OpenApiYamlRenderer2,
 )
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
 
-from cartportal.api import base
+from cartportal.api import base, views
+
+router = SimpleRouter()
+router.register("regions", views.RegionViewSet, basename="api-regions")
+router.register("customers", views.CustomerViewSet, basename="api-customers")
+router.register("jobs", views.JobViewSet, basename="api-jobs")
+router.register("import-batches", views.ImportBatchViewSet, basename="api-import-batches")
+router.register("audit-events", views.AuditEventViewSet, basename="api-audit-events")
 
 urlpatterns = [
     path(
@@ -22,6 +30,8 @@ urlpatterns = [
         name="api-schema",
     ),
     path("docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
+    path("sessions/score/", views.LiveSessionScoreView.as_view(), name="api-session-score"),
+    path("", include(router.urls)),
     path("", include("segments.api.urls")),
     path("", include("predictions.api.urls")),
     path("", include("interventions.api.urls")),
