@@ -13,6 +13,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -21,6 +24,8 @@ from django.db import transaction
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.permissions import SAFE_METHODS
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from cartportal.access import can, record_denied
@@ -151,8 +156,68 @@ def is_api_path(path: str) -> bool:
     return path.startswith("/api/")
 
 
+# --- CSV export ----------------------------------------------------------------------------------------
+class CsvRenderer(BaseRenderer):
+    """`?format=csv` on a list: every row the caller may see (not one page), nested values as JSON text.
+    Cells a spreadsheet would run as formulas are quoted (same rule as the portal's exports)."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        from cartportal.portal.export import _safe
+
+        if isinstance(data, dict) and "error" in data:
+            rows, header = [data["error"]], ["status", "code", "message", "fields"]
+        else:
+            if isinstance(data, dict):
+                rows = data["results"] if "results" in data else [data]
+            else:
+                rows = list(data or [])
+            header = list(rows[0].keys()) if rows else []
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        for row in rows:
+            cells = [row.get(name) for name in header]
+            writer.writerow([_safe(json.dumps(c, default=str) if isinstance(c, (dict, list)) else c) for c in cells])
+        return buffer.getvalue().encode(self.charset)
+
+
+CSV_EXPORT_LIMIT = 100_000
+
+
+class CsvExportMixin:
+    """Lists answer JSON pages, or the whole (scoped, filtered) list as CSV with `?format=csv`."""
+
+    renderer_classes = [JSONRenderer, CsvRenderer]
+
+    def wants_csv(self) -> bool:
+        renderer = getattr(self.request, "accepted_renderer", None)
+        return getattr(renderer, "format", "") == "csv"
+
+    def paginate_queryset(self, queryset):
+        if self.wants_csv():
+            return None
+        return super().paginate_queryset(queryset)
+
+    def page_or_all(self, queryset):
+        page = self.paginate_queryset(queryset)
+        return list(queryset[:CSV_EXPORT_LIMIT]) if page is None else page
+
+    def respond_list(self, data):
+        if self.wants_csv():
+            return Response(data)
+        return self.get_paginated_response(data)
+
+    def list(self, request, *args, **kwargs):
+        rows = self.page_or_all(self.filter_queryset(self.get_queryset()))
+        return self.respond_list(self.get_serializer(rows, many=True).data)
+
+
 # --- Region-scoped viewsets ----------------------------------------------------------------------------
-class RegionScopedViewSetMixin:
+class RegionScopedViewSetMixin(CsvExportMixin):
     """Querysets start from the user's scope; writes are checked before and after (inside a transaction).
 
     Set `model` (or `queryset`), and `region_field` when the model's lookup to its Region is not `region`
@@ -263,6 +328,8 @@ class RegionScopedReadOnlyViewSet(RegionScopedViewSetMixin, viewsets.ReadOnlyMod
 
 
 __all__ = [
+    "CsvExportMixin",
+    "CsvRenderer",
     "DEFAULT_PERMISSIONS",
     "HasRole",
     "PartnerTokenAuthentication",

@@ -16,6 +16,7 @@ from cartportal.access import COMPLIANCE, can, record_denied, visible_regions
 from cartportal.api import serializers as s
 from cartportal.api.base import (
     DEFAULT_PERMISSIONS,
+    CsvExportMixin,
     HasRole,
     RegionScopedReadOnlyViewSet,
     error_body,
@@ -41,13 +42,21 @@ def _responses(ok, *codes):
 
 
 # --- Regions -------------------------------------------------------------------------------------------
+class RegionFilter(django_filters.FilterSet):
+    region = django_filters.CharFilter(field_name="code", help_text="Region code (as on every other list)")
+
+    class Meta:
+        model = Region
+        fields = ["region", "code"]
+
+
 @extend_schema(responses=_responses({200: s.RegionSerializer}, 401, 403, 404, 429))
-class RegionViewSet(viewsets.ReadOnlyModelViewSet):
+class RegionViewSet(CsvExportMixin, viewsets.ReadOnlyModelViewSet):
     """The regions the caller may see (a token: the regions it is bound to)."""
 
     serializer_class = s.RegionSerializer
     permission_classes = DEFAULT_PERMISSIONS
-    filterset_fields = ["code"]
+    filterset_class = RegionFilter
     ordering_fields = ["code", "name", "id"]
     ordering = ["code"]
 
@@ -95,10 +104,8 @@ class CustomerViewSet(RegionScopedReadOnlyViewSet):
         return context
 
     def list(self, request, *args, **kwargs):
-        queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset)
-        serializer = s.CustomerSerializer(page, many=True, context=self._context_with(page))
-        return self.get_paginated_response(serializer.data)
+        rows = self.page_or_all(self.filter_queryset(self.get_queryset()))
+        return self.respond_list(s.CustomerSerializer(rows, many=True, context=self._context_with(rows)).data)
 
     def retrieve(self, request, *args, **kwargs):
         customer = self.get_object()
@@ -237,8 +244,7 @@ class ImportBatchViewSet(JobViewSet):
         """The rows this batch refused, with line, column and reason."""
         job = self.get_object()
         rows = QuarantinedRow.objects.restrict(request.user).filter(job=job).order_by("line", "id")
-        page = self.paginate_queryset(rows)
-        return self.get_paginated_response(s.QuarantinedRowSerializer(page, many=True).data)
+        return self.respond_list(s.QuarantinedRowSerializer(self.page_or_all(rows), many=True).data)
 
 
 # --- Audit trail ---------------------------------------------------------------------------------------
@@ -255,7 +261,7 @@ class AuditFilter(django_filters.FilterSet):
 
 
 @extend_schema(responses=_responses({200: s.AuditEventSerializer}, 401, 403, 404, 429))
-class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
+class AuditEventViewSet(CsvExportMixin, viewsets.ReadOnlyModelViewSet):
     """The append-only audit trail; Compliance only."""
 
     serializer_class = s.AuditEventSerializer

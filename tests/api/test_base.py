@@ -69,3 +69,47 @@ def test_docs_page_is_for_logged_in_users_and_served_offline(world):
     assert response.status_code == 200
     body = response.content.decode()
     assert "swagger-ui" in body and "cdn" not in body.lower()
+
+
+def test_malformed_json_is_a_400_in_the_error_shape(world):
+    client = Client(HTTP_AUTHORIZATION=f"Token {world.partner_token_key}")
+    response = client.post("/api/v1/sessions/score/", data="{not json", content_type="application/json")
+    err = _assert_error_shape(response, 400)
+    assert err["code"] == "parse_error"
+
+
+def test_live_scoring_validates_its_input(world):
+    client = Client(HTTP_AUTHORIZATION=f"Token {world.partner_token_key}")
+    response = client.post(
+        "/api/v1/sessions/score/",
+        data={"region": world.region_a.code, "bounce_rate": 7, "product_pages": -1},
+        content_type="application/json",
+    )
+    err = _assert_error_shape(response, 400)
+    assert set(err["fields"]) == {"bounce_rate", "product_pages"}
+
+
+def test_a_token_is_throttled_on_its_own(world, settings):
+    rates = dict(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], token="3/min")
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    from django.core.cache import cache
+
+    cache.clear()
+    first = Client(HTTP_AUTHORIZATION=f"Token {world.partner_token_key}")
+    second_key = _token(world, ["read"])
+    second = Client(HTTP_AUTHORIZATION=f"Token {second_key}")
+    statuses = [first.get("/api/v1/regions/").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    err = _assert_error_shape(first.get("/api/v1/regions/"), 429)
+    assert err["code"] == "throttled"
+    assert second.get("/api/v1/regions/").status_code == 200
+    cache.clear()
+
+
+def test_token_reads_only_its_regions_even_when_its_user_has_more(world):
+    from cartportal import access
+
+    access.grant_region(world.partner, world.region_b, access.PARTNER)
+    client = Client(HTTP_AUTHORIZATION=f"Token {world.partner_token_key}")
+    codes = [r["code"] for r in client.get("/api/v1/regions/").json()["results"]]
+    assert codes == [world.region_a.code]
