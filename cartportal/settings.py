@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import unquote
 from pathlib import Path
+from urllib.parse import unquote
 
 import environ
 
@@ -120,9 +120,7 @@ if (BASE_DIR / "node_modules" / "chart.js" / "dist").exists():
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": env.str(
-            "STATICFILES_BACKEND", default="whitenoise.storage.CompressedManifestStaticFilesStorage"
-        ),
+        "BACKEND": env.str("STATICFILES_BACKEND", default="whitenoise.storage.CompressedManifestStaticFilesStorage"),
     },
 }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".data" / "media")

@@ -157,3 +157,8 @@ class FallbackContentNegotiation(DefaultContentNegotiation):
             if format_suffix or request.query_params.get(format_query_param):
                 raise
             return (renderers[0], renderers[0].media_type)
+
+
+# Names used by code written against an earlier draft of this module.
+TokenScopes = TokenScopePermission
+JSONOnlyNegotiation = FallbackContentNegotiation

@@ -144,6 +144,14 @@ def exception_handler(exc, context):
     return response
 
 
+def error_response(status_code: int, code: str, message: str, fields: dict | None = None) -> Response:
+    """A DRF Response with the one error body (for views that answer an error without raising)."""
+    return Response(error_body(status_code, message, code=code, fields=fields), status=status_code)
+
+
+api_exception_handler = exception_handler
+
+
 def json_not_found(request, exception=None):
     return JsonResponse(error_body(404, "Not found."), status=404)
 
@@ -340,7 +348,9 @@ __all__ = [
     "StandardPagination",
     "TokenRateThrottle",
     "TokenScopePermission",
+    "api_exception_handler",
     "error_body",
+    "error_response",
     "exception_handler",
     "json_not_found",
     "json_server_error",

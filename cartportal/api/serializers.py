@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from cartportal.models import AuditEvent, Customer, JobRun, QuarantinedRow, Region
+from cartportal.models import AuditEvent, Customer, JobRun, Region
 
 
 class RegionSerializer(serializers.ModelSerializer):
@@ -123,13 +123,6 @@ class JobSerializer(serializers.ModelSerializer):
             "started_at",
             "finished_at",
         ]
-        read_only_fields = fields
-
-
-class QuarantinedRowSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = QuarantinedRow
-        fields = ["id", "line", "column", "code", "message", "raw"]
         read_only_fields = fields
 
 

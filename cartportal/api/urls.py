@@ -15,7 +15,6 @@ router = SimpleRouter()
 router.register("regions", views.RegionViewSet, basename="api-regions")
 router.register("customers", views.CustomerViewSet, basename="api-customers")
 router.register("jobs", views.JobViewSet, basename="api-jobs")
-router.register("import-batches", views.ImportBatchViewSet, basename="api-import-batches")
 router.register("audit-events", views.AuditEventViewSet, basename="api-audit-events")
 
 urlpatterns = [
@@ -35,4 +34,5 @@ urlpatterns = [
     path("", include("segments.api.urls")),
     path("", include("predictions.api.urls")),
     path("", include("interventions.api.urls")),
+    path("", include("cartportal.ingest.api")),
 ]

@@ -1,5 +1,6 @@
 """Platform endpoints: regions, customers (with risk, value, segments, explanation), live session scoring,
-jobs, import batches and the audit trail. Reads go through the caller's region scope; writes call services."""
+jobs and the audit trail (import batches: cartportal/ingest/api.py). Reads go through the caller's region
+scope; writes call services."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from cartportal.api.base import (
 )
 from cartportal.api.insights import customer_insights, score_live_session
 from cartportal.api.schema import ErrorSerializer
-from cartportal.models import AuditEvent, Customer, JobRun, QuarantinedRow, Region
+from cartportal.models import AuditEvent, Customer, JobRun, Region
 
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="Invalid input"),
@@ -229,22 +230,6 @@ class JobViewSet(RegionScopedReadOnlyViewSet):
 
     def base_queryset(self):
         return JobRun.objects.select_related("region")
-
-
-@extend_schema(responses=_responses({200: s.JobSerializer}, 401, 403, 404, 429))
-class ImportBatchViewSet(JobViewSet):
-    """Import batches: their state, counts (read = loaded + quarantined + duplicates) and refused rows."""
-
-    def base_queryset(self):
-        return JobRun.objects.select_related("region").filter(kind__startswith="import")
-
-    @extend_schema(responses=_responses({200: s.QuarantinedRowSerializer(many=True)}, 401, 403, 404, 429))
-    @action(detail=True, methods=["get"], filterset_class=None)
-    def quarantined(self, request, pk=None):
-        """The rows this batch refused, with line, column and reason."""
-        job = self.get_object()
-        rows = QuarantinedRow.objects.restrict(request.user).filter(job=job).order_by("line", "id")
-        return self.respond_list(s.QuarantinedRowSerializer(self.page_or_all(rows), many=True).data)
 
 
 # --- Audit trail ---------------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ class Operation:
     seed: Callable | None = None
     row_region: Callable | None = None
     snapshot: Callable | None = None
+    missing_id: str = "987654321"
+    malformed_id: str = "not-an-id"
 
 
 def _customer(world, region):
@@ -99,6 +101,33 @@ def _live_session(world, region):
     }
 
 
+def _import_job(world, region):
+    from cartportal.jobs import job_create
+    from cartportal.models import QuarantinedRow
+
+    job = job_create(kind="import:cart_events", region=region)
+    QuarantinedRow.objects.create(job=job, region=region, line=2, column="timestamp", code="bad_date", message="x")
+    return job.pk
+
+
+def _seed_imports(world):
+    for region in (world.region_a, world.region_b):
+        _import_job(world, region)
+
+
+def _import_rows(world, region):
+    return {
+        "rows": [{"customer_id": f"M{region.code}1", "event": "add", "timestamp": "2025-01-01 10:00:00"}],
+        "region": region.code,
+    }
+
+
+def _import_snapshot(world):
+    from cartportal.models import CartEvent, Customer
+
+    return CartEvent.objects.count(), Customer.objects.count()
+
+
 OPERATIONS: dict[str, Operation] = {
     "GET /api/v1/schema/": Operation(),
     "GET /api/v1/docs/": Operation(),
@@ -114,9 +143,17 @@ OPERATIONS: dict[str, Operation] = {
     "POST /api/v1/sessions/score/": Operation(body=_live_session),
     "GET /api/v1/jobs/": Operation(seed=_seed_jobs, row_region=_region_code),
     "GET /api/v1/jobs/{id}/": Operation(make=_job),
-    "GET /api/v1/import-batches/": Operation(seed=_seed_jobs, row_region=_region_code),
-    "GET /api/v1/import-batches/{id}/": Operation(make=_job),
-    "GET /api/v1/import-batches/{id}/quarantined/": Operation(make=_quarantined_job),
+    "GET /api/v1/imports/": Operation(seed=_seed_imports, row_region=_region_code),
+    "GET /api/v1/imports/{job_id}/": Operation(make=_import_job),
+    "GET /api/v1/imports/{job_id}/quarantine/": Operation(make=_import_job),
+    "GET /api/v1/imports/quality/": Operation(seed=_seed_imports),
+    # {kind} is the kind of rows, the same for every region; "missing" and "malformed" are unknown kinds.
+    "POST /api/v1/imports/{kind}/": Operation(
+        make=lambda world, region: "cart_events",
+        body=_import_rows,
+        snapshot=_import_snapshot,
+        missing_id="no_such_kind",
+    ),
     "GET /api/v1/audit-events/": Operation(seed=_seed_audit),
     "GET /api/v1/audit-events/{id}/": Operation(make=_audit_event),
 }

@@ -86,9 +86,6 @@ SPECS = {
     "api-session-score": UrlSpec("list", roles=NOBODY, denied_status=405),
     "api-jobs-list": UrlSpec("list", seed=_jobs),
     "api-jobs-detail": UrlSpec("object", make=_job),
-    "api-import-batches-list": UrlSpec("list", seed=_jobs),
-    "api-import-batches-detail": UrlSpec("object", make=_job),
-    "api-import-batches-quarantined": UrlSpec("object", make=_job),
     "api-audit-events-list": UrlSpec("list", seed=_audit, roles={"Compliance"}, denied_status=403),
     "api-audit-events-detail": UrlSpec("object", make=_audit_event, roles={"Compliance"}, denied_status=404),
 }
