@@ -9,6 +9,7 @@ from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -83,7 +84,9 @@ class ImportBatchView(APIView):
 
     @extend_schema(exclude=True)
     def get(self, request, kind: str):
-        # `imports/<not an id>/` lands here: answer like a missing import job, not 405.
+        # `imports/<not an id>/` lands here: a kind of rows is only for POST; anything else is a missing job.
+        if kind in LOADERS:
+            raise MethodNotAllowed("GET")
         raise Http404("No import job matches the given query.")
 
     @extend_schema(request=BatchSerializer, responses={201: ImportJobSerializer}, summary="Import a batch")
