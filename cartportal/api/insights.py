@@ -16,31 +16,39 @@ RISK_KIND = "abandonment"
 VALUE_KIND = "value"
 
 
-def _latest_published_run(kind: str):
+RECENT_RUNS = 20
+
+
+def _published_runs(kind: str) -> list:
+    """The newest published runs of a kind, newest first. Runs may cover some regions only, so a customer's
+    current score is the one from the newest published run that scored them."""
     try:
         from predictions.models import ScoringRun
     except ImportError:
-        return None
+        return []
     try:
-        return (
-            ScoringRun.objects.filter(kind=kind, state="published")
-            .order_by("-published_at", "-pk")
-            .select_related("model_version")
-            .first()
+        return list(
+            ScoringRun.objects.filter(kind=kind, state="published").order_by("-published_at", "-pk")[:RECENT_RUNS]
         )
     except Exception:  # a half-migrated predictions app must not take the API down
-        logger.exception("could not read the latest %s scoring run", kind)
-        return None
+        logger.exception("could not read the published %s scoring runs", kind)
+        return []
 
 
-def _scores(kind: str, customer_ids: list[int]) -> dict[int, object]:
-    run = _latest_published_run(kind)
-    if run is None or not customer_ids:
+def _scores(kind: str, customer_ids: list[int]) -> dict[int, tuple]:
+    runs = _published_runs(kind) if customer_ids else []
+    if not runs:
         return {}
     from predictions.models import Score
 
-    rows = Score.objects.filter(run=run, customer_id__in=customer_ids)
-    return {row.customer_id: (row, run) for row in rows}
+    rank = {run.pk: i for i, run in enumerate(runs)}
+    by_pk = {run.pk: run for run in runs}
+    best: dict[int, tuple] = {}
+    for score in Score.objects.filter(run_id__in=list(rank), customer_id__in=customer_ids):
+        current = best.get(score.customer_id)
+        if current is None or rank[score.run_id] < rank[current[1].pk]:
+            best[score.customer_id] = (score, by_pk[score.run_id])
+    return best
 
 
 def _risk(entry) -> dict | None:
@@ -72,19 +80,33 @@ def _value(entry) -> dict | None:
     }
 
 
+SEGMENT_COLUMNS = (("rfm", "rfm_segment"), ("value_group", "value_group"), ("persona", "persona"))
+
+
 def _segments(customer_ids: list[int]) -> dict[int, list[dict]]:
+    """The customer's current segments from the segmentation app's customer profiles (when it is installed)."""
     try:
-        from segments import selectors as segment_selectors
+        from segments.models import CustomerProfile
     except ImportError:
         return {}
-    reader = getattr(segment_selectors, "segments_for_customers_unchecked", None)
-    if reader is None or not customer_ids:
+    if not customer_ids:
         return {}
     try:
-        return reader(customer_ids)
-    except Exception:
-        logger.exception("could not read segment memberships")
+        profiles = list(CustomerProfile.objects.filter(customer_id__in=customer_ids))
+    except Exception:  # a half-migrated segments app must not take the API down
+        logger.exception("could not read customer profiles")
         return {}
+    out: dict[int, list[dict]] = {}
+    for profile in profiles:
+        items = [
+            {"kind": kind, "code": str(getattr(profile, column, "") or "")}
+            for kind, column in SEGMENT_COLUMNS
+            if getattr(profile, column, "")
+        ]
+        if getattr(profile, "dormant", False):
+            items.append({"kind": "dormant", "code": "dormant"})
+        out[profile.customer_id] = items
+    return out
 
 
 def _explanation(risk: dict | None, value: dict | None) -> str:

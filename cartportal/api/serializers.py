@@ -169,7 +169,7 @@ class LiveSessionSerializer(serializers.Serializer):
     traffic_source = serializers.CharField(max_length=32, required=False, allow_blank=True)
     visitor_type = serializers.CharField(max_length=32, required=False, allow_blank=True)
     cart_value = serializers.FloatField(min_value=0, max_value=1e9, required=False)
-    cart_items = serializers.IntegerField(min_value=0, max_value=10000, required=False)
+    cart_adds = serializers.IntegerField(min_value=0, max_value=10000, required=False)
 
 
 class LiveScoreSerializer(serializers.Serializer):

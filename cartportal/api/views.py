@@ -199,7 +199,7 @@ class LiveSessionScoreView(APIView):
         if not can(request.user, "view", region.pk):
             raise exceptions.ValidationError({"region": ["Unknown region."]})
         try:
-            result = score_live_session({**data, "region": region.code})
+            result = score_live_session(data)
         except LookupError as exc:  # no active model yet
             return Response(error_body(503, str(exc) or "No abandonment model is active.", code="unavailable"), 503)
         if result is None:
