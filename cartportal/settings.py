@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "guardian",
     "cartportal.apps.CartportalConfig",
     "segments",
@@ -159,27 +160,39 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="cartpo
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "cartportal.api.auth.PartnerTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "cartportal.api.auth.PortalSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "cartportal.api.auth.TokenScopes"],
-    "EXCEPTION_HANDLER": "cartportal.api.base.api_exception_handler",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "cartportal.api.auth.JSONOnlyNegotiation",
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"user": env.str("API_RATE_PER_USER", default="6000/minute")},
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "cartportal.api.auth.TokenScopePermission",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "cartportal.api.auth.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
+    "ORDERING_PARAM": "ordering",
+    "DEFAULT_THROTTLE_CLASSES": ["cartportal.api.auth.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env.str("API_TOKEN_RATE", default="600/min"),
+        "user": env.str("API_USER_RATE", default="1200/min"),
+        "anon": env.str("API_ANON_RATE", default="60/min"),
+    },
+    "EXCEPTION_HANDLER": "cartportal.api.base.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "cartportal.api.auth.FallbackContentNegotiation",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "cartportal API",
     "DESCRIPTION": "Partner and portal API: regions, customers with risk and value, segments, campaigns, audit.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- Product settings -----------------------------------------------------------------------------

@@ -17,5 +17,5 @@ urlpatterns = [
     path("api/v1/", include("cartportal.api.urls")),
 ]
 
-handler404 = "cartportal.portal.views.not_found"
-handler500 = "cartportal.portal.views.server_error"
+handler404 = "cartportal.api.base.handler404"
+handler500 = "cartportal.api.base.handler500"
