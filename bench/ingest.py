@@ -87,7 +87,7 @@ def main() -> None:
     from cartportal.access import SystemActor
     from cartportal.ingest.pipeline import ImportOptions
     from cartportal.ingest.services import import_run
-    from cartportal.models import CartEvent, Product, Region, Session
+    from cartportal.models import Region
 
     region, _ = Region.objects.get_or_create(code="BENCH", defaults={"name": "Benchmark"})
     cleanup(connection, region)
