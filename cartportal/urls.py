@@ -19,3 +19,5 @@ urlpatterns = [
 
 handler404 = "cartportal.portal.views.not_found"
 handler500 = "cartportal.portal.views.server_error"
+handler403 = "cartportal.portal.views.forbidden"
+handler400 = "cartportal.portal.views.bad_request"
