@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def survey_import(*, actor, source: str | Path, region: Region) -> int:
     ensure_can(actor, "import", region.pk, what="region")
     try:
         frame = pd.read_csv(source, dtype=str, keep_default_na=False, sep=None, engine="python")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+    except (OSError, UnicodeDecodeError, csv.Error, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise DomainError(f"The survey file could not be read: {error}") from error
     if frame.empty:
         raise DomainError("The survey file has no rows.")
