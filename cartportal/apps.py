@@ -8,6 +8,7 @@ class CartportalConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(grant_application_role, sender=self)
+        from cartportal.api import schema  # noqa: F401  (registers the token scheme with the OpenAPI generator)
 
 
 def grant_application_role(sender, using, **kwargs) -> None:

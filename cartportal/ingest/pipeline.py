@@ -42,6 +42,7 @@ class ImportOptions:
     encoding: str | None = None
     guess_columns: bool = True
     filename: str = ""
+    row_errors: dict = field(default_factory=dict)  # line -> (code, message), found before parsing (API batches)
 
 
 @dataclass
@@ -226,6 +227,8 @@ def _load_chunk(
     needs_region,
 ) -> None:
     quarantine: list[tuple] = []
+    if options.row_errors:
+        _move_row_errors(chunk, options.row_errors)
     for p in chunk.problems:
         quarantine.append((p.line, p.column, p.code, p.message, p.raw, None))
     counts["read"] += len(chunk.lines) + len(chunk.problems)
@@ -252,7 +255,7 @@ def _load_chunk(
         problems.add(np.isin(np.arange(len(frame)), [good_positions[pos]]), name, code, message)
     keep = ~np.isin(staged["line"].to_numpy(), lines[problems.bad])
     staged = staged[keep].reset_index(drop=True)
-    raw_by_line = dict(zip(chunk.lines, chunk.raws))
+    raw_by_line = dict(zip(chunk.lines, chunk.raws, strict=True))
     for pos in np.flatnonzero(problems.bad):
         name = problems.field[pos]
         quarantine.append(
@@ -307,6 +310,19 @@ def _load_chunk(
         examples = duplicates[: max(0, MAX_DUPLICATE_EXAMPLES - state["duplicate_examples"])]
         state["duplicate_examples"] += len(examples)
         _finish_chunk(counts, quarantine, examples, job_id, cursor)
+
+
+def _move_row_errors(chunk: Chunk, row_errors: dict) -> None:
+    from .reader import Problem
+
+    keep = [i for i, line in enumerate(chunk.lines) if line not in row_errors]
+    for i, line in enumerate(chunk.lines):
+        if line in row_errors:
+            code, message = row_errors[line]
+            chunk.problems.append(Problem(line, "", code, message, chunk.raws[i]))
+    chunk.lines = [chunk.lines[i] for i in keep]
+    chunk.rows = [chunk.rows[i] for i in keep]
+    chunk.raws = [chunk.raws[i] for i in keep]
 
 
 def _regions(frame, problems, resolver, fixed_region, needs_region, column_of) -> np.ndarray:
