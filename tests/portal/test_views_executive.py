@@ -97,3 +97,11 @@ def test_insights_csv_matches_the_page_selector(client, shop):
     ]
     assert sum(int(r[1]) for r in rows[1:]) == 4
     assert client.get(reverse("portal:insights"), {"region": "SOUTH"}).status_code == 200
+
+
+def test_rollups_follow_new_data_at_once(shop):
+    first = {r["code"]: r for r in regional_rollup(shop.executive)["regions"]}["SOUTH"]["conversion"]
+    assert first == 0.0
+    SessionFactory(region=shop.region_b, started_at=dt.datetime(2024, 5, 11, tzinfo=UTC), converted=True)
+    again = {r["code"]: r for r in regional_rollup(shop.executive)["regions"]}["SOUTH"]["conversion"]
+    assert again == 0.5

@@ -13,6 +13,7 @@ from collections import defaultdict
 from cartportal.access import visible_regions
 
 from . import fetch_dicts, region_sql, scoped_region_ids
+from .cache import rollup
 
 TREND_MONTHS = 6
 NOT_MEASURED = "not measured yet"
@@ -90,12 +91,17 @@ def _last(series: list[dict]):
     return series[-1]["value"] if series else None
 
 
+@rollup
+def _measured(user, region_ids: list[int] | None = None) -> tuple[dict, dict, dict]:
+    where, params = region_sql(scoped_region_ids(user, region_ids))
+    return _conversion(where, params), _abandonment(where, params), _revenue(where, params)
+
+
 def regional_rollup(user, region_ids: list[int] | None = None) -> dict:
     """One row per region the user sees: latest-month conversion and abandonment with their monthly
-    trends, revenue, and the other apps' measured figures where they exist."""
+    trends, revenue, and the other apps' measured figures where they exist (read fresh each time)."""
     ids = scoped_region_ids(user, region_ids)
-    where, params = region_sql(ids)
-    conversion, abandonment, revenue = _conversion(where, params), _abandonment(where, params), _revenue(where, params)
+    conversion, abandonment, revenue = _measured(user, region_ids)
     at_risk = _optional("predictions.selectors", "revenue_at_risk_by_region")
     campaigns = _optional("interventions.selectors", "campaign_results_by_region")
     risk_by_region = at_risk(user) if at_risk else {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from . import fetch_dicts, region_sql, scoped_region_ids
+from .cache import rollup
 
 MIN_PAIR_ORDERS = 3
 MAX_PAIRS = 15
@@ -17,6 +18,7 @@ def _ratio(part, whole) -> float | None:
     return round(float(part) / float(whole), 4) if whole else None
 
 
+@rollup
 def category_affinity(user, region_ids: list[int] | None = None) -> dict:
     """Categories by orders and revenue, and category pairs bought in the same order with their lift
     (lift = P(A and B) / (P(A) P(B)); above 1 means bought together more often than by chance)."""
@@ -66,21 +68,26 @@ def category_affinity(user, region_ids: list[int] | None = None) -> dict:
 DISCOUNT_BANDS = ["above list price", "list price", "up to 10% off", "10-25% off", "over 25% off"]
 
 
+@rollup
 def price_sensitivity(user, region_ids: list[int] | None = None) -> dict:
     """How often a cart add ends in a purchase of that product in the same session, by the discount
-    against the product's list price at add time, and by price quartile."""
+    against the product's list price at add time, and by the product's list-price quartile."""
     where, params = region_sql(scoped_region_ids(user, region_ids), "e.region_id")
     rows = fetch_dicts(
         f"""
-        WITH adds AS (
-            SELECT e.session_id, e.product_id, e.unit_price, p.price,
+        WITH cut AS (
+            SELECT percentile_cont(ARRAY[0.25, 0.5, 0.75]) WITHIN GROUP (ORDER BY price) AS q
+            FROM cartportal_product WHERE price > 0
+        ), adds AS (
+            SELECT e.session_id, e.product_id, p.price,
                    CASE WHEN e.unit_price > p.price * 1.005 THEN 0
                         WHEN e.unit_price >= p.price * 0.995 THEN 1
                         WHEN e.unit_price >= p.price * 0.90 THEN 2
                         WHEN e.unit_price >= p.price * 0.75 THEN 3
                         ELSE 4 END AS band,
-                   ntile(4) OVER (ORDER BY e.unit_price) AS quartile
-            FROM cartportal_cartevent e JOIN cartportal_product p ON p.id = e.product_id
+                   CASE WHEN p.price <= cut.q[1] THEN 1 WHEN p.price <= cut.q[2] THEN 2
+                        WHEN p.price <= cut.q[3] THEN 3 ELSE 4 END AS quartile
+            FROM cartportal_cartevent e JOIN cartportal_product p ON p.id = e.product_id, cut
             WHERE {where} AND e.kind = 'add' AND e.session_id IS NOT NULL
               AND e.unit_price IS NOT NULL AND p.price > 0
         ), bought AS (
@@ -88,7 +95,7 @@ def price_sensitivity(user, region_ids: list[int] | None = None) -> dict:
             WHERE {where} AND e.kind = 'purchase' AND e.session_id IS NOT NULL
         )
         SELECT a.band, a.quartile, count(*) AS adds, count(b.session_id) AS purchased,
-               min(a.unit_price) AS low, max(a.unit_price) AS high
+               min(a.price) AS low, max(a.price) AS high
         FROM adds a LEFT JOIN bought b ON b.session_id = a.session_id AND b.product_id = a.product_id
         GROUP BY a.band, a.quartile""",
         params + params,
@@ -131,6 +138,7 @@ def _quartiles(rows: list[dict]) -> list[dict]:
 DEPTH_BUCKETS = [(0, 4, "0-4"), (5, 14, "5-14"), (15, 39, "15-39"), (40, None, "40+")]
 
 
+@rollup
 def browsing_depth(user, region_ids: list[int] | None = None) -> dict:
     """Pages and time per session by visitor segment (new, returning, ...), with the conversion rate
     of each segment and of each depth bucket (product pages viewed). Bot-flagged sessions are left out."""
@@ -182,6 +190,7 @@ def browsing_depth(user, region_ids: list[int] | None = None) -> dict:
     return {"buckets": [label for _, _, label in DEPTH_BUCKETS], "segments": table}
 
 
+@rollup
 def purchase_frequency(user, region_ids: list[int] | None = None) -> dict:
     """Orders per month with distinct and returning customers (bought in an earlier month), and how
     many orders each customer has placed."""
@@ -221,6 +230,7 @@ AGE_BANDS = [(0, 17, "under 18"), (18, 24, "18-24"), (25, 34, "25-34"), (35, 44,
 MAX_CHOICES = 15
 
 
+@rollup
 def survey_summary(user, region_ids: list[int] | None = None) -> dict:
     """Who answered (age bands, gender) and how they answered each closed question. Multi-choice answers
     separated by ';' count once per choice. The question about abandoning a cart is picked out by name."""
