@@ -275,7 +275,9 @@ def _users():
     manager, _ = User.objects.get_or_create(username="bench_manager")
     manager.groups.add(access.ensure_role_groups()[access.REGIONAL_MANAGER])
     access.grant_region(manager, Region.objects.get(code="B0"), access.REGIONAL_MANAGER)
-    return {"executive": executive, "manager": manager}
+    compliance, _ = User.objects.get_or_create(username="bench_compliance")
+    compliance.groups.add(access.ensure_role_groups()[access.COMPLIANCE])
+    return {"executive": executive, "manager": manager, "compliance": compliance}
 
 
 def time_tabs(requests: int) -> list[dict]:

@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.template import loader
 
 from cartportal import selectors
-from cartportal.access import ADMIN, EXECUTIVE, get_scoped_or_404, has_role
+from cartportal.access import ADMIN, EXECUTIVE, get_scoped_or_404, has_role, visible_regions
 from cartportal.models import AuditEvent
 
 from .export import csv_response, wants_csv
@@ -31,7 +31,11 @@ def healthz(request):
 
 @login_required
 def home(request):
-    return render(request, "portal/home.html", {"regions": selectors.region_overview(request.user)})
+    counts = insights_selectors.region_customers(request.user)
+    regions = [
+        {"code": r.code, "name": r.name, "customers": counts.get(r.pk, 0)} for r in visible_regions(request.user)
+    ]
+    return render(request, "portal/home.html", {"regions": regions})
 
 
 @login_required

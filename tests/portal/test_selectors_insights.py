@@ -151,3 +151,18 @@ def test_browsing_depth_on_the_real_sessions_matches_pandas(world, data_dir):
             assert segments[name]["conversion_rate"] == round(group["Revenue"].mean(), 4)
     returning = segments["Returning_Visitor"]
     assert returning["conversion_rate"] < segments["New_Visitor"]["conversion_rate"]
+
+
+def test_import_survey_command_names_a_missing_region(world, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    survey = tmp_path / "survey.csv"
+    survey.write_text("Timestamp,age,Gender,Cart_Abandonment_Factors\n2023/06/04 1:28:19 PM GMT+5:30,23,Female,Price\n")
+    with pytest.raises(CommandError, match="no region with code 'MARS'"):
+        call_command("import_survey", str(survey), "--region", "MARS")
+    call_command("import_survey", str(survey), "--region", "NORTH")
+    from cartportal.models import SurveyResponse
+
+    response = SurveyResponse.objects.get()
+    assert (response.age, response.gender, response.answers) == (23, "Female", {"cart_abandonment_factors": "Price"})
+    assert response.submitted_at.isoformat() == "2023-06-04T07:58:19+00:00"

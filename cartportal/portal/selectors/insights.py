@@ -290,3 +290,11 @@ def _questions(answers: list[dict]) -> list[dict]:
             }
         )
     return questions
+
+
+@rollup
+def region_customers(user, region_ids: list[int] | None = None) -> dict[int, int]:
+    """Customers per region in scope (the overview's counts)."""
+    where, params = region_sql(scoped_region_ids(user, region_ids))
+    rows = fetch_dicts(f"SELECT region_id, count(*) AS n FROM cartportal_customer WHERE {where} GROUP BY 1", params)
+    return {row["region_id"]: row["n"] for row in rows}
