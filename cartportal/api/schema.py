@@ -8,5 +8,9 @@ class PartnerTokenScheme(OpenApiAuthenticationExtension):
     name = "partnerToken"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "header", "name": "Authorization",
-                "description": "`Token <key>`: a partner token, bound to regions and scopes (read, write)."}
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token <key>`: a partner token, bound to regions and scopes (read, write).",
+        }

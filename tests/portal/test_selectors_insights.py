@@ -9,7 +9,7 @@ import pytest
 
 from cartportal.access import SystemActor
 from cartportal.portal.selectors import insights
-from cartportal.portal.services import survey_import
+from cartportal.ingest.datasets import load_survey
 from tests.factories import (
     CartEventFactory,
     CustomerFactory,
@@ -107,9 +107,9 @@ def _file_counts(series: pd.Series) -> dict[str, int]:
 
 def test_survey_on_the_real_file_matches_pandas(world, data_dir):
     path = data_dir / "amazon_customer_behavior_survey.csv"
-    loaded = survey_import(actor=SystemActor("command:test"), source=path, region=world.region_a)
+    counts = load_survey(path, SystemActor("command:test"), region="NORTH")
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    assert loaded == len(frame)
+    assert counts["loaded"] == len(frame)
     summary = insights.survey_summary(world.manager_a)
     assert summary["respondents"] == len(frame)
     abandon_col = next(c for c in frame.columns if "abandon" in c.lower())
@@ -122,15 +122,6 @@ def test_survey_on_the_real_file_matches_pandas(world, data_dir):
         ages.between(25, 34).sum()
     )
     assert insights.survey_summary(world.manager_b)["respondents"] == 0
-
-
-def test_survey_import_rejects_an_unreadable_file(world, tmp_path):
-    from cartportal.services import DomainError
-
-    empty = tmp_path / "empty.csv"
-    empty.write_text("")
-    with pytest.raises(DomainError, match="could not be read|no rows"):
-        survey_import(actor=SystemActor("command:test"), source=empty, region=world.region_a)
 
 
 def test_browsing_depth_on_the_real_sessions_matches_pandas(world, data_dir):
@@ -151,18 +142,3 @@ def test_browsing_depth_on_the_real_sessions_matches_pandas(world, data_dir):
             assert segments[name]["conversion_rate"] == round(group["Revenue"].mean(), 4)
     returning = segments["Returning_Visitor"]
     assert returning["conversion_rate"] < segments["New_Visitor"]["conversion_rate"]
-
-
-def test_import_survey_command_names_a_missing_region(world, tmp_path):
-    from django.core.management import CommandError, call_command
-
-    survey = tmp_path / "survey.csv"
-    survey.write_text("Timestamp,age,Gender,Cart_Abandonment_Factors\n2023/06/04 1:28:19 PM GMT+5:30,23,Female,Price\n")
-    with pytest.raises(CommandError, match="no region with code 'MARS'"):
-        call_command("import_survey", str(survey), "--region", "MARS")
-    call_command("import_survey", str(survey), "--region", "NORTH")
-    from cartportal.models import SurveyResponse
-
-    response = SurveyResponse.objects.get()
-    assert (response.age, response.gender, response.answers) == (23, "Female", {"cart_abandonment_factors": "Price"})
-    assert response.submitted_at.isoformat() == "2023-06-04T07:58:19+00:00"

@@ -250,7 +250,7 @@ def survey_summary(user, region_ids: list[int] | None = None) -> dict:
         ages[_age_band(row["age"])] += row["n"]
         genders[row["gender"] or "not given"] += row["n"]
     questions = _questions(answers)
-    abandon = next((q for q in questions if "abandon" in q["key"]), None)
+    abandon = next((q for q in questions if "abandon" in q["key"].lower()), None)
     return {
         "respondents": sum(r["n"] for r in people),
         "age_bands": [{"band": b, "respondents": ages[b]} for b in _band_labels() if ages[b]],
@@ -285,7 +285,7 @@ def _questions(answers: list[dict]) -> list[dict]:
         questions.append(
             {
                 "key": key,
-                "question": key.replace("_", " ").capitalize(),
+                "question": key.replace("_", " ").strip().capitalize(),
                 "choices": [{"answer": a, "count": n, "share": _ratio(n, total)} for a, n in counts.most_common()],
             }
         )
