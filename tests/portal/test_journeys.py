@@ -192,20 +192,32 @@ def test_manager_approves_a_campaign_in_own_region(shop, tab):
     except NoReverseMatch:
         pytest.skip("the approvals inbox (URL name interventions:approvals) is not part of this build yet")
     from cartportal.models import AuditEvent
-    from tests.factories import CampaignFactory
+    from interventions.models import Campaign
 
-    own = CampaignFactory(region=shop.region_a, state="pending")
-    foreign = CampaignFactory(region=shop.region_b, state="pending")
+    own = Campaign.objects.create(
+        region=shop.region_a, name="North spring reminder", intervention="reminder", state="pending"
+    )
+    foreign = Campaign.objects.create(
+        region=shop.region_b, name="South spring reminder", intervention="reminder", state="pending"
+    )
     t = tab()
     t.login(shop.manager_a.username)
     t.go(reverse("interventions:approvals"))
     body = t.page.content()
     assert own.name in body and foreign.name not in body
-    row = t.page.locator("tr", has_text=own.name)
-    row.get_by_role("button", name=re.compile("approve", re.I)).click()
+    approve = re.compile("approve", re.I)
+    scope = t.page.locator("tr, form, li, article", has_text=own.name).last
+    if not scope.get_by_role("button", name=approve).count():
+        t.page.get_by_role("link", name=own.name).first.click()
+        t.page.wait_for_load_state("load")
+        scope = t.page.locator("form", has=t.page.get_by_role("button", name=approve)).first
+    for field in scope.locator("textarea, input[name=reason]").all():
+        field.fill("Fits the spring plan")
+    scope.get_by_role("button", name=approve).first.click()
     t.page.wait_for_load_state("load")
     own.refresh_from_db()
-    assert own.state == "approved"
+    foreign.refresh_from_db()
+    assert own.state == "approved" and foreign.state == "pending"
     assert AuditEvent.objects.filter(action__contains="approv", object_id=str(own.pk)).count() == 1
     assert t.errors == []
 
