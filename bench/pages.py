@@ -337,6 +337,11 @@ def main(argv: list[str] | None = None) -> int:
     if not Customer.objects.filter(external_id__startswith="BC").exists():
         print(f"loading {args.customers:,} customers and about {args.events:,} cart events", flush=True)
         load_shop(args.customers, args.events)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for table in ("customer", "product", "session", "cartevent", "order", "orderline"):
+            cursor.execute(f"ANALYZE cartportal_{table}")
     print(f"shop: {Customer.objects.count():,} customers, {CartEvent.objects.count():,} cart events", flush=True)
     results = time_tabs(args.requests)
     worst = max(results, key=lambda r: r["p95_ms"])
