@@ -153,3 +153,10 @@ class DriftReport(models.Model):
     @property
     def is_flagged(self) -> bool:
         return bool(self.flagged)
+
+    @property
+    def worst_feature(self) -> str:
+        if not self.feature_psi:
+            return "—"
+        name = max(self.feature_psi, key=lambda k: self.feature_psi[k] or 0)
+        return f"{name} ({self.feature_psi[name]:.3f})"

@@ -144,3 +144,55 @@ def model_rollback(*, actor, kind: str) -> ModelVersion:
         return registry.rollback(actor=actor, kind=kind)
     except registry.RegistryError as exc:
         raise PredictionError(str(exc)) from exc
+
+
+TRAINERS = {"value": "predictions.scoring.training.train_value"}
+
+
+def retrain_start(*, actor, kind: str):
+    """Queue a retrain of `kind` (a JobRun with progress); the task registers and maybe promotes the result."""
+    if kind not in TRAINERS:
+        raise PredictionError(f"The {kind} model is not trained by the portal yet.")
+    with transaction.atomic():
+        job = job_create(kind="retrain", actor=_user_or_none(actor), parameters={"kind": kind})
+        record(actor=actor, action="model.retrain_requested", object_type="job", object_id=job.pk, after={"kind": kind})
+        transaction.on_commit(lambda: _enqueue_retrain(job.pk, kind))
+    return job
+
+
+def _enqueue_retrain(job_id: int, kind: str) -> None:
+    from .tasks import retrain
+
+    retrain.delay(job_id, kind)
+
+
+def retrain_run(*, actor, job_id: int, kind: str, rescore: bool = True) -> ModelVersion:
+    """Train, register as a candidate, promote if it beats the active version on the same holdout."""
+    from django.utils.module_loading import import_string
+
+    from cartportal.jobs import job_finished, job_progress
+
+    job_started(job_id)
+    try:
+        trained = import_string(TRAINERS[kind])()
+    except Exception as exc:
+        job_failed(job_id, str(exc))
+        raise
+    job_progress(job_id, 80, message="trained; registering")
+    version = registry.register_candidate(
+        actor=actor,
+        kind=kind,
+        algorithm=trained.algorithm,
+        model_object=trained.scorer,
+        features=trained.features,
+        metrics=trained.metrics,
+        holdout=trained.holdout,
+        window_start=trained.window_start,
+        window_end=trained.window_end,
+        card=trained.card,
+    )
+    promoted = registry.promote_if_better(actor=actor, version=version, metric="top_decile_lift")
+    job_finished(job_id, counts={"model_version": version.pk, "promoted": promoted, **trained.metrics})
+    if promoted and rescore:
+        rescore_start(actor=actor, kind=kind)
+    return version

@@ -46,3 +46,25 @@ def rescore(kind: str) -> int | None:
 @shared_task(name="predictions.resume_stalled_runs")
 def resume_stalled_runs(older_than_seconds: int = 900) -> int:
     return services.resume_stalled_runs(actor=SystemActor("task:rescore"), older_than_seconds=older_than_seconds)
+
+
+@shared_task(name="predictions.retrain")
+def retrain(job_id: int | None, kind: str) -> int:
+    """On demand (job from the portal) or from beat (job_id None: a job is created here)."""
+    from cartportal.jobs import job_create
+
+    actor = SystemActor("task:retrain")
+    if job_id is None:
+        job_id = job_create(kind="retrain", parameters={"kind": kind}).pk
+    return services.retrain_run(actor=actor, job_id=job_id, kind=kind).pk
+
+
+@shared_task(name="predictions.drift")
+def drift(kind: str, month: str | None = None) -> int:
+    """Monthly: PSI of the last complete month against the month before."""
+    import datetime as dt
+
+    from .drift import drift_compute, last_complete_month
+
+    day = dt.date.fromisoformat(month) if month else last_complete_month()
+    return drift_compute(actor=SystemActor("task:drift"), kind=kind, month=day).pk
