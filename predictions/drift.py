@@ -30,9 +30,11 @@ def psi(reference: np.ndarray, current: np.ndarray, bins: int = BINS) -> float |
     reference, current = reference[np.isfinite(reference)], current[np.isfinite(current)]
     if len(reference) == 0 or len(current) == 0:
         return None
-    edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))
-    expected = np.bincount(np.searchsorted(edges, reference, side="right"), minlength=len(edges) + 1) / len(reference)
-    actual = np.bincount(np.searchsorted(edges, current, side="right"), minlength=len(edges) + 1) / len(current)
+    # bins (-inf, q0], (q0, q1], ..., (q_max, inf) at the reference's quantiles: a constant reference still
+    # separates values above it
+    edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)))
+    expected = np.bincount(np.searchsorted(edges, reference, side="left"), minlength=len(edges) + 1) / len(reference)
+    actual = np.bincount(np.searchsorted(edges, current, side="left"), minlength=len(edges) + 1) / len(current)
     expected, actual = np.clip(expected, FLOOR, None), np.clip(actual, FLOOR, None)
     return float(np.sum((actual - expected) * np.log(actual / expected)))
 
