@@ -108,10 +108,20 @@ class ScoringChunk(models.Model):
 
 
 class Score(models.Model):
-    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="scores")
-    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    session = models.ForeignKey(Session, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    # Rows arrive by the million through COPY, so the table is lean: few indexes ((run, customer) serves readers
+    # and a chunk's own delete; customer serves erasure; session rows have partial ones) and no database-level
+    # foreign keys, whose per-row checks at commit would cost more than the scoring itself. The ids come from
+    # the same transaction's read of the customers; deletes still cascade through the ORM (erasure, run pruning).
+    run = models.ForeignKey(
+        ScoringRun, on_delete=models.CASCADE, related_name="scores", db_index=False, db_constraint=False
+    )
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    session = models.ForeignKey(
+        Session, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False)
     value = models.FloatField()
     extra = models.JSONField(null=True, blank=True, help_text="e.g. p_active, expected_purchases, expected_spend")
     contributions = models.JSONField(null=True, blank=True, help_text="Friction drivers and their weight")
@@ -120,10 +130,17 @@ class Score(models.Model):
 
     class Meta:
         constraints = [
+            # not partial: its leading run_id also serves every "scores of this run" read (NULLs are distinct)
             models.UniqueConstraint(fields=["run", "customer"], name="one_score_per_customer_per_run"),
-            models.UniqueConstraint(fields=["run", "session"], name="one_score_per_session_per_run"),
+            models.UniqueConstraint(
+                fields=["run", "session"],
+                condition=models.Q(session__isnull=False),
+                name="one_score_per_session_per_run",
+            ),
         ]
-        indexes = [models.Index(fields=["run", "region"])]
+        indexes = [
+            models.Index(fields=["session"], condition=models.Q(session__isnull=False), name="score_session_idx"),
+        ]
 
 
 class DriftReport(models.Model):

@@ -23,7 +23,13 @@ class PredictionError(Exception):
 
 
 def rescore_start(
-    *, actor, kind: str, region_ids: list[int] | None = None, as_of=None, chunk_size: int = DEFAULT_CHUNK_SIZE
+    *,
+    actor,
+    kind: str,
+    region_ids: list[int] | None = None,
+    as_of=None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    enqueue: bool = True,
 ) -> ScoringRun:
     """Create a run of the active `kind` model over every customer (of `region_ids`) and fan out its chunks."""
     version = registry.active_version(kind)
@@ -54,7 +60,10 @@ def rescore_start(
             object_id=run.pk,
             after={"kind": kind, "model_version": version.pk, "chunks": len(plan), "customers": run.expected_rows},
         )
-        transaction.on_commit(lambda: _enqueue_run(run.pk, job.pk))
+        if enqueue:
+            transaction.on_commit(lambda: _enqueue_run(run.pk, job.pk))
+        else:
+            job_started(job.pk)
     return run
 
 
