@@ -156,6 +156,47 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_KEY_PREFIX, "visib
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_KEY_PREFIX}
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="cartportal")
 
+# Beat schedule: each app adds its own entries to this one dict.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE: dict = globals().get("CELERY_BEAT_SCHEDULE", {})
+# Predictions: weekly retrain of the value model (promoted only if it beats the active one, then rescored),
+# nightly rescore of the active models, monthly drift, and a watchdog that resumes runs whose worker died.
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "predictions-retrain-value": {
+            "task": "predictions.retrain",
+            "schedule": crontab(minute=30, hour=2, day_of_week="sun"),
+            "args": (None, "value"),
+        },
+        "predictions-rescore-abandonment": {
+            "task": "predictions.rescore",
+            "schedule": crontab(minute=0, hour=3),
+            "args": ("abandonment",),
+        },
+        "predictions-rescore-value": {
+            "task": "predictions.rescore",
+            "schedule": crontab(minute=30, hour=3),
+            "args": ("value",),
+        },
+        "predictions-drift-abandonment": {
+            "task": "predictions.drift",
+            "schedule": crontab(minute=0, hour=4, day_of_month=1),
+            "args": ("abandonment",),
+        },
+        "predictions-drift-value": {
+            "task": "predictions.drift",
+            "schedule": crontab(minute=15, hour=4, day_of_month=1),
+            "args": ("value",),
+        },
+        "predictions-resume-stalled-runs": {
+            "task": "predictions.resume_stalled_runs",
+            "schedule": crontab(minute="*/15"),
+            "args": (900,),
+        },
+    }
+)
+
 # --- REST framework -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
