@@ -105,9 +105,25 @@ def start_redis() -> dict[str, str]:
     else:
         port = _free_port()
         subprocess.run(
-            [_redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--daemonize", "yes", "--dir", str(folder), "--logfile", str(folder / "redis.log"),
-             "--pidfile", str(folder / "redis.pid")],
+            [
+                _redis_binary(),
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "yes",
+                "--dir",
+                str(folder),
+                "--logfile",
+                str(folder / "redis.log"),
+                "--pidfile",
+                str(folder / "redis.pid"),
+            ],
             check=True,
         )
         for _ in range(50):
@@ -138,6 +154,23 @@ def ensure_env() -> None:
         environ.Env.read_env(env_file)
     if not os.environ.get("DATABASE_URL") or not os.environ.get("CELERY_BROKER_URL"):
         os.environ.update(service_env())
+        _local_secrets()
+
+
+def _local_secrets() -> None:
+    """On the embedded (one-laptop) setup, `python manage.py ...` works without further settings: a local
+    secret key kept in .data and DEBUG on, unless the environment says otherwise."""
+    if os.environ.get("SECRET_KEY"):
+        return
+    import secrets
+
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    os.environ["SECRET_KEY"] = key_file.read_text().strip()
+    os.environ.setdefault("DEBUG", "1")
 
 
 def stop() -> None:

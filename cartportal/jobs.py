@@ -6,6 +6,7 @@ page polling the job sees them while the task is still going (tasks commit per c
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db.models import F
 from django.utils import timezone
 
@@ -17,7 +18,7 @@ def job_create(*, kind: str, actor=None, region=None, parameters: dict | None = 
         kind=kind,
         region=region,
         parameters=parameters or {},
-        started_by=actor if getattr(actor, "is_authenticated", False) else None,
+        started_by=actor if isinstance(actor, get_user_model()) else None,
         task_id=task_id,
     )
 

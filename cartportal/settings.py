@@ -180,6 +180,7 @@ SPECTACULAR_SETTINGS = {
 
 # --- Product settings -----------------------------------------------------------------------------
 CARTPORTAL_DATA_DIR = env.str("CARTPORTAL_DATA_DIR", default="")
+CARTPORTAL_UPLOAD_DIR = env.str("CARTPORTAL_UPLOAD_DIR", default=str(Path(MEDIA_ROOT) / "imports"))
 CARTPORTAL_DORMANT_DAYS = env.int("CARTPORTAL_DORMANT_DAYS", default=90)
 CARTPORTAL_WEEKLY_PROMOTION_CAP = env.int("CARTPORTAL_WEEKLY_PROMOTION_CAP", default=3)
 

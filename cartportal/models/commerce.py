@@ -95,6 +95,9 @@ class OrderLine(models.Model):
     quantity = models.IntegerField(help_text="Negative for a cancelled or returned quantity")
     unit_price = models.DecimalField(max_digits=12, decimal_places=4)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
+    source_key = models.CharField(
+        max_length=40, unique=True, null=True, blank=True, help_text="Content hash of the imported row: re-imports add nothing"
+    )
 
     objects = RegionScopedQuerySet.as_manager()
 
@@ -148,6 +151,9 @@ class CartEvent(models.Model):
     unit_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     quantity = models.IntegerField(default=1)
     occurred_at = models.DateTimeField()
+    source_key = models.CharField(
+        max_length=40, unique=True, null=True, blank=True, help_text="Event id or content hash of the imported row"
+    )
 
     objects = RegionScopedQuerySet.as_manager()
 
@@ -179,5 +185,6 @@ class SurveyResponse(models.Model):
     age = models.PositiveSmallIntegerField(null=True, blank=True)
     gender = models.CharField(max_length=32, blank=True, default="")
     answers = models.JSONField(default=dict)
+    source_key = models.CharField(max_length=40, unique=True, null=True, blank=True)
 
     objects = RegionScopedQuerySet.as_manager()

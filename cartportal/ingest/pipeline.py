@@ -1,0 +1,437 @@
+"""One import: read, validate, resolve regions and references, de-duplicate, COPY, insert, quarantine.
+
+Each chunk is its own transaction, so progress is visible while a big file loads and a crash loses at most
+the chunk in flight (re-running the import then adds only what is missing: every row has a key).
+Counts always add up: read = loaded + cancellations + quarantined + duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from django.db import connection, transaction
+from django.utils import timezone
+
+from cartportal import access, audit
+from cartportal.jobs import job_finished, job_progress, job_started
+from cartportal.models import Region
+from cartportal.services import DomainError
+
+from .entities import LOADERS
+from .reader import Chunk, TableFile, UnreadableFile, open_csv_bytes, open_table
+from .schema import detect_date_format, guess_mapping, normalise_name, validate
+
+MAX_DUPLICATE_EXAMPLES = 10_000
+EXCLUSIVE_GROUPS = [({"amount"}, {"quantity", "price"})]
+
+
+@dataclass
+class ImportOptions:
+    kind: str
+    mapping: dict[str, str] = field(default_factory=dict)
+    region: str | None = None
+    region_prefix: str = ""
+    date_format: str | None = None
+    delimiter: str | None = None
+    encoding: str | None = None
+    guess_columns: bool = True
+    filename: str = ""
+
+
+@dataclass
+class ChunkContext:
+    lines: np.ndarray
+    region_ids: np.ndarray
+    fingerprint: str
+
+
+class Counts(dict):
+    def __init__(self):
+        super().__init__(read=0, loaded=0, cancellations=0, quarantined=0, duplicates=0)
+        self.by_code: dict[str, int] = {}
+
+    def add_problem(self, code: str, n: int = 1) -> None:
+        self.by_code[code] = self.by_code.get(code, 0) + n
+
+
+def region_code_for(value: str, prefix: str = "") -> str:
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", value.strip()).strip("-").upper()
+    return f"{prefix}{slug}"[:32]
+
+
+class RegionResolver:
+    """Region values of a file -> region ids, creating regions only for actors allowed to."""
+
+    def __init__(self, actor, prefix: str = ""):
+        self.actor = actor
+        self.prefix = prefix
+        self.allowed = access.region_ids_for(actor, "import")
+        self.may_create = self.allowed is None
+        self.cache: dict[str, int | None] = {}
+
+    def resolve(self, value: str) -> int | None:
+        key = value.strip().lower()
+        if key not in self.cache:
+            self.cache[key] = self._lookup(value.strip())
+        return self.cache[key]
+
+    def _lookup(self, value: str) -> int | None:
+        code = region_code_for(value, self.prefix)
+        region = (
+            Region.objects.filter(code__iexact=code).first()
+            or Region.objects.filter(code__iexact=value).first()
+            or Region.objects.filter(name__iexact=value).first()
+        )
+        if region is None and self.may_create and code:
+            region = Region.objects.create(code=code, name=value[:120])
+            audit.record(
+                actor=self.actor,
+                action="region.create",
+                object_type="region",
+                object_id=region.pk,
+                region_code=region.code,
+                after={"code": region.code, "name": region.name},
+            )
+        return region.pk if region else None
+
+    def permitted(self, region_id: int) -> bool:
+        return self.allowed is None or region_id in self.allowed
+
+
+def open_source(source: bytes | str | Path, options: ImportOptions) -> TableFile:
+    try:
+        if isinstance(source, bytes):
+            return open_csv_bytes(source, delimiter=options.delimiter, encoding=options.encoding)
+        return open_table(source, delimiter=options.delimiter, encoding=options.encoding)
+    except UnreadableFile as error:
+        raise DomainError(str(error)) from error
+    except LookupError as error:
+        raise DomainError(f"Unknown encoding: {error}") from error
+
+
+def resolve_mapping(loader, header: list[str], options: ImportOptions) -> dict[str, str]:
+    known = {f.name for f in loader.spec.fields}
+    by_norm = {normalise_name(h): h for h in header}
+    mapping = {}
+    for name, column in options.mapping.items():
+        if name not in known:
+            raise DomainError(f"Unknown field {name!r} for {loader.spec.label}; fields: {', '.join(sorted(known))}.")
+        found = column if column in header else by_norm.get(normalise_name(column))
+        if found is None:
+            raise DomainError(
+                f"Column {column!r} (for {name}) is not in the file; its columns are: {', '.join(header)}."
+            )
+        mapping[name] = found
+    if options.guess_columns:
+        for name, column in guess_mapping(loader.spec, header).items():
+            if name in mapping or column in mapping.values() or (name == "region" and options.region):
+                continue
+            if any(
+                name in group and mapping.keys() & other
+                for a, b in EXCLUSIVE_GROUPS
+                for group, other in ((a, b), (b, a))
+            ):
+                continue
+            mapping[name] = column
+    missing = [f.name for f in loader.spec.fields if f.required and f.name not in mapping]
+    if missing:
+        raise DomainError(
+            f"No column for required field(s) {', '.join(missing)}; columns in the file: {', '.join(header)}."
+        )
+    return mapping
+
+
+def run_import(*, actor, source: bytes | str | Path, options: ImportOptions, job_id: int) -> Counts:
+    if options.kind not in LOADERS:
+        raise DomainError(f"Unknown import kind {options.kind!r}; one of: {', '.join(LOADERS)}.")
+    loader = LOADERS[options.kind]()
+    needs_region = getattr(loader, "needs_region", True)
+    resolver = RegionResolver(actor, options.region_prefix)
+    if not needs_region and resolver.allowed is not None:
+        raise DomainError(f"{loader.spec.label} are shared by every region: only an administrator can import them.")
+    fixed_region = None
+    if options.region:
+        fixed_region = resolver.resolve(options.region)
+        if fixed_region is None or not resolver.permitted(fixed_region):
+            raise DomainError(f"Region {options.region!r} does not exist or you may not import into it.")
+    raw = source if isinstance(source, bytes) else Path(source).read_bytes()
+    fingerprint = hashlib.sha256(raw).hexdigest()[:16]
+    table = open_source(source, options)
+    mapping = resolve_mapping(loader, table.header, options)
+    total_lines = max(1, raw.count(b"\n"))
+    job_started(job_id)
+    counts, seen, date_formats = Counts(), set(), {}
+    state = {"duplicate_examples": 0}
+    for chunk in table.chunks:
+        _load_chunk(
+            loader,
+            chunk,
+            table,
+            mapping,
+            options,
+            counts,
+            seen,
+            date_formats,
+            resolver,
+            fixed_region,
+            fingerprint,
+            job_id,
+            state,
+            needs_region,
+        )
+        last_line = max(chunk.lines[-1] if chunk.lines else 0, chunk.problems[-1].line if chunk.problems else 0)
+        job_progress(job_id, 99.0 * last_line / total_lines, message=f"line {last_line:,}", counts=dict(counts))
+    summary = {
+        **counts,
+        "by_code": counts.by_code,
+        "mapping": mapping,
+        "encoding": table.encoding,
+        "delimiter": table.delimiter,
+        "date_formats": date_formats,
+        "fingerprint": fingerprint,
+    }
+    with transaction.atomic():
+        audit.record(
+            actor=actor,
+            action="data.import",
+            object_type="job",
+            object_id=job_id,
+            region_code=options.region or "",
+            after={k: v for k, v in summary.items() if k != "mapping"},
+        )
+    job_finished(job_id, counts=summary, message="done")
+    return counts
+
+
+def _load_chunk(
+    loader,
+    chunk: Chunk,
+    table: TableFile,
+    mapping,
+    options,
+    counts,
+    seen,
+    date_formats,
+    resolver,
+    fixed_region,
+    fingerprint,
+    job_id,
+    state,
+    needs_region,
+) -> None:
+    quarantine: list[tuple] = []
+    for p in chunk.problems:
+        quarantine.append((p.line, p.column, p.code, p.message, p.raw, None))
+    counts["read"] += len(chunk.lines) + len(chunk.problems)
+    if not chunk.lines:
+        _finish_chunk(counts, quarantine, [], job_id)
+        return
+    frame = pd.DataFrame(chunk.rows, columns=table.header)
+    frame = frame[list(mapping.values())].rename(columns={v: k for k, v in mapping.items()})
+    for f in loader.spec.fields:
+        if f.kind == "datetime" and f.name in frame and f.name not in date_formats:
+            date_formats[f.name] = options.date_format or detect_date_format(frame[f.name].astype(str).str.strip())
+    column_of = dict(mapping)
+    parsed, problems = validate(
+        loader.spec, frame, column_of=column_of, date_formats=date_formats, now=pd.Timestamp(timezone.now())
+    )
+    lines = np.asarray(chunk.lines)
+    region_ids = _regions(frame, problems, resolver, fixed_region, needs_region, column_of)
+    good = ~problems.bad
+    staged, extra = loader.prepare(
+        parsed[good].reset_index(drop=True), ChunkContext(lines[good], region_ids[good], fingerprint)
+    )
+    good_positions = np.flatnonzero(good)
+    for pos, name, code, message in extra:
+        problems.add(np.isin(np.arange(len(frame)), [good_positions[pos]]), name, code, message)
+    keep = ~np.isin(staged["line"].to_numpy(), lines[problems.bad])
+    staged = staged[keep].reset_index(drop=True)
+    raw_by_line = dict(zip(chunk.lines, chunk.raws))
+    for pos in np.flatnonzero(problems.bad):
+        name = problems.field[pos]
+        quarantine.append(
+            (
+                int(lines[pos]),
+                column_of.get(name, name or ""),
+                problems.code[pos],
+                problems.message[pos],
+                raw_by_line[int(lines[pos])],
+                _int(region_ids[pos]),
+            )
+        )
+    duplicates = []
+    key_column = "source_key" if "source_key" in staged else staged.columns[1]
+    keys = staged[key_column].astype(str).to_numpy()
+    first = ~pd.Series(keys).duplicated().to_numpy()
+    fresh = np.array([k not in seen for k in keys], dtype=bool) & first
+    for line in staged["line"].to_numpy()[~fresh]:
+        duplicates.append(
+            (
+                int(line),
+                "",
+                "duplicate_in_file",
+                "Same row as an earlier line of this file.",
+                raw_by_line[int(line)],
+                None,
+            )
+        )
+    seen.update(keys[fresh])
+    staged = staged[fresh].reset_index(drop=True)
+    with transaction.atomic(), connection.cursor() as cursor:
+        _stage(cursor, loader, staged)
+        quarantine += _sql_checks(cursor, loader, resolver, needs_region, raw_by_line, column_of)
+        cursor.execute(loader.duplicates_in_db())
+        for (line,) in cursor.fetchall():
+            duplicates.append(
+                (
+                    int(line),
+                    "",
+                    "duplicate_in_database",
+                    "Already loaded by an earlier import.",
+                    raw_by_line[int(line)],
+                    None,
+                )
+            )
+        result = loader.insert(cursor)
+        counts["loaded"] += result["loaded"]
+        counts["cancellations"] += result["cancellations"]
+        counts["duplicates"] += len(duplicates)
+        for row in duplicates:
+            counts.add_problem(row[2])
+        examples = duplicates[: max(0, MAX_DUPLICATE_EXAMPLES - state["duplicate_examples"])]
+        state["duplicate_examples"] += len(examples)
+        _finish_chunk(counts, quarantine, examples, job_id, cursor)
+
+
+def _regions(frame, problems, resolver, fixed_region, needs_region, column_of) -> np.ndarray:
+    size = len(frame)
+    if not needs_region:
+        return np.full(size, None, dtype=object)
+    if fixed_region is not None and "region" not in frame:
+        return np.full(size, fixed_region, dtype=object)
+    if "region" not in frame:
+        return np.full(size, None, dtype=object)  # resolved from references in SQL
+    values = frame["region"].fillna("").astype(str).str.strip()
+    ids = np.array([resolver.resolve(v) if v else fixed_region for v in values], dtype=object)
+    label = column_of.get("region", "region")
+    unknown = (values.ne("").to_numpy()) & np.array([i is None for i in ids])
+    problems.add(unknown, "region", "unknown_region", f"{label} names a region that does not exist.")
+    forbidden = np.array([i is not None and not resolver.permitted(i) for i in ids])
+    problems.add(forbidden, "region", "region_forbidden", "You may not import into this region.")
+    return ids
+
+
+def _stage(cursor, loader, staged: pd.DataFrame) -> None:
+    columns = ", ".join(f"{name} {sql}" for name, sql in loader.staging)
+    cursor.execute("DROP TABLE IF EXISTS stg")
+    cursor.execute(f"CREATE TEMP TABLE stg ({columns}) ON COMMIT DROP")
+    if staged.empty:
+        return
+    buffer = io.StringIO()
+    out = staged[[c for c, _ in loader.staging]].copy()
+    for name, sql in loader.staging:
+        if sql == "timestamptz":
+            out[name] = out[name].map(lambda v: v.isoformat() if isinstance(v, pd.Timestamp) else None)
+    out.to_csv(buffer, index=False, header=False, na_rep="\\N")
+    with cursor.copy(
+        f"COPY stg ({', '.join(c for c, _ in loader.staging)}) FROM STDIN (FORMAT csv, NULL '\\N')"
+    ) as copy:
+        copy.write(buffer.getvalue())
+    cursor.execute("ANALYZE stg")
+
+
+def _sql_checks(cursor, loader, resolver, needs_region, raw_by_line, column_of) -> list[tuple]:
+    out = []
+    for column, table, key in getattr(loader, "region_from", []):
+        cursor.execute(
+            f"UPDATE stg s SET region_id = t.region_id FROM {table} t "
+            f"WHERE s.region_id IS NULL AND s.{column} IS NOT NULL AND t.{key} = s.{column}"
+        )
+    for column, table, key, field_name in loader.references:
+        cursor.execute(
+            f"DELETE FROM stg s WHERE s.{column} IS NOT NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM {table} t WHERE t.{key} = s.{column}) RETURNING s.line, s.{column}"
+        )
+        label = column_of.get(field_name, field_name)
+        for line, value in cursor.fetchall():
+            out.append(
+                (
+                    line,
+                    label,
+                    "unknown_reference",
+                    f"{label} {value!r} is not known (import it first).",
+                    raw_by_line[line],
+                    None,
+                )
+            )
+    if needs_region:
+        cursor.execute("DELETE FROM stg WHERE region_id IS NULL RETURNING line")
+        for (line,) in cursor.fetchall():
+            out.append(
+                (
+                    line,
+                    column_of.get("region", ""),
+                    "missing_region",
+                    "No region: give a region column, a known customer/session/order, or the import's region.",
+                    raw_by_line[line],
+                    None,
+                )
+            )
+        if resolver.allowed is not None:
+            cursor.execute(
+                "DELETE FROM stg WHERE NOT (region_id = ANY(%s)) RETURNING line, region_id", [list(resolver.allowed)]
+            )
+            for line, region_id in cursor.fetchall():
+                out.append(
+                    (
+                        line,
+                        column_of.get("region", ""),
+                        "region_forbidden",
+                        "You may not import into this row's region.",
+                        raw_by_line[line],
+                        region_id,
+                    )
+                )
+    return out
+
+
+def _finish_chunk(counts, quarantine, duplicate_examples, job_id, cursor=None) -> None:
+    counts["quarantined"] += len(quarantine)
+    for row in quarantine:
+        counts.add_problem(row[2])
+    rows = quarantine + duplicate_examples
+    if not rows:
+        return
+    if cursor is None:
+        with transaction.atomic(), connection.cursor() as own:
+            _write_quarantine(own, rows, job_id)
+    else:
+        _write_quarantine(cursor, rows, job_id)
+
+
+def _write_quarantine(cursor, rows, job_id) -> None:
+    with cursor.copy(
+        'COPY cartportal_quarantinedrow (job_id, line, "column", code, message, raw, region_id) FROM STDIN'
+    ) as copy:
+        for line, column, code, message, raw, region_id in rows:
+            copy.write_row(
+                (
+                    job_id,
+                    line,
+                    (column or "")[:120],
+                    code,
+                    (message or "")[:500],
+                    (raw or "").replace("\x00", ""),
+                    region_id,
+                )
+            )
+
+
+def _int(value):
+    return None if value is None else int(value)

@@ -1,0 +1,219 @@
+"""What an import expects, field by field, and the vectorised validation of a chunk of rows.
+
+A spec lists canonical fields with a type, range and the column names shops commonly use for them, so
+that an export loads without editing (an explicit column mapping always wins over the guess).
+Validation returns, per row, the first problem found: the canonical field, an error code and a message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+TRUE_WORDS = {"true", "t", "yes", "y", "1", "ja", "oui", "si", "sim"}
+FALSE_WORDS = {"false", "f", "no", "n", "0", "nein", "non", "nao", "não"}
+DATE_FORMATS = [
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%m/%d/%Y",
+    "%d/%m/%Y",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d",
+    "%d-%m-%Y %H:%M",
+    "%d-%m-%Y",
+    "%Y%m%d",
+]
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str = "text"  # text, int, decimal, datetime, bool, choice
+    required: bool = False
+    min: float | None = None
+    max: float | None = None
+    choices: dict[str, str] | None = None
+    synonyms: tuple[str, ...] = ()
+    max_length: int | None = None
+    allow_future: bool = False
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    kind: str
+    label: str
+    fields: tuple[Field, ...]
+    key: tuple[str, ...] = ()
+    help: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def field(self, name: str) -> Field:
+        return next(f for f in self.fields if f.name == name)
+
+
+def normalise_name(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def guess_mapping(spec: EntitySpec, header: list[str]) -> dict[str, str]:
+    """Canonical field -> column of the file, by name and common synonyms."""
+    by_norm = {normalise_name(h): h for h in header}
+    mapping = {}
+    for f in spec.fields:
+        for candidate in (f.name, *f.synonyms):
+            column = by_norm.get(normalise_name(candidate))
+            if column is not None and column not in mapping.values():
+                mapping[f.name] = column
+                break
+    return mapping
+
+
+class Problems:
+    """The first problem of each row of a chunk, kept as aligned arrays (vectorised)."""
+
+    def __init__(self, size: int):
+        self.field = np.full(size, None, dtype=object)
+        self.code = np.full(size, None, dtype=object)
+        self.message = np.full(size, None, dtype=object)
+
+    def add(self, mask, field_name: str, code: str, message) -> None:
+        mask = np.asarray(mask, dtype=bool) & (self.code == None)  # noqa: E711 (elementwise)
+        if not mask.any():
+            return
+        self.field[mask] = field_name
+        self.code[mask] = code
+        if isinstance(message, str):
+            self.message[mask] = message
+        else:
+            self.message[mask] = np.asarray(message, dtype=object)[mask]
+
+    @property
+    def bad(self) -> np.ndarray:
+        return self.code != None  # noqa: E711
+
+
+def validate(
+    spec: EntitySpec,
+    frame: pd.DataFrame,
+    *,
+    column_of: dict[str, str],
+    date_formats: dict[str, str | None],
+    now: pd.Timestamp,
+) -> tuple[pd.DataFrame, Problems]:
+    """Parse every mapped field of `frame` (all text) into typed columns; collect the first problem per row."""
+    problems = Problems(len(frame))
+    parsed = pd.DataFrame(index=frame.index)
+    for f in spec.fields:
+        if f.name not in frame.columns:
+            if f.required:
+                problems.add(
+                    np.ones(len(frame), bool), f.name, "missing_required", f"Required field {f.name} has no column."
+                )
+            continue
+        text = frame[f.name].fillna("").astype(str).str.strip()
+        empty = text.eq("").to_numpy()
+        label = column_of.get(f.name, f.name)
+        if f.required:
+            problems.add(empty, f.name, "missing_required", f"{label} is empty but required.")
+        value, invalid, code, message = _parse(f, text, empty, label, date_formats.get(f.name))
+        problems.add(invalid, f.name, code, message)
+        parsed[f.name] = value
+        if f.kind in {"int", "decimal"}:
+            _check_range(f, value, empty, label, problems)
+        if f.kind == "datetime" and not f.allow_future:
+            future = (~empty & ~invalid) & (value > now + pd.Timedelta(days=1)).to_numpy(dtype=bool, na_value=False)
+            problems.add(future, f.name, "future_date", f"{label} is in the future.")
+        if f.kind == "text" and f.max_length:
+            too_long = text.str.len().to_numpy() > f.max_length
+            problems.add(too_long, f.name, "too_long", f"{label} is longer than {f.max_length} characters.")
+    return parsed, problems
+
+
+def _parse(f: Field, text: pd.Series, empty: np.ndarray, label: str, date_format: str | None):
+    if f.kind == "text":
+        return text.where(~empty, None), np.zeros(len(text), bool), "", ""
+    if f.kind in {"int", "decimal"}:
+        value = parse_number(text)
+        invalid = ~empty & value.isna().to_numpy()
+        if f.kind == "int":
+            fractional = (~invalid & ~empty) & (value.fillna(0) % 1 != 0).to_numpy()
+            invalid = invalid | fractional
+            return value, invalid, "not_a_number", f"{label} is not a whole number."
+        return value, invalid, "not_a_number", f"{label} is not a number."
+    if f.kind == "datetime":
+        value = parse_dates(text, date_format)
+        invalid = ~empty & value.isna().to_numpy()
+        fmt = f" (expected {date_format})" if date_format else ""
+        return value, invalid, "bad_date", f"{label} is not a date{fmt}."
+    if f.kind == "bool":
+        lowered = text.str.lower()
+        value = pd.Series(
+            np.where(lowered.isin(TRUE_WORDS), True, np.where(lowered.isin(FALSE_WORDS), False, None)),
+            index=text.index,
+            dtype=object,
+        )
+        invalid = ~empty & value.isna().to_numpy()
+        return value, invalid, "not_a_boolean", f"{label} is not yes/no."
+    if f.kind == "choice":
+        value = text.str.lower().map(f.choices)
+        invalid = ~empty & value.isna().to_numpy()
+        allowed = ", ".join(sorted(set(f.choices.values())))
+        return value.where(~empty, None), invalid, "bad_choice", f"{label} is not one of: {allowed}."
+    raise ValueError(f"unknown field kind {f.kind}")
+
+
+def _check_range(f: Field, value: pd.Series, empty: np.ndarray, label: str, problems: Problems) -> None:
+    numbers = value.to_numpy(dtype=float, na_value=np.nan)
+    if f.min is not None:
+        low = ~empty & (numbers < f.min)
+        code = "negative_value" if f.min == 0 else "out_of_range"
+        problems.add(low, f.name, code, f"{label} is below {f.min:g}.")
+    if f.max is not None:
+        high = ~empty & (numbers > f.max)
+        problems.add(high, f.name, "out_of_range", f"{label} is above {f.max:g}.")
+
+
+_CURRENCY = re.compile(r"[\s$€£¥]|R\$")
+
+
+def parse_number(text: pd.Series) -> pd.Series:
+    """Numbers as shops write them: 1234.5, 1,234.50, 1.234,50, 12,5, '£3.20'."""
+    cleaned = text.str.replace(_CURRENCY, "", regex=True)
+    comma_decimal = cleaned.str.fullmatch(r"-?\d{1,3}(\.\d{3})*,\d+|-?\d+,\d{1,2}")
+    cleaned = cleaned.where(
+        ~comma_decimal, cleaned.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    )
+    cleaned = cleaned.str.replace(r"(?<=\d),(?=\d{3}(\D|$))", "", regex=True)
+    return pd.to_numeric(cleaned.where(cleaned.ne(""), None), errors="coerce")
+
+
+def detect_date_format(sample: pd.Series) -> str | None:
+    """The format that parses the most of a sample; None when nothing fits (then mixed parsing)."""
+    values = sample[sample.ne("")].head(2000)
+    if values.empty:
+        return None
+    best, best_count = None, 0
+    for fmt in DATE_FORMATS:
+        count = pd.to_datetime(values, format=fmt, errors="coerce").notna().sum()
+        if count > best_count:
+            best, best_count = fmt, count
+    return best if best_count >= 0.5 * len(values) else None
+
+
+def parse_dates(text: pd.Series, date_format: str | None) -> pd.Series:
+    """Dates in UTC; a date without an offset is taken as UTC."""
+    values = text.where(text.ne(""), None)
+    return pd.to_datetime(values, format=date_format or "mixed", errors="coerce", utc=True)
