@@ -16,13 +16,20 @@ KIND = "abandonment"
 _latest: dict[str, AbandonmentModel] = {}
 
 
-def abandonment_train(*, actor, region_ids: list[int] | None = None, cutoff: dt.datetime | None = None, seed: int = 0):
+def abandonment_train(
+    *,
+    actor,
+    region_ids: list[int] | None = None,
+    cutoff: dt.datetime | None = None,
+    seed: int = 0,
+    iterations: int = 400,
+):
     """Train on sessions started before ``cutoff`` (default now) in the actor's regions, evaluate on the latest
     quarter in time, register the model as a candidate (promoted when it beats the active one) and audit it."""
     cutoff = cutoff or timezone.now()
     sessions = Session.objects.filter(is_bot=False).in_regions(region_ids)
     frame = features.build(sessions, cutoff)
-    model = AbandonmentModel(seed=seed).fit(frame)
+    model = AbandonmentModel(seed=seed, iterations=iterations).fit(frame)
     _latest[KIND] = model
     started = frame["started_at"].dropna()
     card = (
