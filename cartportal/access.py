@@ -35,7 +35,7 @@ ACTION_PERMS = {
 ROLE_ACTIONS = {
     ANALYST: ["view", "change"],
     REGIONAL_MANAGER: ["view", "change", "import", "approve"],
-    PARTNER: ["view", "change"],
+    PARTNER: ["view", "change", "import"],
     EXECUTIVE: [],
     COMPLIANCE: [],
     ADMIN: [],

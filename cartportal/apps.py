@@ -8,6 +8,7 @@ class CartportalConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(grant_application_role, sender=self)
+        from cartportal.api import schema  # noqa: F401  (registers the token scheme with the OpenAPI generator)
 
 
 def grant_application_role(sender, using, **kwargs) -> None:
@@ -31,6 +32,4 @@ def grant_application_role(sender, using, **kwargs) -> None:
         cursor.execute(f"GRANT USAGE ON SCHEMA public TO {quoted}")
         cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {quoted}")
         cursor.execute(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {quoted}")
-        cursor.execute(
-            f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON cartportal_auditevent FROM {quoted}"
-        )
+        cursor.execute(f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON cartportal_auditevent FROM {quoted}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, QuerySet
 
-from cartportal.access import has_role, visible_regions, COMPLIANCE
+from cartportal.access import COMPLIANCE, has_role, visible_regions
 from cartportal.models import AuditEvent, Customer, JobRun, Region
 
 

@@ -11,6 +11,7 @@ Kinds:
 - "object": a page or endpoint for one object. `make(world, region)` creates the object in that region
   and returns the URL kwargs; `missing` gives kwargs of an object that does not exist.
 - "global": a page about no region (docs, schema): any logged-in user may read it.
+`get_status` is what an allowed reader's GET answers (405 for POST-only endpoints).
 `roles` limits who may read at all (e.g. {"Compliance"}); others get `denied_status`.
 Writes: `post(world, region) -> (kwargs, data, snapshot)` posts `data`; `snapshot()` must be equal
 before and after a foreign post (nothing changed).
@@ -33,6 +34,8 @@ class UrlSpec:
     post: Callable | None = None
     query: str = ""
     api: bool | None = None  # default: URL starts with /api/
+    get_status: int = 200  # 405 for an endpoint that only takes POST
+    post_denied: tuple[int, ...] = (403, 404)  # what a foreign write may answer (400 when the region is refused)
 
 
 def all_specs() -> dict[str, UrlSpec]:

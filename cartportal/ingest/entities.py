@@ -76,6 +76,8 @@ class Loader:
     table: str = ""
     staging: list[tuple[str, str]] = []  # (column, sql type)
     references: list[tuple[str, str, str, str]] = []  # (staging column, table, key column, field name)
+    soft_references: list[tuple[str, str, str, str]] = []  # unknown values load as NULL links
+    keep_unmapped = False
     region_from: list[tuple[str, str, str]] = []  # (staging column, table, key column)
 
     def prepare(self, parsed: pd.DataFrame, context) -> tuple[pd.DataFrame, list[tuple[int, str, str, str]]]:
@@ -740,7 +742,8 @@ class ReviewLoader(Loader):
         ("sentiment_label", "int"),
         ("region_id", "int"),
     ]
-    references = [
+    # A review whose product, customer or order is not (yet) known still loads, unlinked: its text matters.
+    soft_references = [
         ("sku", "cartportal_product", "sku", "sku"),
         ("customer", "cartportal_customer", "external_id", "customer"),
         ("order_ref", "cartportal_order", "external_id", "order"),
@@ -784,6 +787,166 @@ class ReviewLoader(Loader):
         return {"loaded": cursor.rowcount, "cancellations": 0}
 
 
+class SurveyLoader(Loader):
+    spec = EntitySpec(
+        "survey",
+        "Survey responses",
+        (
+            Field("submitted_at", "datetime", synonyms=("timestamp", "date", "submitted")),
+            Field("age", "int", min=10, max=120),
+            Field("gender", synonyms=("sex",), max_length=32),
+            REGION,
+        ),
+        help="Every other column is kept as an answer under its own name.",
+    )
+    table = "cartportal_surveyresponse"
+    staging = [
+        ("line", "int"),
+        ("submitted_at", "timestamptz"),
+        ("age", "int"),
+        ("gender", "text"),
+        ("answers", "jsonb"),
+        ("region_id", "int"),
+        ("source_key", "text"),
+    ]
+    keep_unmapped = True
+
+    def prepare(self, parsed, context):
+        import json
+
+        answers = context.unmapped.apply(
+            lambda row: json.dumps({k: v for k, v in row.items() if v != ""}, ensure_ascii=False), axis=1
+        )
+        keys = [hashlib.sha1(f"{context.fingerprint}:{line}".encode()).hexdigest() for line in context.lines]
+        out = pd.DataFrame(
+            {
+                "line": context.lines,
+                "submitted_at": _col(parsed, "submitted_at"),
+                "age": pd.to_numeric(_col(parsed, "age"), errors="coerce").astype("Int64"),
+                "gender": _col(parsed, "gender", "").fillna(""),
+                "answers": answers.to_numpy(),
+                "region_id": context.region_ids,
+                "source_key": keys,
+            }
+        )
+        return out, []
+
+    def insert(self, cursor) -> dict:
+        cursor.execute("""INSERT INTO cartportal_surveyresponse (region_id, submitted_at, age, gender, answers,
+                              source_key)
+                          SELECT region_id, submitted_at, age, gender, answers, source_key FROM stg
+                          ON CONFLICT (source_key) DO NOTHING""")
+        return {"loaded": cursor.rowcount, "cancellations": 0}
+
+
+class SellerLoader(Loader):
+    spec = EntitySpec(
+        "sellers",
+        "Sellers",
+        (
+            Field("seller", required=True, synonyms=("seller_id", "vendor_id", "merchant_id"), max_length=64),
+            Field("city", synonyms=("seller_city",), max_length=120),
+            Field("postcode_prefix", synonyms=("seller_zip_code_prefix", "zip", "postcode"), max_length=16),
+            REGION,
+        ),
+        key=("seller",),
+    )
+    table = "cartportal_seller"
+    staging = [
+        ("line", "int"),
+        ("external_id", "text"),
+        ("city", "text"),
+        ("postcode_prefix", "text"),
+        ("region_id", "int"),
+    ]
+
+    def prepare(self, parsed, context):
+        out = pd.DataFrame(
+            {
+                "line": context.lines,
+                "external_id": parsed["seller"],
+                "city": _col(parsed, "city", "").fillna(""),
+                "postcode_prefix": _col(parsed, "postcode_prefix", "").fillna(""),
+                "region_id": context.region_ids,
+            }
+        )
+        return out, []
+
+    def duplicates_in_db(self) -> str:
+        return "DELETE FROM stg s USING cartportal_seller t WHERE t.external_id = s.external_id RETURNING s.line"
+
+    def insert(self, cursor) -> dict:
+        cursor.execute("""INSERT INTO cartportal_seller (external_id, city, postcode_prefix, region_id)
+                          SELECT external_id, city, postcode_prefix, region_id FROM stg
+                          ON CONFLICT (external_id) DO NOTHING""")
+        return {"loaded": cursor.rowcount, "cancellations": 0}
+
+
+class PaymentLoader(Loader):
+    spec = EntitySpec(
+        "payments",
+        "Order payments",
+        (
+            Field("order", required=True, synonyms=("order_id", "orderid", "invoice")),
+            Field("sequence", "int", min=1, synonyms=("payment_sequential", "seq")),
+            Field("method", synonyms=("payment_type", "payment_method"), max_length=32),
+            Field("instalments", "int", min=0, max=120, synonyms=("payment_installments", "installments")),
+            Field("value", "decimal", required=True, min=0, synonyms=("payment_value", "amount")),
+        ),
+        key=("order", "sequence"),
+        help="Payments of orders already imported; an order's total becomes the sum of its payments.",
+    )
+    table = "cartportal_payment"
+    staging = [
+        ("line", "int"),
+        ("order_ref", "text"),
+        ("sequence", "int"),
+        ("method", "text"),
+        ("instalments", "int"),
+        ("value", "numeric"),
+        ("region_id", "int"),
+        ("source_key", "text"),
+    ]
+    references = [("order_ref", "cartportal_order", "external_id", "order")]
+    region_from = [("order_ref", "cartportal_order", "external_id")]
+
+    def prepare(self, parsed, context):
+        sequence = pd.to_numeric(_col(parsed, "sequence", 1), errors="coerce").fillna(1).astype("int64")
+        out = pd.DataFrame(
+            {
+                "line": context.lines,
+                "order_ref": parsed["order"],
+                "sequence": sequence,
+                "method": _col(parsed, "method", "").fillna(""),
+                "instalments": pd.to_numeric(_col(parsed, "instalments", 1), errors="coerce").fillna(1).astype("int64"),
+                "value": parsed["value"],
+                "region_id": context.region_ids,
+                "source_key": (parsed["order"].astype(str) + ":" + sequence.astype(str)).to_numpy(),
+            }
+        )
+        return out, []
+
+    def duplicates_in_db(self) -> str:
+        return (
+            "DELETE FROM stg s USING cartportal_payment p JOIN cartportal_order o ON o.id = p.order_id "
+            "WHERE o.external_id = s.order_ref AND p.sequence = s.sequence RETURNING s.line"
+        )
+
+    def insert(self, cursor) -> dict:
+        cursor.execute("""INSERT INTO cartportal_payment (order_id, region_id, sequence, method, instalments, value)
+                          SELECT o.id, o.region_id, s.sequence, s.method, s.instalments, s.value
+                          FROM stg s JOIN cartportal_order o ON o.external_id = s.order_ref
+                          ON CONFLICT DO NOTHING""")
+        loaded = cursor.rowcount
+        cursor.execute("""UPDATE cartportal_order o SET total = p.total FROM
+                              (SELECT order_id, sum(value) AS total FROM cartportal_payment
+                               WHERE order_id IN (SELECT o2.id FROM cartportal_order o2
+                                                  JOIN (SELECT DISTINCT order_ref FROM stg) r
+                                                  ON r.order_ref = o2.external_id) GROUP BY order_id) p
+                          WHERE o.id = p.order_id""")
+        return {"loaded": loaded, "cancellations": 0}
+
+
 LOADERS: dict[str, type[Loader]] = {
     loader.spec.kind: loader
     for loader in (
@@ -795,5 +958,8 @@ LOADERS: dict[str, type[Loader]] = {
         OrderLoader,
         OrderItemLoader,
         ReviewLoader,
+        SurveyLoader,
+        SellerLoader,
+        PaymentLoader,
     )
 }

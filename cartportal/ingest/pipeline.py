@@ -42,6 +42,7 @@ class ImportOptions:
     encoding: str | None = None
     guess_columns: bool = True
     filename: str = ""
+    row_errors: dict = field(default_factory=dict)  # line -> (code, message), found before parsing (API batches)
 
 
 @dataclass
@@ -49,6 +50,7 @@ class ChunkContext:
     lines: np.ndarray
     region_ids: np.ndarray
     fingerprint: str
+    unmapped: pd.DataFrame | None = None
 
 
 class Counts(dict):
@@ -226,14 +228,17 @@ def _load_chunk(
     needs_region,
 ) -> None:
     quarantine: list[tuple] = []
+    if options.row_errors:
+        _move_row_errors(chunk, options.row_errors)
     for p in chunk.problems:
         quarantine.append((p.line, p.column, p.code, p.message, p.raw, None))
     counts["read"] += len(chunk.lines) + len(chunk.problems)
     if not chunk.lines:
         _finish_chunk(counts, quarantine, [], job_id)
         return
-    frame = pd.DataFrame(chunk.rows, columns=table.header)
-    frame = frame[list(mapping.values())].rename(columns={v: k for k, v in mapping.items()})
+    full = pd.DataFrame(chunk.rows, columns=table.header)
+    frame = full[list(mapping.values())].rename(columns={v: k for k, v in mapping.items()})
+    unmapped = full[[c for c in table.header if c not in mapping.values()]] if loader.keep_unmapped else None
     for f in loader.spec.fields:
         if f.kind == "datetime" and f.name in frame and f.name not in date_formats:
             date_formats[f.name] = options.date_format or detect_date_format(frame[f.name].astype(str).str.strip())
@@ -244,15 +249,19 @@ def _load_chunk(
     lines = np.asarray(chunk.lines)
     region_ids = _regions(frame, problems, resolver, fixed_region, needs_region, column_of)
     good = ~problems.bad
-    staged, extra = loader.prepare(
-        parsed[good].reset_index(drop=True), ChunkContext(lines[good], region_ids[good], fingerprint)
+    context = ChunkContext(
+        lines[good],
+        region_ids[good],
+        fingerprint,
+        unmapped[good].reset_index(drop=True) if unmapped is not None else None,
     )
+    staged, extra = loader.prepare(parsed[good].reset_index(drop=True), context)
     good_positions = np.flatnonzero(good)
     for pos, name, code, message in extra:
         problems.add(np.isin(np.arange(len(frame)), [good_positions[pos]]), name, code, message)
     keep = ~np.isin(staged["line"].to_numpy(), lines[problems.bad])
     staged = staged[keep].reset_index(drop=True)
-    raw_by_line = dict(zip(chunk.lines, chunk.raws))
+    raw_by_line = dict(zip(chunk.lines, chunk.raws, strict=True))
     for pos in np.flatnonzero(problems.bad):
         name = problems.field[pos]
         quarantine.append(
@@ -307,6 +316,19 @@ def _load_chunk(
         examples = duplicates[: max(0, MAX_DUPLICATE_EXAMPLES - state["duplicate_examples"])]
         state["duplicate_examples"] += len(examples)
         _finish_chunk(counts, quarantine, examples, job_id, cursor)
+
+
+def _move_row_errors(chunk: Chunk, row_errors: dict) -> None:
+    from .reader import Problem
+
+    keep = [i for i, line in enumerate(chunk.lines) if line not in row_errors]
+    for i, line in enumerate(chunk.lines):
+        if line in row_errors:
+            code, message = row_errors[line]
+            chunk.problems.append(Problem(line, "", code, message, chunk.raws[i]))
+    chunk.lines = [chunk.lines[i] for i in keep]
+    chunk.rows = [chunk.rows[i] for i in keep]
+    chunk.raws = [chunk.raws[i] for i in keep]
 
 
 def _regions(frame, problems, resolver, fixed_region, needs_region, column_of) -> np.ndarray:
@@ -370,6 +392,11 @@ def _sql_checks(cursor, loader, resolver, needs_region, raw_by_line, column_of) 
                     None,
                 )
             )
+    for column, table, key, _field in loader.soft_references:
+        cursor.execute(
+            f"UPDATE stg s SET {column} = NULL WHERE s.{column} IS NOT NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM {table} t WHERE t.{key} = s.{column})"
+        )
     if needs_region:
         cursor.execute("DELETE FROM stg WHERE region_id IS NULL RETURNING line")
         for (line,) in cursor.fetchall():

@@ -131,9 +131,17 @@ def _csv_chunks(lines, header, encoding, delimiter, chunk_rows) -> Iterator[Chun
             if end > index_before + 1 and (problem is not None or len(record) != width):
                 # A quote that opened a field across lines did not make a record: blame the first line only.
                 first = lines[index_before].decode(encoding, errors="replace").rstrip("\r\n")
-                problem = Problem(start, "", "unbalanced_quote", "A quote opened on this line is never closed.",
-                                  first[:2000])
+                problem = Problem(
+                    start, "", "unbalanced_quote", "A quote opened on this line is never closed.", first[:2000]
+                )
                 index = index_before + 1
+        if problem is not None and problem.code in {"unbalanced_quote", "malformed_csv"} and delimiter == "\t":
+            # Tab-separated exports usually do not quote: a quote there is text, if the line splits cleanly.
+            first = lines[index_before].decode(encoding, errors="replace").rstrip("\r\n")
+            plain = first.split("\t")
+            if len(plain) == width:
+                problem, record, index = None, plain, index_before + 1
+                broken = "\ufffd" in first
         if problem is None and broken:
             column = next((header[i] for i, v in enumerate(record[:width]) if "\ufffd" in v), "")
             problem = Problem(start, column, "bad_encoding", f"Bytes that are not valid {encoding} text.", raw)

@@ -54,6 +54,4 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
-    return HttpResponse(
-        "<h1>Something went wrong</h1><p>The error was logged. Please try again.</p>", status=500
-    )
+    return HttpResponse("<h1>Something went wrong</h1><p>The error was logged. Please try again.</p>", status=500)

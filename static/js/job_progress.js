@@ -10,6 +10,7 @@
     document.getElementById("job-state").textContent = job.state;
     document.getElementById("job-message").textContent = job.message;
     if (job.state === "queued" || job.state === "running") setTimeout(tick, 1000);
+    else if (bar.dataset.reload) window.location.reload();
   };
   setTimeout(tick, 1000);
 })();

@@ -13,10 +13,26 @@ from cartportal.models import Customer, Product, Session
 
 HEADER = ["session_id", "customer_id", "sku", "event", "price", "quantity", "timestamp", "region"]
 FAULTS = [
-    "bad_encoding", "extra_column", "missing_column", "bad_date", "bad_number", "negative_price",
-    "negative_quantity", "fractional_quantity", "unknown_product", "unknown_session", "duplicate_in_file",
-    "duplicate_in_database", "future_date", "missing_timestamp", "bad_event", "unclosed_quote", "stray_quote",
-    "unknown_region", "foreign_region", "price_with_letters",
+    "bad_encoding",
+    "extra_column",
+    "missing_column",
+    "bad_date",
+    "bad_number",
+    "negative_price",
+    "negative_quantity",
+    "fractional_quantity",
+    "unknown_product",
+    "unknown_session",
+    "duplicate_in_file",
+    "duplicate_in_database",
+    "future_date",
+    "missing_timestamp",
+    "bad_event",
+    "unclosed_quote",
+    "stray_quote",
+    "unknown_region",
+    "foreign_region",
+    "price_with_letters",
 ]
 
 
@@ -41,10 +57,15 @@ def build(world, rows: int = 10_000, seed: int = 7) -> CorruptFile:
     def good_row(i: int) -> list[str]:
         product = rnd.choice(products)
         return [
-            rnd.choice(sessions).external_id, rnd.choice(customers).external_id, product.sku,
-            rnd.choice(["add", "add", "remove", "checkout", "purchase"]), f"{product.price + rnd.random():.2f}",
-            str(rnd.randint(1, 4)), f"2025-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d} "
-            f"{rnd.randint(0, 23):02d}:{rnd.randint(0, 59):02d}:{i % 60:02d}", region.code,
+            rnd.choice(sessions).external_id,
+            rnd.choice(customers).external_id,
+            product.sku,
+            rnd.choice(["add", "add", "remove", "checkout", "purchase"]),
+            f"{product.price + rnd.random():.2f}",
+            str(rnd.randint(1, 4)),
+            f"2025-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d} "
+            f"{rnd.randint(0, 23):02d}:{rnd.randint(0, 59):02d}:{i % 60:02d}",
+            region.code,
         ]
 
     out = CorruptFile(b"")

@@ -10,8 +10,22 @@ from django.core.management import call_command
 
 from cartportal.models import Order, OrderLine
 
-ARGS = ["--customer-col", "CustomerID", "--date-col", "InvoiceDate", "--quantity-col", "Quantity", "--price-col",
-        "UnitPrice", "--product-col", "StockCode", "--invoice-col", "InvoiceNo", "--region-col", "Country"]
+ARGS = [
+    "--customer-col",
+    "CustomerID",
+    "--date-col",
+    "InvoiceDate",
+    "--quantity-col",
+    "Quantity",
+    "--price-col",
+    "UnitPrice",
+    "--product-col",
+    "StockCode",
+    "--invoice-col",
+    "InvoiceNo",
+    "--region-col",
+    "Country",
+]
 
 
 def run(path) -> dict:
@@ -26,9 +40,9 @@ def test_online_retail_rows_all_accounted_for(data_dir):
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     with_customer = frame[frame["CustomerID"].str.strip() != ""]
     unique = with_customer.drop_duplicates()
-    expected_cancel = int(unique["InvoiceNo"].str.upper().str.startswith("C").sum()
-                          | 0) + int(((unique["Quantity"].astype(int) < 0)
-                                      & ~unique["InvoiceNo"].str.upper().str.startswith("C")).sum())
+    expected_cancel = int(unique["InvoiceNo"].str.upper().str.startswith("C").sum() | 0) + int(
+        ((unique["Quantity"].astype(int) < 0) & ~unique["InvoiceNo"].str.upper().str.startswith("C")).sum()
+    )
 
     result = run(path)
     assert result["read"] == len(frame) == 70_051
@@ -40,8 +54,10 @@ def test_online_retail_rows_all_accounted_for(data_dir):
     assert result["loaded"] == len(unique) - expected_cancel
     assert OrderLine.objects.count() == len(unique)
     assert Order.objects.count() == unique["InvoiceNo"].nunique()
-    assert Order.objects.filter(status="cancelled").count() == unique.loc[
-        unique["InvoiceNo"].str.upper().str.startswith("C"), "InvoiceNo"].nunique()
+    assert (
+        Order.objects.filter(status="cancelled").count()
+        == unique.loc[unique["InvoiceNo"].str.upper().str.startswith("C"), "InvoiceNo"].nunique()
+    )
 
     again = run(path)
     assert again["loaded"] == again["cancellations"] == 0
@@ -56,22 +72,57 @@ def test_clear_errors_for_bad_options(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("cust;when;total\n1;01.02.2024;3,50\n")
     with pytest.raises(CommandError, match="not in the file"):
-        call_command("import_transactions", str(path), "--customer-col", "nope", "--date-col", "when",
-                     "--amount-col", "total", "--region", "X", stdout=StringIO())
+        call_command(
+            "import_transactions",
+            str(path),
+            "--customer-col",
+            "nope",
+            "--date-col",
+            "when",
+            "--amount-col",
+            "total",
+            "--region",
+            "X",
+            stdout=StringIO(),
+        )
     with pytest.raises(CommandError, match="exactly one of"):
-        call_command("import_transactions", str(path), "--customer-col", "cust", "--date-col", "when",
-                     "--amount-col", "total", stdout=StringIO())
+        call_command(
+            "import_transactions",
+            str(path),
+            "--customer-col",
+            "cust",
+            "--date-col",
+            "when",
+            "--amount-col",
+            "total",
+            stdout=StringIO(),
+        )
 
 
 @pytest.mark.django_db
 def test_other_dialects_load(tmp_path):
     """Semicolons, day-first dates, decimal commas, a Windows-1252 export and a fixed region."""
     path = tmp_path / "export.csv"
-    path.write_bytes("Kunde;Datum;Betrag;Artikel\nK1;03.02.2024 10:15;12,50;Käse\nK2;28.02.2024 09:00;1.234,00;Brot\n"
-                     "K1;31.02.2024 10:00;5,00;Wurst\n".encode("cp1252"))
+    path.write_bytes(
+        "Kunde;Datum;Betrag;Artikel\nK1;03.02.2024 10:15;12,50;Käse\nK2;28.02.2024 09:00;1.234,00;Brot\n"
+        "K1;31.02.2024 10:00;5,00;Wurst\n".encode("cp1252")
+    )
     out = StringIO()
-    call_command("import_transactions", str(path), "--customer-col", "Kunde", "--date-col", "Datum", "--amount-col",
-                 "Betrag", "--product-col", "Artikel", "--region", "DE", stdout=out)
+    call_command(
+        "import_transactions",
+        str(path),
+        "--customer-col",
+        "Kunde",
+        "--date-col",
+        "Datum",
+        "--amount-col",
+        "Betrag",
+        "--product-col",
+        "Artikel",
+        "--region",
+        "DE",
+        stdout=out,
+    )
     result = json.loads(out.getvalue().strip().splitlines()[-1])
     assert (result["read"], result["loaded"], result["quarantined"]) == (3, 2, 1)
     assert result["by_code"] == {"bad_date": 1}

@@ -8,8 +8,10 @@ from cartportal.ingest.services import import_run
 from cartportal.models import CartEvent, QuarantinedRow
 from tests.ingest.corrupt import build
 
-OPTIONS = dict(kind="cart_events", mapping={"session": "session_id", "customer": "customer_id", "kind": "event",
-                                            "occurred_at": "timestamp"})
+OPTIONS = dict(
+    kind="cart_events",
+    mapping={"session": "session_id", "customer": "customer_id", "kind": "event", "occurred_at": "timestamp"},
+)
 
 
 @pytest.fixture

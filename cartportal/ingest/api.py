@@ -1,0 +1,175 @@
+"""Import through the API: JSON batches (`{"rows": [...]}`) or a file upload run through the same pipeline as
+the portal and the commands; import jobs, their quarantine and their data-quality report are readable."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cartportal.access import record_denied
+from cartportal.api.base import error_response
+from cartportal.models import JobRun, QuarantinedRow
+from cartportal.services import DomainError
+
+from . import selectors
+from .entities import LOADERS
+from .pipeline import ImportOptions
+from .reader import records_to_csv_bytes
+from .services import import_run
+
+MAX_BATCH_ROWS = 50_000
+
+
+def visible_job_or_404(user, job_id: int) -> JobRun:
+    job = selectors.visible_job(user, job_id)
+    if job is None:
+        if JobRun.objects.filter(pk=job_id).exists():
+            record_denied(user, action="view", what="import job", object_id=str(job_id))
+        raise Http404("No import job matches the given query.")
+    return job
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    region = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = JobRun
+        fields = [
+            "id",
+            "kind",
+            "state",
+            "progress",
+            "message",
+            "region",
+            "counts",
+            "error",
+            "created_at",
+            "finished_at",
+        ]
+
+
+class QuarantinedRowSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = QuarantinedRow
+        fields = ["line", "column", "code", "message", "raw"]
+
+
+class BatchSerializer(serializers.Serializer):
+    rows = serializers.ListField(
+        child=serializers.JSONField(), allow_empty=False, max_length=MAX_BATCH_ROWS, required=False
+    )
+    file = serializers.FileField(required=False)
+    region = serializers.CharField(required=False, allow_blank=True)
+    mapping = serializers.DictField(child=serializers.CharField(), required=False)
+    date_format = serializers.CharField(required=False, allow_blank=True)
+
+    def validate(self, attrs):
+        if bool(attrs.get("rows")) == bool(attrs.get("file")):
+            raise serializers.ValidationError({"rows": ["Send either rows (a JSON list of objects) or a file."]})
+        return attrs
+
+
+class ImportBatchView(APIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    serializer_class = BatchSerializer
+
+    @extend_schema(request=BatchSerializer, responses={201: ImportJobSerializer}, summary="Import a batch")
+    def post(self, request, kind: str):
+        if kind not in LOADERS:
+            return error_response(404, "not_found", f"Unknown import kind {kind!r}; one of: {', '.join(LOADERS)}.")
+        batch = BatchSerializer(data=request.data)
+        batch.is_valid(raise_exception=True)
+        data = batch.validated_data
+        if data.get("rows"):
+            header: list[str] = []
+            for row in data["rows"]:
+                for key in row if isinstance(row, dict) else []:
+                    if key not in header:
+                        header.append(str(key))
+            if not header:
+                return error_response(
+                    400,
+                    "invalid",
+                    "rows must be JSON objects with field names as keys.",
+                    {"rows": ["No row is an object."]},
+                )
+            rows = [r if isinstance(r, dict) else {} for r in data["rows"]]
+            row_errors = {
+                i + 2: ("not_an_object", f"Row {i + 1} is not a JSON object.")
+                for i, r in enumerate(data["rows"])
+                if not isinstance(r, dict)
+            }
+            source = records_to_csv_bytes(header, rows)
+        else:
+            source, row_errors = data["file"].read(), {}
+        options = ImportOptions(
+            kind=kind,
+            mapping=data.get("mapping") or {},
+            region=data.get("region") or None,
+            date_format=data.get("date_format") or None,
+            row_errors=row_errors,
+            filename=getattr(data.get("file"), "name", "api-batch"),
+        )
+        try:
+            job = import_run(actor=request.user, source=source, options=options)
+        except DomainError as error:
+            return error_response(400, "invalid", str(error))
+        problems = QuarantinedRow.objects.filter(job=job).order_by("line")[:500]
+        body = ImportJobSerializer(job).data
+        body["quarantine"] = [{**QuarantinedRowSerializer(p).data, "row": p.line - 1} for p in problems]
+        return Response(body, status=201)
+
+
+class ImportJobList(ListAPIView):
+    serializer_class = ImportJobSerializer
+    filterset_fields = ["state", "kind"]
+    ordering_fields = ["created_at", "id"]
+
+    def get_queryset(self):
+        return selectors.import_jobs(self.request.user)
+
+
+class ImportJobDetail(RetrieveAPIView):
+    serializer_class = ImportJobSerializer
+
+    def get_object(self):
+        return visible_job_or_404(self.request.user, self.kwargs["job_id"])
+
+    def retrieve(self, request, *args, **kwargs):
+        job = self.get_object()
+        body = ImportJobSerializer(job).data
+        body["quality"] = selectors.quality_for_job(job)
+        return Response(body)
+
+
+class ImportQuarantineList(ListAPIView):
+    serializer_class = QuarantinedRowSerializer
+    filterset_fields = ["code"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return QuarantinedRow.objects.none()
+        job = visible_job_or_404(self.request.user, self.kwargs["job_id"])
+        return selectors.quarantine_for(self.request.user, job)
+
+
+class RegionQualityView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Data quality per visible region, on six dimensions")
+    def get(self, request):
+        return Response({"regions": selectors.quality_by_region(request.user)})
+
+
+urlpatterns = [
+    path("imports/", ImportJobList.as_view(), name="api-imports"),
+    path("imports/quality/", RegionQualityView.as_view(), name="api-import-quality"),
+    path("imports/<int:job_id>/", ImportJobDetail.as_view(), name="api-import"),
+    path("imports/<int:job_id>/quarantine/", ImportQuarantineList.as_view(), name="api-import-quarantine"),
+    path("imports/<str:kind>/", ImportBatchView.as_view(), name="api-import-batch"),
+]
