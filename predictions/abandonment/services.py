@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from django.db import transaction
 from django.utils import timezone
@@ -50,39 +51,37 @@ def abandonment_train(
 
 
 def _register(actor, model, frame, cutoff, started, card):
+    """Register through the model registry when the project has one (promoted only if it beats the active
+    version on the same holdout); otherwise the model lives in this process only."""
     try:
         from predictions import registry
     except ImportError:
         return None
+    ids = sorted(int(i) for i in model.holdout_ids)
+    fingerprint = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:16]
     version = registry.register_candidate(
         actor=actor,
         kind=KIND,
         algorithm="catboost+isotonic",
         model_object=model,
         features=list(features.FEATURES),
-        metrics=model.metrics,
-        holdout={"sessions": model.holdout_ids[:1000], "rows": model.metrics["holdout_rows"]},
+        metrics={"roc_auc": model.metrics["catboost"]["roc_auc"], **model.metrics},
+        holdout={"fingerprint": fingerprint, "rows": model.metrics["holdout_rows"]},
         window_start=started.min() if len(started) else None,
         window_end=cutoff,
-        card=card,
+        card={"summary": card},
     )
-    if hasattr(registry, "promote_if_better"):
-        registry.promote_if_better(actor=actor, candidate=version)
+    registry.promote_if_better(actor=actor, version=version, metric="roc_auc")
     return version
 
 
 def latest_model() -> AbandonmentModel | None:
-    """The active registered model, else the one trained last in this process."""
+    """The active registered model, else the one trained last in this process, else None."""
     try:
         from predictions import registry
-
-        active = registry.load_active(KIND)
-    except (ImportError, LookupError, AttributeError):
-        active = None
-    except Exception as exc:  # the registry raises its own "no active model" error
-        if "DoesNotExist" not in type(exc).__name__ and "NoActive" not in type(exc).__name__:
-            raise
-        active = None
-    if active is not None:
-        return getattr(active, "model_object", active)
-    return _latest.get(KIND)
+    except ImportError:
+        return _latest.get(KIND)
+    try:
+        return registry.load_active(KIND)
+    except (getattr(registry, "RegistryError", LookupError), LookupError):
+        return _latest.get(KIND)
