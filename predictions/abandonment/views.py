@@ -4,6 +4,7 @@ from django.shortcuts import render
 
 from cartportal.portal.export import csv_response, wants_csv
 from cartportal.portal.filters import region_filter
+from predictions import reviews
 from predictions.abandonment import selectors
 from predictions.abandonment.explain import DRIVER_LABELS
 
@@ -34,6 +35,7 @@ def abandonment(request):
         "page": Paginator(risk.rows, 25).get_page(request.GET.get("page")),
         "funnel": funnel,
         "chart": chart,
+        "review_friction": reviews.review_friction(request.user, "category", rf.region_ids).head(15).to_dict("records"),
     }
     return render(request, "predictions/abandonment.html", context)
 

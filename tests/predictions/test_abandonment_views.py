@@ -9,7 +9,7 @@ from django.utils import timezone
 from cartportal.access import SystemActor
 from cartportal.models import Session
 from predictions.abandonment import services
-from tests.factories import CartEventFactory, ProductFactory
+from tests.factories import CartEventFactory, ProductFactory, ReviewFactory
 from tests.predictions.test_abandonment_model import COLUMNS, shopper_rows
 
 TEXT_FIELDS = {"weekend", "operating_system", "browser", "traffic_source", "visitor_type"}
@@ -54,6 +54,22 @@ def test_empty_states_without_sessions_or_model(world):
     body = _client(world.manager_a).get(reverse("predictions:abandonment")).content.decode()
     assert "No sessions in these regions yet" in body
     assert "Friction drivers appear once an abandonment model has been trained" in body
+    assert "No review text in these regions yet" in body
+
+
+def test_review_friction_table_by_category(world):
+    ReviewFactory(
+        product=ProductFactory(category="lamps"),
+        customer__region=world.region_a,
+        rating=1,
+        text="Arrived late and the box was damaged",
+    )
+    ReviewFactory(product=ProductFactory(category="rugs"), customer__region=world.region_b, rating=1, text="Broken")
+    response = _client(world.manager_a).get(reverse("predictions:abandonment"))
+    rows = response.context["review_friction"]
+    assert [r["group"] for r in rows] == ["lamps"]
+    assert rows[0]["negative_share"] == 1.0 and rows[0]["shipping_share"] == 1.0
+    assert "Review friction by category" in response.content.decode()
 
 
 def test_unscored_sessions_are_listed_before_any_model(world):
