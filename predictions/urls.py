@@ -1,5 +1,7 @@
 from django.urls import path
 
+from predictions.abandonment import views as abandonment_views
+
 from . import views
 
 app_name = "predictions"
@@ -11,5 +13,6 @@ urlpatterns = [
     path("models/<str:kind>/rescore/", views.rescore, name="rescore"),
     path("models/<str:kind>/retrain/", views.retrain, name="retrain"),
     path("clv/", views.clv, name="clv"),
-    # --- Abandonment pages (predictions:abandonment and its sub-pages) go below this line. ---
+    path("abandonment/", abandonment_views.abandonment, name="abandonment"),
+    path("abandonment/sessions/<int:pk>/", abandonment_views.abandonment_session, name="abandonment_session"),
 ]

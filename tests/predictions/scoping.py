@@ -64,6 +64,19 @@ def _post_spec(post, make):
     return UrlSpec("global", make=make, get_status=405, post=post)
 
 
+from cartportal.models import Session  # noqa: E402
+
+
+def _abandonment_sessions(world):
+    Session.objects.create(external_id="marker-own-session", region=world.region_a)
+    Session.objects.create(external_id="marker-foreign-session", region=world.region_b)
+    return "marker-own-session", "marker-foreign-session"
+
+
+def _abandonment_session(world, region):
+    return {"pk": Session.objects.create(external_id=f"s-{region.code}", region=region).pk}
+
+
 SPECS = {
     "predictions:models": UrlSpec("list", seed=_models),
     "predictions:model": UrlSpec("global", make=_model),
@@ -72,4 +85,6 @@ SPECS = {
     "predictions:model-rollback": _post_spec(_post_kind, lambda world, region: {"kind": "value"}),
     "predictions:rescore": _post_spec(_post_kind, lambda world, region: {"kind": "value"}),
     "predictions:retrain": _post_spec(_post_kind, lambda world, region: {"kind": "value"}),
+    "predictions:abandonment": UrlSpec("list", seed=_abandonment_sessions),
+    "predictions:abandonment_session": UrlSpec("object", make=_abandonment_session),
 }
