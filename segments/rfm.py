@@ -39,8 +39,11 @@ def rfm_name(r: int, f: int) -> str:
 
 
 def rfm_case_sql(r: str = "r_score", f: str = "f_score") -> str:
+    def sql_list(scores: tuple[int, ...]) -> str:
+        return ",".join(map(str, scores))
+
     arms = " ".join(
-        f"WHEN {r} IN ({','.join(map(str, rs))}) AND {f} IN ({','.join(map(str, fs))}) THEN '{name.replace(chr(39), chr(39) * 2)}'"
+        f"WHEN {r} IN ({sql_list(rs)}) AND {f} IN ({sql_list(fs)}) THEN '{name.replace(chr(39), chr(39) * 2)}'"
         for rs, fs, name in RFM_GRID
     )
     return f"CASE {arms} ELSE '' END"
