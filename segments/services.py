@@ -88,6 +88,7 @@ def segments_rebuild(*, actor, region_ids=None, as_of: dt.datetime | None = None
     params = _params(region_ids, as_of, thresholds)
     where, args = _region_filter(region_ids)
     with transaction.atomic(), connection.cursor() as cursor:
+        _plan_for_bulk(cursor)
         cursor.execute(f"DELETE FROM segments_customerprofile WHERE {where}", args)
         cursor.execute(f"INSERT INTO segments_customerprofile ({PROFILE_COLUMNS}) {_profiles_select()}", params)
         customers = cursor.rowcount
@@ -103,6 +104,12 @@ def segments_rebuild(*, actor, region_ids=None, as_of: dt.datetime | None = None
             after={"customers": customers, "reference_at": as_of, "thresholds": thresholds.params()},
         )
     return RebuildResult(as_of, customers, counts)
+
+
+def _plan_for_bulk(cursor) -> None:
+    """Freshly loaded tables may have no statistics yet; a nested-loop plan over them is quadratic, so the
+    set-based statements here ask for hash joins (for this transaction only)."""
+    cursor.execute("SET LOCAL enable_nestloop = off")
 
 
 def _report(progress, value: float, message: str) -> None:
@@ -165,6 +172,7 @@ def segments_snapshot_months(*, actor, months: int = 12, region_ids=None) -> lis
     thresholds = Thresholds.from_settings()
     done = []
     with transaction.atomic(), connection.cursor() as cursor:
+        _plan_for_bulk(cursor)
         where, args = _region_filter(region_ids)
         for month in snapshots.previous_months(snapshots.month_start(reference), months):
             as_of = min(snapshots.month_end_moment(month), reference)
