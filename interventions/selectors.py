@@ -22,6 +22,7 @@ def campaigns_for(user, *, region_id: int | None = None, state: str = ""):
 def approvals_for(user):
     """Campaigns waiting for a decision in the regions the user may approve in."""
     qs = Campaign.objects.restrict(user, "approve").filter(state=Campaign.State.PENDING).select_related("region")
+    qs = qs.annotate(assigned=Count("assignments"))
     return qs if region_ids_for(user, "approve") != [] else qs.none()
 
 
