@@ -148,5 +148,7 @@ def load_folder(folder: str | Path, actor=None, *, stdout=None) -> dict:
         except ImportError:
             load_hillstrom = None
         if load_hillstrom is not None:
-            note(HILLSTROM, load_hillstrom(folder / HILLSTROM, actor=actor))
+            campaign = load_hillstrom(folder / HILLSTROM, actor=actor)
+            rows = campaign.assignments.count() if hasattr(campaign, "assignments") else 0
+            note(HILLSTROM, {"read": rows, "loaded": rows, "cancellations": 0, "quarantined": 0, "duplicates": 0})
     return results

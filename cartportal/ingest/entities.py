@@ -528,6 +528,26 @@ class CartEventLoader(Loader):
         ("sku", "cartportal_product", "sku", "sku"),
     ]
     region_from = [("session", "cartportal_session", "external_id"), ("customer", "cartportal_customer", "external_id")]
+    direct = True  # high volume: COPY straight into the table (see pipeline._direct_load)
+
+    @staticmethod
+    def direct_rows(staged: pd.DataFrame, ids: dict, region: pd.Series) -> pd.DataFrame:
+        def id_of(column):
+            return ids[column].map(lambda pair: pair[0] if isinstance(pair, tuple) else None).astype("Int64")
+
+        return pd.DataFrame(
+            {
+                "session_id": id_of("session").to_numpy(),
+                "customer_id": id_of("customer").to_numpy(),
+                "region_id": region.astype("Int64").to_numpy(),
+                "product_id": id_of("sku").to_numpy(),
+                "kind": staged["kind"].to_numpy(),
+                "unit_price": staged["unit_price"].to_numpy(),
+                "quantity": staged["quantity"].to_numpy(),
+                "occurred_at": staged["occurred_at"].to_numpy(),
+                "source_key": staged["source_key"].to_numpy(),
+            }
+        )
 
     def prepare(self, parsed, context):
         event_id = _col(parsed, "event_id")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from cartportal import access, audit
@@ -28,6 +28,7 @@ from .reader import Chunk, TableFile, UnreadableFile, open_csv_bytes, open_table
 from .schema import detect_date_format, guess_mapping, normalise_name, validate
 
 MAX_DUPLICATE_EXAMPLES = 10_000
+REGIONLESS_TABLES = {"cartportal_product"}
 EXCLUSIVE_GROUPS = [({"amount"}, {"quantity", "price"})]
 
 
@@ -293,21 +294,34 @@ def _load_chunk(
     seen.update(keys[fresh])
     staged = staged[fresh].reset_index(drop=True)
     with transaction.atomic(), connection.cursor() as cursor:
-        _stage(cursor, loader, staged)
-        quarantine += _sql_checks(cursor, loader, resolver, needs_region, raw_by_line, column_of)
-        cursor.execute(loader.duplicates_in_db())
-        for (line,) in cursor.fetchall():
-            duplicates.append(
-                (
-                    int(line),
-                    "",
-                    "duplicate_in_database",
-                    "Already loaded by an earlier import.",
-                    raw_by_line[int(line)],
-                    None,
+        result = None
+        if getattr(loader, "direct", False):
+            try:
+                with transaction.atomic():
+                    result, direct_quarantine, direct_dupes = _direct_load(
+                        cursor, loader, staged, resolver, needs_region, raw_by_line, column_of, state
+                    )
+            except IntegrityError:
+                result = None  # another import wrote some of these keys meanwhile: take the staging path
+            else:
+                quarantine += direct_quarantine
+                duplicates += direct_dupes
+        if result is None:
+            _stage(cursor, loader, staged)
+            quarantine += _sql_checks(cursor, loader, resolver, needs_region, raw_by_line, column_of)
+            cursor.execute(loader.duplicates_in_db())
+            for (line,) in cursor.fetchall():
+                duplicates.append(
+                    (
+                        int(line),
+                        "",
+                        "duplicate_in_database",
+                        "Already loaded by an earlier import.",
+                        raw_by_line[int(line)],
+                        None,
+                    )
                 )
-            )
-        result = loader.insert(cursor)
+            result = loader.insert(cursor)
         counts["loaded"] += result["loaded"]
         counts["cancellations"] += result["cancellations"]
         counts["duplicates"] += len(duplicates)
@@ -316,6 +330,106 @@ def _load_chunk(
         examples = duplicates[: max(0, MAX_DUPLICATE_EXAMPLES - state["duplicate_examples"])]
         state["duplicate_examples"] += len(examples)
         _finish_chunk(counts, quarantine, examples, job_id, cursor)
+
+
+def _direct_load(cursor, loader, staged: pd.DataFrame, resolver, needs_region, raw_by_line, column_of, state):
+    """Resolve references with cached id lookups, drop keys already loaded, and COPY straight into the table.
+    The same checks as the staging path, without the staging table and the joins (for high-volume kinds)."""
+    quarantine, dupes = [], []
+    cache = state.setdefault("ids", {})
+    bad = np.zeros(len(staged), dtype=bool)
+    ids = {}
+    for column, table, key, field_name in loader.references:
+        values = staged[column]
+        known = cache.setdefault(table, {})
+        wanted = [v for v in values.dropna().unique() if v not in known]
+        for start in range(0, len(wanted), 50_000):
+            region_column = "NULL" if table in REGIONLESS_TABLES else "region_id"
+            cursor.execute(
+                f"SELECT {key}, id, {region_column} FROM {table} WHERE {key} = ANY(%s)",
+                [list(wanted[start : start + 50_000])],
+            )
+            known.update({k: (i, r) for k, i, r in cursor.fetchall()})
+            known.update({k: None for k in wanted[start : start + 50_000] if k not in known})
+        found = values.map(lambda v, known=known: known.get(v) if v is not None and v == v else None)
+        missing = values.notna().to_numpy() & found.isna().to_numpy() & ~bad
+        label = column_of.get(field_name, field_name)
+        for pos in np.flatnonzero(missing):
+            line = int(staged["line"].iat[pos])
+            quarantine.append(
+                (
+                    line,
+                    label,
+                    "unknown_reference",
+                    f"{label} {values.iat[pos]!r} is not known (import it first).",
+                    raw_by_line[line],
+                    None,
+                )
+            )
+        bad |= missing
+        ids[column] = found
+    region = staged["region_id"].astype(object).where(staged["region_id"].notna(), None)
+    for column, _table, _key in getattr(loader, "region_from", []):
+        derived = ids[column].map(lambda pair: pair[1] if isinstance(pair, tuple) else None)
+        region = region.where(region.notna(), derived)
+    if needs_region:
+        no_region = region.isna().to_numpy() & ~bad
+        for pos in np.flatnonzero(no_region):
+            line = int(staged["line"].iat[pos])
+            quarantine.append(
+                (
+                    line,
+                    column_of.get("region", ""),
+                    "missing_region",
+                    "No region: give a region column, a known customer/session/order, or the import's region.",
+                    raw_by_line[line],
+                    None,
+                )
+            )
+        bad |= no_region
+        if resolver.allowed is not None:
+            allowed = set(resolver.allowed)
+            forbidden = np.array([r is not None and int(r) not in allowed for r in region]) & ~bad
+            for pos in np.flatnonzero(forbidden):
+                line = int(staged["line"].iat[pos])
+                quarantine.append(
+                    (
+                        line,
+                        column_of.get("region", ""),
+                        "region_forbidden",
+                        "You may not import into this row's region.",
+                        raw_by_line[line],
+                        int(region.iat[pos]),
+                    )
+                )
+            bad |= forbidden
+    keys = staged["source_key"].to_numpy()
+    cursor.execute(f"SELECT source_key FROM {loader.table} WHERE source_key = ANY(%s)", [list(keys[~bad])])
+    existing = {k for (k,) in cursor.fetchall()}
+    if existing:
+        in_db = np.array([k in existing for k in keys]) & ~bad
+        for pos in np.flatnonzero(in_db):
+            line = int(staged["line"].iat[pos])
+            dupes.append(
+                (line, "", "duplicate_in_database", "Already loaded by an earlier import.", raw_by_line[line], None)
+            )
+        bad |= in_db
+    rows = loader.direct_rows(staged[~bad], {c: v[~bad] for c, v in ids.items()}, region[~bad])
+    _copy_frame(cursor, loader.table, rows)
+    return {"loaded": len(rows), "cancellations": 0}, quarantine, dupes
+
+
+def _copy_frame(cursor, table: str, frame: pd.DataFrame) -> None:
+    if frame.empty:
+        return
+    out = frame.copy()
+    for name in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[name]):
+            out[name] = out[name].dt.strftime("%Y-%m-%d %H:%M:%S+00")
+    buffer = io.StringIO()
+    out.to_csv(buffer, index=False, header=False, na_rep="\\N")
+    with cursor.copy(f"COPY {table} ({', '.join(out.columns)}) FROM STDIN (FORMAT csv, NULL '\\N')") as copy:
+        copy.write(buffer.getvalue())
 
 
 def _move_row_errors(chunk: Chunk, row_errors: dict) -> None:
