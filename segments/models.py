@@ -1,0 +1,159 @@
+"""Segments: one profile row per customer (RFM, value group, dormancy, promotion base, persona), a summary
+row per segment and region, monthly snapshots for transitions, persona runs and audience definitions.
+
+Every row carries its region, so every read is one indexed region filter through `restrict(user)`.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from cartportal.models import Customer, Region
+from cartportal.models.regions import RegionScopedQuerySet
+
+
+class ValueGroup(models.TextChoices):
+    LOYAL = "loyal", "Loyal"
+    REGULAR = "regular", "Regular"
+    BIG_FISH = "big_fish", "Big Fish"
+    ONE_TIME = "one_time", "One-time"
+
+
+class PromotionBase(models.TextChoices):
+    TRANSACTION_ONLY = "transaction_only", "Transaction only"
+    BROWSING_ONLY = "browsing_only", "Browsing only"
+    BOTH = "both", "Transactions and browsing"
+    NONE = "none", "No activity"
+
+
+class CustomerProfile(models.Model):
+    """The segment memberships of one customer as of the last rebuild of its region."""
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    built_at = models.DateTimeField()
+    reference_at = models.DateTimeField(help_text="The date recency and dormancy are measured from")
+    last_purchase_at = models.DateTimeField(null=True, blank=True)
+    recency_days = models.IntegerField(null=True, blank=True)
+    frequency = models.IntegerField(default=0, help_text="Orders that were not cancelled or returned")
+    monetary = models.DecimalField(max_digits=16, decimal_places=2, default=0, help_text="Net of cancellations")
+    r_score = models.SmallIntegerField(null=True, blank=True)
+    f_score = models.SmallIntegerField(null=True, blank=True)
+    m_score = models.SmallIntegerField(null=True, blank=True)
+    rfm_segment = models.CharField(max_length=32, blank=True, default="")
+    value_group = models.CharField(max_length=16, choices=ValueGroup.choices, blank=True, default="")
+    dormant = models.BooleanField(default=False)
+    promotion_base = models.CharField(max_length=20, choices=PromotionBase.choices, default=PromotionBase.NONE)
+    persona = models.CharField(max_length=64, blank=True, default="")
+
+    objects = RegionScopedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["region", "value_group", "dormant"]),
+            models.Index(fields=["region", "rfm_segment"]),
+        ]
+
+
+class Segment(models.Model):
+    """Size and value of one segment in one region, written by each rebuild."""
+
+    class Kind(models.TextChoices):
+        RFM = "rfm", "RFM segment"
+        VALUE_GROUP = "value_group", "Value group"
+        PROMOTION_BASE = "promotion_base", "Promotion base"
+        PERSONA = "persona", "Persona"
+
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    code = models.CharField(max_length=64)
+    name = models.CharField(max_length=120)
+    size = models.IntegerField(default=0)
+    dormant_size = models.IntegerField(default=0)
+    monetary_total = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    built_at = models.DateTimeField()
+
+    objects = RegionScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["kind", "code", "region_id"]
+        constraints = [models.UniqueConstraint(fields=["region", "kind", "code"], name="segment_unique_code")]
+
+
+class SegmentSnapshot(models.Model):
+    """A customer's value group and dormancy at the end of a month (for month-over-month transitions)."""
+
+    month = models.DateField(help_text="First day of the month the state was measured at the end of")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=32)
+
+    objects = RegionScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["month", "customer"], name="snapshot_unique_month")]
+        indexes = [models.Index(fields=["region", "month"])]
+
+
+class PersonaRun(models.Model):
+    """One clustering of a region's customers: the chosen k, the selection curves, stability and profiles."""
+
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    built_at = models.DateTimeField()
+    customers = models.IntegerField(default=0)
+    features = models.JSONField(default=list)
+    k = models.IntegerField(null=True, blank=True)
+    selection = models.JSONField(default=list, help_text="[{k, silhouette, bic}] for every k tried")
+    stability_ari = models.FloatField(null=True, blank=True)
+    stability_runs = models.JSONField(default=list)
+    gmm_agreement_ari = models.FloatField(null=True, blank=True)
+    unstable = models.BooleanField(default=False)
+    profiles = models.JSONField(default=list, help_text="[{name, size, means, z}] per persona")
+    note = models.CharField(max_length=300, blank=True, default="")
+
+    objects = RegionScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-built_at"]
+
+
+class AudienceDefinition(models.Model):
+    """An analyst's MECE audience strategy: a universe, ordered rules, size bounds and score weights."""
+
+    class Policy(models.TextChoices):
+        MERGE = "merge", "Merge into the catch-all"
+        FLAG = "flag", "Flag as invalid"
+
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=120)
+    universe = models.CharField(max_length=40)
+    rules = models.JSONField(default=list)
+    catch_all_name = models.CharField(max_length=80, default="Everyone else")
+    min_size = models.IntegerField(default=0)
+    max_size = models.IntegerField(null=True, blank=True)
+    policy = models.CharField(max_length=8, choices=Policy.choices, default=Policy.FLAG)
+    weights = models.JSONField(default=dict)
+    result = models.JSONField(default=dict, blank=True)
+    evaluated_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.CharField(max_length=80, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RegionScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AudienceMember(models.Model):
+    audience = models.ForeignKey(AudienceDefinition, on_delete=models.CASCADE, related_name="members")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    segment = models.CharField(max_length=80)
+
+    objects = RegionScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["audience", "customer"], name="audience_member_once")]

@@ -56,19 +56,20 @@ REGION = Field("region", synonyms=("country", "region_code", "market", "state", 
 
 
 def content_key(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """A 40-hex-digit key from the listed parsed columns, independent of how pandas typed a chunk (1 and 1.0,
-    or a date parsed from any format, give the same key)."""
-    parts = [_canonical(frame[c]) for c in columns]
-    joined = parts[0].str.cat(parts[1:], sep="\x1f") if len(parts) > 1 else parts[0]
-    return np.array([hashlib.sha1(v.encode("utf-8")).hexdigest() for v in joined], dtype=object)
+    """A 32-hex-digit key (two independent 64-bit hashes) from the listed parsed columns, independent of how
+    pandas typed a chunk (1 and 1.0, or a date parsed from any format, give the same key)."""
+    canonical = pd.DataFrame({c: _canonical(frame[c]) for c in columns})
+    first = pd.util.hash_pandas_object(canonical, index=False, hash_key="cartportal-key-1").to_numpy()
+    second = pd.util.hash_pandas_object(canonical, index=False, hash_key="cartportal-key-2").to_numpy()
+    return np.char.add(np.char.mod("%016x", first), np.char.mod("%016x", second)).astype(object)
 
 
 def _canonical(series: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(series):
         return series.dt.strftime("%Y-%m-%dT%H:%M:%S").fillna("")
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-        return series.map(lambda v: "" if pd.isna(v) else f"{float(v):.12g}")
-    return series.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+        return series.astype("float64").round(9).astype(str).replace("nan", "")
+    return series.astype(object).where(series.notna(), "").astype(str)
 
 
 class Loader:
@@ -215,8 +216,8 @@ class TransactionLoader(Loader):
                 """
                 WITH touched AS (SELECT o.id, o.external_id FROM cartportal_order o
                                  WHERE o.external_id IN (SELECT DISTINCT invoice FROM stg)),
-                     last AS (SELECT t.id, coalesce(max(l.line_no), 0) AS m FROM touched t
-                              LEFT JOIN cartportal_orderline l ON l.order_id = t.id GROUP BY t.id)
+                     last AS (SELECT t.id, (SELECT coalesce(max(l.line_no), 0) FROM cartportal_orderline l
+                                            WHERE l.order_id = t.id) AS m FROM touched t)
                 INSERT INTO cartportal_orderline (order_id, region_id, line_no, product_id, sku, quantity, unit_price,
                     amount, source_key)
                 SELECT t.id, s.region_id, last.m + row_number() OVER (PARTITION BY s.invoice ORDER BY s.line),
@@ -229,12 +230,11 @@ class TransactionLoader(Loader):
             )
             counts[cancelled] = cursor.rowcount
         _link_cancellations(cursor)
+        # Correlated sums use the order_id index whatever the table statistics say (fresh tables have none).
         cursor.execute("""
-            UPDATE cartportal_order o SET total = t.total FROM
-                (SELECT order_id, sum(amount) AS total FROM cartportal_orderline
-                 WHERE order_id IN (SELECT o2.id FROM cartportal_order o2 JOIN (SELECT DISTINCT invoice FROM stg) i
-                                    ON i.invoice = o2.external_id) GROUP BY order_id) t
-            WHERE o.id = t.order_id""")
+            UPDATE cartportal_order o SET total = (SELECT coalesce(sum(l.amount), 0) FROM cartportal_orderline l
+                                                   WHERE l.order_id = o.id)
+            WHERE o.external_id IN (SELECT DISTINCT invoice FROM stg)""")
         return {"loaded": counts[False], "cancellations": counts[True]}
 
 
@@ -715,9 +715,9 @@ class OrderItemLoader(Loader):
 
     def insert(self, cursor) -> dict:
         cursor.execute("""
-            WITH last AS (SELECT o.id, coalesce(max(l.line_no), 0) AS m FROM cartportal_order o
-                          LEFT JOIN cartportal_orderline l ON l.order_id = o.id
-                          WHERE o.external_id IN (SELECT order_ref FROM stg) GROUP BY o.id)
+            WITH last AS (SELECT o.id, (SELECT coalesce(max(l.line_no), 0) FROM cartportal_orderline l
+                                        WHERE l.order_id = o.id) AS m
+                          FROM cartportal_order o WHERE o.external_id IN (SELECT order_ref FROM stg))
             INSERT INTO cartportal_orderline (order_id, region_id, line_no, product_id, sku, quantity, unit_price,
                 amount, source_key)
             SELECT o.id, o.region_id,
@@ -965,12 +965,9 @@ class PaymentLoader(Loader):
                           FROM stg s JOIN cartportal_order o ON o.external_id = s.order_ref
                           ON CONFLICT DO NOTHING""")
         loaded = cursor.rowcount
-        cursor.execute("""UPDATE cartportal_order o SET total = p.total FROM
-                              (SELECT order_id, sum(value) AS total FROM cartportal_payment
-                               WHERE order_id IN (SELECT o2.id FROM cartportal_order o2
-                                                  JOIN (SELECT DISTINCT order_ref FROM stg) r
-                                                  ON r.order_ref = o2.external_id) GROUP BY order_id) p
-                          WHERE o.id = p.order_id""")
+        cursor.execute("""UPDATE cartportal_order o SET total = (SELECT coalesce(sum(p.value), 0)
+                                                          FROM cartportal_payment p WHERE p.order_id = o.id)
+                          WHERE o.external_id IN (SELECT DISTINCT order_ref FROM stg)""")
         return {"loaded": loaded, "cancellations": 0}
 
 

@@ -392,7 +392,11 @@ def _iso_utc(values: pd.Series) -> pd.Series:
 
 def _sql_checks(cursor, loader, resolver, needs_region, raw_by_line, column_of) -> list[tuple]:
     out = []
-    for column, table, key in getattr(loader, "region_from", []):
+    region_missing = False
+    if getattr(loader, "region_from", []):
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM stg WHERE region_id IS NULL)")
+        region_missing = cursor.fetchone()[0]
+    for column, table, key in getattr(loader, "region_from", []) if region_missing else []:
         cursor.execute(
             f"UPDATE stg s SET region_id = t.region_id FROM {table} t "
             f"WHERE s.region_id IS NULL AND s.{column} IS NOT NULL AND t.{key} = s.{column}"

@@ -192,14 +192,14 @@ _CURRENCY = re.compile(r"[\s$€£¥]|R\$")
 def parse_number(text: pd.Series) -> pd.Series:
     """Numbers as shops write them: 1234.5, 1,234.50, 1.234,50, 12,5, '£3.20'."""
     plain = pd.to_numeric(text.where(text.ne(""), None), errors="coerce")
-    rest = plain.isna() & text.ne("")
-    if not rest.any():
-        return plain  # the common case: plain numbers, parsed in one vectorised pass
-    plain[rest] = _parse_written_numbers(text[rest])
+    retry = plain.isna() & text.ne("")
+    if not retry.any():
+        return plain
+    plain[retry] = _parse_formatted(text[retry])
     return plain
 
 
-def _parse_written_numbers(text: pd.Series) -> pd.Series:
+def _parse_formatted(text: pd.Series) -> pd.Series:
     cleaned = text.str.replace(_CURRENCY, "", regex=True)
     comma_decimal = cleaned.str.fullmatch(r"-?\d{1,3}(\.\d{3})*,\d+|-?\d+,\d{1,2}")
     cleaned = cleaned.where(

@@ -10,11 +10,13 @@ from django.urls import reverse
 from cartportal.models import CartEvent, JobRun, Product, Session
 from tests.base import build_world
 
-CSV = (b"session_id,sku,event,price,quantity,timestamp\n"
-       b"S1,A1,add,3.00,1,2025-03-01 10:00:00\n"
-       b"S1,A1,checkout,3.00,1,2025-03-01 10:05:00\n"
-       b"S1,NOPE,add,3.00,1,2025-03-01 10:06:00\n"
-       b"S1,A1,add,abc,1,2025-03-01 10:07:00\n")
+CSV = (
+    b"session_id,sku,event,price,quantity,timestamp\n"
+    b"S1,A1,add,3.00,1,2025-03-01 10:00:00\n"
+    b"S1,A1,checkout,3.00,1,2025-03-01 10:05:00\n"
+    b"S1,NOPE,add,3.00,1,2025-03-01 10:06:00\n"
+    b"S1,A1,add,abc,1,2025-03-01 10:07:00\n"
+)
 
 
 def wait_for(job_id: int, seconds: float = 90) -> JobRun:
@@ -34,9 +36,14 @@ def test_upload_runs_on_a_worker_and_reports(celery_worker_process):
     Session.objects.create(external_id="S1", region=world.region_a)
     client = Client()
     client.force_login(world.manager_a)
-    response = client.post(reverse("ingest:imports"), {
-        "kind": "cart_events", "region": world.region_a.code,
-        "file": SimpleUploadedFile("events.csv", CSV, content_type="text/csv")})
+    response = client.post(
+        reverse("ingest:imports"),
+        {
+            "kind": "cart_events",
+            "region": world.region_a.code,
+            "file": SimpleUploadedFile("events.csv", CSV, content_type="text/csv"),
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     job_id = int(response["Location"].rstrip("/").split("/")[-1])
     job = wait_for(job_id)
@@ -48,11 +55,18 @@ def test_upload_runs_on_a_worker_and_reports(celery_worker_process):
     assert "unknown_reference" in page and "not_a_number" in page
     csv = b"".join(client.get(response["Location"] + "?format=csv").streaming_content).decode()
     assert csv.splitlines()[0] == "line,column,code,message,raw" and len(csv.splitlines()) == 3
-    assert client.get(reverse("portal:job", kwargs={"job_id": job_id}), HTTP_ACCEPT="application/json").json()[
-        "progress"] == 100
+    assert (
+        client.get(reverse("portal:job", kwargs={"job_id": job_id}), HTTP_ACCEPT="application/json").json()["progress"]
+        == 100
+    )
 
-    foreign = client.post(reverse("ingest:imports"), {
-        "kind": "cart_events", "region": world.region_b.code,
-        "file": SimpleUploadedFile("events.csv", CSV, content_type="text/csv")})
+    foreign = client.post(
+        reverse("ingest:imports"),
+        {
+            "kind": "cart_events",
+            "region": world.region_b.code,
+            "file": SimpleUploadedFile("events.csv", CSV, content_type="text/csv"),
+        },
+    )
     assert foreign.status_code == 200 and "Select a valid choice" in foreign.content.decode()
     assert JobRun.objects.filter(kind__startswith="import:").count() == 1

@@ -1,0 +1,129 @@
+"""Per-segment scores of an audience strategy and the analyst-weighted overall score.
+
+- conversion potential: the mean published abandonment-model purchase probability of the segment's customers
+  when the predictions app has published scores; otherwise from history: the share of the segment that bought
+  within the dormancy window.
+- measured lift: only a lift the interventions app has measured for this segment (holdout based); otherwise
+  None, shown as "no measurement". Never simulated.
+- size (share of the universe), profitability (mean net spend), strategic fit (analyst-set per rule).
+Each component is scaled to 0..1 across the strategy's segments (min-max; a single segment scores 1), and the
+overall score is the weighted mean of the available components (a missing lift drops out of that segment's mean).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from django.conf import settings
+
+COMPONENTS = ["conversion_potential", "measured_lift", "size", "profitability", "strategic_fit"]
+DEFAULT_WEIGHTS = {
+    "conversion_potential": 0.3,
+    "measured_lift": 0.2,
+    "size": 0.15,
+    "profitability": 0.25,
+    "strategic_fit": 0.1,
+}
+
+
+def parse_weights(raw: dict | None) -> dict[str, float]:
+    from segments.audiences.rules import RuleError
+
+    weights = dict(DEFAULT_WEIGHTS)
+    for key, value in (raw or {}).items():
+        if key not in COMPONENTS:
+            raise RuleError(f"unknown weight {key!r}; use {', '.join(COMPONENTS)}")
+        try:
+            weights[key] = float(value)
+        except (TypeError, ValueError) as error:
+            raise RuleError(f"weight {key} must be a number") from error
+        if weights[key] < 0:
+            raise RuleError(f"weight {key} must not be negative")
+    if sum(weights.values()) <= 0:
+        raise RuleError("at least one weight must be positive")
+    return weights
+
+
+def published_conversion(customer_ids: list[int]) -> dict[int, float] | None:
+    """Customer id -> published purchase probability, or None while predictions has none to offer."""
+    try:
+        from predictions.selectors import published_purchase_probability_unchecked
+    except ImportError:
+        return None
+    try:
+        return published_purchase_probability_unchecked(customer_ids) or None
+    except Exception:  # the predictions app is optional; its absence must not break segments
+        return None
+
+
+def measured_lift(region_id: int, segment: str) -> float | None:
+    try:
+        from interventions.selectors import measured_lift_for_segment
+    except ImportError:
+        return None
+    value = measured_lift_for_segment(region_id=region_id, segment=segment)
+    return None if value is None else float(value)
+
+
+def _scaled(values: pd.Series) -> pd.Series:
+    present = values.dropna()
+    if present.empty:
+        return values
+    low, high = present.min(), present.max()
+    if high == low:
+        return values.where(values.isna(), 1.0)
+    return (values - low) / (high - low)
+
+
+def score_segments(
+    universe: pd.DataFrame,
+    labels: pd.Series,
+    order: list[str],
+    fits: dict[str, float],
+    weights: dict[str, float],
+    region_id: int,
+) -> list[dict]:
+    dormant_days = int(getattr(settings, "CARTPORTAL_DORMANT_DAYS", 90))
+    probability = published_conversion([int(i) for i in universe.index])
+    frame = universe.assign(segment=labels)
+    frame["recent"] = pd.to_numeric(frame["recency_days"], errors="coerce") <= dormant_days
+    if probability is not None:
+        frame["p"] = frame.index.map(probability)
+    rows = []
+    total = max(len(frame), 1)
+    for name in order:
+        part = frame[frame["segment"] == name]
+        conversion = (
+            float(part["p"].mean())
+            if probability is not None and len(part)
+            else float(part["recent"].mean())
+            if len(part)
+            else None
+        )
+        rows.append(
+            {
+                "segment": name,
+                "size": len(part),
+                "share": len(part) / total,
+                "conversion_potential": conversion,
+                "conversion_source": "published scores" if probability is not None else "history",
+                "measured_lift": measured_lift(region_id, name),
+                "profitability": float(part["monetary"].astype(float).mean()) if len(part) else 0.0,
+                "engagement": float(part["frequency"].astype(float).mean()) if len(part) else 0.0,
+                "strategic_fit": fits.get(name, 0.5),
+            }
+        )
+    table = pd.DataFrame(rows)
+    scaled = pd.DataFrame(
+        {
+            "conversion_potential": _scaled(table["conversion_potential"].astype(float)),
+            "measured_lift": _scaled(table["measured_lift"].astype(float)),
+            "size": _scaled(table["share"].astype(float)),
+            "profitability": _scaled(table["profitability"].astype(float)),
+            "strategic_fit": table["strategic_fit"].astype(float),
+        }
+    )
+    for i, row in enumerate(rows):
+        available = {k: scaled.loc[i, k] for k in COMPONENTS if pd.notna(scaled.loc[i, k])}
+        weight = sum(weights[k] for k in available)
+        row["overall"] = round(sum(weights[k] * v for k, v in available.items()) / weight, 4) if weight else None
+    return rows

@@ -1,0 +1,106 @@
+"""Segment reads. Every selector starts from the user's region scope; pages and the API call the same ones."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Sum
+
+from cartportal.access import region_ids_for
+from segments import snapshots
+from segments.models import AudienceDefinition, CustomerProfile, PersonaRun, Segment, SegmentSnapshot
+
+
+def _in(qs, region_ids):
+    return qs if region_ids is None else qs.filter(region_id__in=region_ids)
+
+
+def segment_summary(user, *, region_ids=None, kind: str | None = None) -> list[dict]:
+    """Sizes per segment, summed over the user's (optionally narrowed) regions."""
+    qs = _in(Segment.objects.restrict(user), region_ids)
+    if kind:
+        qs = qs.filter(kind=kind)
+    rows = qs.values("kind", "code", "name").annotate(
+        size=Sum("size"), dormant_size=Sum("dormant_size"), monetary_total=Sum("monetary_total")
+    )
+    return sorted(rows, key=lambda r: (r["kind"], -r["size"]))
+
+
+def segment_members(user, *, region_ids=None, kind: str, code: str, dormant: bool | None = None):
+    column = {
+        "value_group": "value_group",
+        "rfm": "rfm_segment",
+        "promotion_base": "promotion_base",
+        "persona": "persona",
+    }.get(kind)
+    if column is None:
+        return CustomerProfile.objects.none()
+    qs = _in(CustomerProfile.objects.restrict(user), region_ids).filter(**{column: code})
+    if dormant is not None:
+        qs = qs.filter(dormant=dormant)
+    return qs.select_related("customer", "region").order_by("-monetary", "customer_id")
+
+
+def latest_persona_runs(user, *, region_ids=None) -> list[PersonaRun]:
+    """The newest persona run of each visible region."""
+    runs = (
+        _in(PersonaRun.objects.restrict(user), region_ids).select_related("region").order_by("region_id", "-built_at")
+    )
+    seen, latest = set(), []
+    for run in runs:
+        if run.region_id not in seen:
+            seen.add(run.region_id)
+            latest.append(run)
+    return latest
+
+
+def persona_payload(run: PersonaRun) -> dict:
+    """What both the page and the API show for a persona run."""
+    return {
+        "id": run.pk,
+        "region": run.region.code,
+        "built_at": run.built_at.isoformat(),
+        "customers": run.customers,
+        "features": run.features,
+        "k": run.k,
+        "selection": run.selection,
+        "stability_ari": run.stability_ari,
+        "stability_runs": run.stability_runs,
+        "unstable": run.unstable,
+        "gmm_agreement_ari": run.gmm_agreement_ari,
+        "profiles": run.profiles,
+        "note": run.note,
+    }
+
+
+def transitions(user, *, region_ids=None, month_from=None, month_to=None) -> dict:
+    qs = _in(SegmentSnapshot.objects.restrict(user), region_ids)
+    months = sorted(set(qs.values_list("month", flat=True).distinct()))
+    if len(months) < 2:
+        return {"months": months, "from": None, "to": None, **snapshots.transition_matrix([])}
+    month_to = month_to if month_to in months else months[-1]
+    earlier = [m for m in months if m < month_to]
+    month_from = month_from if month_from in earlier else (earlier[-1] if earlier else months[0])
+    before = dict(qs.filter(month=month_from).values_list("customer_id", "state"))
+    after = dict(qs.filter(month=month_to).values_list("customer_id", "state"))
+    pairs: dict[tuple[str, str], int] = {}
+    for customer in before.keys() | after.keys():
+        key = (before.get(customer, snapshots.NO_PURCHASE), after.get(customer, snapshots.NO_PURCHASE))
+        pairs[key] = pairs.get(key, 0) + 1
+    matrix = snapshots.transition_matrix([(a, b, n) for (a, b), n in pairs.items()])
+    return {"months": months, "from": month_from, "to": month_to, **matrix}
+
+
+def audiences(user, *, region_ids=None):
+    return _in(AudienceDefinition.objects.restrict(user), region_ids).select_related("region")
+
+
+def audience_members(user, audience):
+    return audience.members.restrict(user).select_related("customer").order_by("segment", "customer_id")
+
+
+def visible_region_ids(user) -> list[int] | None:
+    return region_ids_for(user, "view")
+
+
+def profile_counts(user, *, region_ids=None) -> dict:
+    qs = _in(CustomerProfile.objects.restrict(user), region_ids)
+    return dict(qs.values_list("value_group").annotate(n=Count("customer_id")))

@@ -1,0 +1,57 @@
+"""Monthly snapshots of each customer's value group and dormancy, and the month-over-month transition matrix.
+
+A state is the value group, with " (dormant)" appended for dormant customers, or "No purchase". The rebuild
+snapshots the month of its reference date; `snapshot_months` backfills earlier months by recomputing the
+groups as of each month's last moment from the orders placed until then (same SQL as the rebuild).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from segments.models import ValueGroup
+
+NO_PURCHASE = "No purchase"
+LABELS = {g.value: g.label for g in ValueGroup}
+
+
+def state_sql(value_group: str, dormant: str) -> str:
+    arms = " ".join(f"WHEN '{code}' THEN '{label}'" for code, label in LABELS.items())
+    return (
+        f"CASE WHEN {value_group} = '' THEN '{NO_PURCHASE}' "
+        f"ELSE (CASE {value_group} {arms} END) || CASE WHEN {dormant} THEN ' (dormant)' ELSE '' END END"
+    )
+
+
+def all_states() -> list[str]:
+    states = []
+    for label in LABELS.values():
+        states += [label, f"{label} (dormant)"]
+    return states + [NO_PURCHASE]
+
+
+def month_start(moment: dt.datetime) -> dt.date:
+    return dt.date(moment.year, moment.month, 1)
+
+
+def month_end_moment(month: dt.date) -> dt.datetime:
+    following = dt.date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+    return dt.datetime.combine(following, dt.time(), tzinfo=dt.UTC) - dt.timedelta(microseconds=1)
+
+
+def previous_months(month: dt.date, count: int) -> list[dt.date]:
+    months = [month]
+    for _ in range(count - 1):
+        m = months[-1]
+        months.append(dt.date(m.year - (m.month == 1), (m.month - 2) % 12 + 1, 1))
+    return sorted(months)
+
+
+def transition_matrix(rows: list[tuple[str, str, int]]) -> dict:
+    """rows of (from_state, to_state, customers) -> {states, cells[from][to], totals}."""
+    present = {s for r in rows for s in r[:2]}
+    states = [s for s in all_states() if s in present] + sorted(present - set(all_states()))
+    cells = {a: {b: 0 for b in states} for a in states}
+    for a, b, n in rows:
+        cells[a][b] += n
+    return {"states": states, "cells": cells, "totals": {a: sum(cells[a].values()) for a in states}}
