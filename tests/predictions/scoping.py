@@ -1,5 +1,5 @@
 from cartportal.access import SystemActor
-from cartportal.models import JobRun
+from cartportal.models import JobRun, Session
 from tests.factories import CustomerFactory
 from tests.scoping import UrlSpec
 
@@ -64,7 +64,6 @@ def _post_spec(post, make):
     return UrlSpec("global", make=make, get_status=405, post=post)
 
 
-from cartportal.models import Session  # noqa: E402
 
 
 def _abandonment_sessions(world):
