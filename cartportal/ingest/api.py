@@ -23,6 +23,7 @@ from cartportal.services import DomainError
 from . import selectors
 from .entities import LOADERS
 from .pipeline import ImportOptions
+from .quality import region_quality
 from .reader import records_to_csv_bytes
 from .services import import_run
 
@@ -178,9 +179,13 @@ class ImportQuarantineList(ListAPIView):
 
 
 class RegionQualityView(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Data quality per visible region, on six dimensions")
+    @extend_schema(
+        responses=OpenApiTypes.OBJECT,
+        summary="Data quality per visible region (?region=CODE for one), on six dimensions: counts, rates, examples",
+    )
     def get(self, request):
-        return Response({"regions": selectors.quality_by_region(request.user)})
+        code = request.query_params.get("region") or None
+        return Response({"regions": region_quality(request.user, code), "help": selectors.DIMENSION_HELP})
 
 
 urlpatterns = [

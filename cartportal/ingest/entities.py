@@ -122,6 +122,7 @@ class TransactionLoader(Loader):
         "recorded as cancelled orders.",
     )
     table = "cartportal_orderline"
+    analyze_tables = ["cartportal_customer", "cartportal_product", "cartportal_order", "cartportal_orderline"]
     staging = [
         ("line", "int"),
         ("customer", "text"),
@@ -228,12 +229,35 @@ class TransactionLoader(Loader):
                 [cancelled],
             )
             counts[cancelled] = cursor.rowcount
+        _link_cancellations(cursor)
         # Correlated sums use the order_id index whatever the table statistics say (fresh tables have none).
         cursor.execute("""
             UPDATE cartportal_order o SET total = (SELECT coalesce(sum(l.amount), 0) FROM cartportal_orderline l
                                                    WHERE l.order_id = o.id)
             WHERE o.external_id IN (SELECT DISTINCT invoice FROM stg)""")
         return {"loaded": counts[False], "cancellations": counts[True]}
+
+
+def _link_cancellations(cursor) -> None:
+    """Point each new cancellation at the order it cancels, where that can be told: the invoice without its
+    leading C, else the customer's latest earlier order that has a line of a cancelled product."""
+    cursor.execute("""
+        UPDATE cartportal_order c SET cancels_id = o.id FROM cartportal_order o
+        WHERE c.external_id IN (SELECT DISTINCT invoice FROM stg WHERE is_cancel) AND c.cancels_id IS NULL
+          AND c.status = 'cancelled' AND upper(left(c.external_id, 1)) = 'C' AND length(c.external_id) > 1
+          AND o.external_id = substr(c.external_id, 2) AND o.id <> c.id""")
+    cursor.execute("""
+        UPDATE cartportal_order c SET cancels_id = m.original FROM (
+            SELECT DISTINCT ON (x.id) x.id AS cancel_id, o.id AS original
+            FROM cartportal_order x
+            JOIN cartportal_orderline xl ON xl.order_id = x.id AND xl.sku <> ''
+            JOIN cartportal_order o ON o.customer_id = x.customer_id AND o.status <> 'cancelled'
+                 AND o.placed_at <= x.placed_at AND o.id <> x.id
+            JOIN cartportal_orderline ol ON ol.order_id = o.id AND ol.sku = xl.sku AND ol.quantity > 0
+            WHERE x.external_id IN (SELECT DISTINCT invoice FROM stg WHERE is_cancel) AND x.cancels_id IS NULL
+              AND x.status = 'cancelled'
+            ORDER BY x.id, o.placed_at DESC, o.id DESC) m
+        WHERE c.id = m.cancel_id""")
 
 
 # --- customers ----------------------------------------------------------------------------------------------
@@ -551,11 +575,10 @@ class CartEventLoader(Loader):
 
     def prepare(self, parsed, context):
         event_id = _col(parsed, "event_id")
-        keys = (
-            content_key(parsed, [c for c in self.spec.key if c in parsed])
-            if event_id.isna().any()
-            else event_id.to_numpy()
-        )
+        keys = event_id.copy()
+        no_id = event_id.isna().to_numpy()
+        if no_id.any():  # hash the content only where the export has no event id
+            keys[no_id] = content_key(parsed[no_id], [c for c in self.spec.key if c in parsed])
         out = pd.DataFrame(
             {
                 "line": context.lines,
@@ -567,7 +590,7 @@ class CartEventLoader(Loader):
                 "quantity": pd.to_numeric(_col(parsed, "quantity", 1), errors="coerce").fillna(1).astype("int64"),
                 "occurred_at": parsed["occurred_at"],
                 "region_id": context.region_ids,
-                "source_key": event_id.where(event_id.notna(), pd.Series(keys, index=parsed.index)),
+                "source_key": keys,
             }
         )
         return out, []

@@ -5,10 +5,10 @@ quarantine is that user's own file)."""
 
 from __future__ import annotations
 
-from django.db.models import Count, F, Max, Q
+from django.db.models import Q
 
-from cartportal.access import region_ids_for, visible_regions
-from cartportal.models import CartEvent, Customer, JobRun, Order, OrderLine, QuarantinedRow, Session
+from cartportal.access import region_ids_for
+from cartportal.models import JobRun, QuarantinedRow
 
 DIMENSIONS = {
     "completeness": {"missing_required", "missing_region", "column_count", "not_an_object"},
@@ -27,14 +27,17 @@ DIMENSIONS = {
     "timeliness": {"future_date"},
     "uniqueness": {"duplicate_in_file", "duplicate_in_database"},
 }
-DIMENSION_HELP = {
-    "accuracy": "Values outside plausible ranges (negative prices, impossible quantities), unknown regions.",
-    "completeness": "Required values or whole columns missing.",
+DIMENSION_HELP = {  # shared by the per-import report here and the per-region report (quality.py)
+    "accuracy": "Values outside plausible ranges (negative prices, impossible quantities), unknown regions; "
+    "order totals that disagree with their lines, sales at a zero price.",
+    "completeness": "Required values or whole columns missing; customers without a first-seen date, orders "
+    "without a customer.",
     "consistency": "Rows that refer to customers, sessions, products or orders that do not exist, or to regions "
-    "the importer may not write to; orders delivered before they were placed.",
-    "validity": "Values of the wrong type or format, broken encoding or CSV quoting; bot-like sessions.",
+    "the importer may not write to; orders shipped or delivered before they were placed.",
+    "validity": "Values of the wrong type or format, broken encoding or CSV quoting; bot-like sessions and "
+    "outlying amounts.",
     "timeliness": "Dates in the future; how old the newest record is.",
-    "uniqueness": "Rows already in the file or already loaded.",
+    "uniqueness": "Rows already in the file or already loaded; customers sharing an e-mail, repeated orders.",
 }
 
 
@@ -80,78 +83,3 @@ def quality_for_job(job: JobRun) -> dict:
             "help": DIMENSION_HELP[dimension],
         }
     return out
-
-
-def quality_by_region(user) -> list[dict]:
-    regions = list(visible_regions(user, "view"))
-    ids = [r.id for r in regions]
-    customers = dict(
-        Customer.objects.filter(region__in=ids).values("region").annotate(n=Count("id")).values_list("region", "n")
-    )
-    no_first_seen = dict(
-        Customer.objects.filter(region__in=ids, first_seen__isnull=True)
-        .values("region")
-        .annotate(n=Count("id"))
-        .values_list("region", "n")
-    )
-    sessions = {
-        r["region"]: r
-        for r in Session.objects.filter(region__in=ids)
-        .values("region")
-        .annotate(n=Count("id"), bots=Count("id", filter=Q(is_bot=True)), newest=Max("started_at"))
-    }
-    orders = {
-        r["region"]: r
-        for r in Order.objects.filter(region__in=ids)
-        .values("region")
-        .annotate(
-            n=Count("id"),
-            late=Count("id", filter=Q(delivered_at__lt=F("placed_at"))),
-            cancelled=Count("id", filter=Q(status="cancelled")),
-            newest=Max("placed_at"),
-        )
-    }
-    lines = dict(
-        OrderLine.objects.filter(region__in=ids).values("region").annotate(n=Count("id")).values_list("region", "n")
-    )
-    events = dict(
-        CartEvent.objects.filter(region__in=ids)
-        .values("region")
-        .annotate(newest=Max("occurred_at"))
-        .values_list("region", "newest")
-    )
-    quarantined = dict(
-        QuarantinedRow.objects.filter(region__in=ids)
-        .values("region")
-        .annotate(n=Count("id"))
-        .values_list("region", "n")
-    )
-    out = []
-    for region in regions:
-        s, o = sessions.get(region.id, {}), orders.get(region.id, {})
-        newest = max([d for d in (s.get("newest"), o.get("newest"), events.get(region.id)) if d], default=None)
-        n_customers, n_sessions, n_orders = customers.get(region.id, 0), s.get("n", 0), o.get("n", 0)
-        out.append(
-            {
-                "region": region.code,
-                "name": region.name,
-                "customers": n_customers,
-                "sessions": n_sessions,
-                "orders": n_orders,
-                "order_lines": lines.get(region.id, 0),
-                "completeness": {
-                    "customers_without_first_seen": no_first_seen.get(region.id, 0),
-                    "rate": _rate(no_first_seen.get(region.id, 0), n_customers),
-                },
-                "validity": {"bot_sessions": s.get("bots", 0), "rate": _rate(s.get("bots", 0), n_sessions)},
-                "consistency": {"delivered_before_placed": o.get("late", 0), "rate": _rate(o.get("late", 0), n_orders)},
-                "accuracy": {"cancelled_orders": o.get("cancelled", 0), "rate": _rate(o.get("cancelled", 0), n_orders)},
-                "timeliness": {"newest_record": newest.isoformat() if newest else None},
-                "uniqueness": {"quarantined_rows": quarantined.get(region.id, 0)},
-            }
-        )
-    return out
-
-
-def _rate(n: int, total: int) -> float:
-    return round(n / total, 6) if total else 0.0

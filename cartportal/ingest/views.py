@@ -17,6 +17,7 @@ from cartportal.services import DomainError
 from . import selectors
 from .entities import LOADERS
 from .pipeline import ImportOptions
+from .quality import CSV_HEADER, DIMENSIONS, flat_rows, region_quality
 from .services import import_enqueue
 
 
@@ -130,39 +131,12 @@ def import_detail(request, job_id: int):
 @login_required
 def quality(request):
     rf = region_filter(request)
-    rows = [r for r in selectors.quality_by_region(request.user) if not rf.selected or r["region"] == rf.code]
+    report = region_quality(request.user, rf.code or None)
     if wants_csv(request):
-        header = [
-            "region",
-            "customers",
-            "sessions",
-            "orders",
-            "order_lines",
-            "customers_without_first_seen",
-            "bot_sessions",
-            "delivered_before_placed",
-            "cancelled_orders",
-            "newest_record",
-            "quarantined_rows",
-        ]
-        return csv_response(
-            "data-quality.csv",
-            header,
-            (
-                [
-                    r["region"],
-                    r["customers"],
-                    r["sessions"],
-                    r["orders"],
-                    r["order_lines"],
-                    r["completeness"]["customers_without_first_seen"],
-                    r["validity"]["bot_sessions"],
-                    r["consistency"]["delivered_before_placed"],
-                    r["accuracy"]["cancelled_orders"],
-                    r["timeliness"]["newest_record"],
-                    r["uniqueness"]["quarantined_rows"],
-                ]
-                for r in rows
-            ),
-        )
-    return render(request, "ingest/quality.html", {"rows": rows, "region_filter": rf, "help": selectors.DIMENSION_HELP})
+        return csv_response("data-quality.csv", CSV_HEADER, flat_rows(report))
+    page = Paginator(report, 20).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "ingest/quality.html",
+        {"page": page, "region_filter": rf, "dimensions": [(d, selectors.DIMENSION_HELP[d]) for d in DIMENSIONS]},
+    )
