@@ -27,7 +27,7 @@ def approvals_for(user):
 
 
 def campaign_for(user, pk: int, action: str = "view") -> Campaign:
-    return get_scoped_or_404(Campaign.objects.select_related("region"), user, action, pk=pk)
+    return get_scoped_or_404(Campaign.objects.all(), user, action, pk=pk)
 
 
 def arm_summary(campaign: Campaign) -> list[dict]:
