@@ -16,18 +16,18 @@ def campaigns_for(user, *, region_id: int | None = None, state: str = ""):
         qs = qs.filter(region_id=region_id)
     if state:
         qs = qs.filter(state=state)
-    return qs.annotate(assigned=Count("assignments"))
+    return qs.annotate(assigned=Count("assignments")).order_by("-created_at", "-id")
 
 
 def approvals_for(user):
     """Campaigns waiting for a decision in the regions the user may approve in."""
     qs = Campaign.objects.restrict(user, "approve").filter(state=Campaign.State.PENDING).select_related("region")
-    qs = qs.annotate(assigned=Count("assignments"))
+    qs = qs.annotate(assigned=Count("assignments")).order_by("-created_at", "-id")
     return qs if region_ids_for(user, "approve") != [] else qs.none()
 
 
 def campaign_for(user, pk: int, action: str = "view") -> Campaign:
-    return get_scoped_or_404(Campaign.objects.select_related("region"), user, action, pk=pk)
+    return get_scoped_or_404(Campaign.objects.all(), user, action, pk=pk)
 
 
 def arm_summary(campaign: Campaign) -> list[dict]:

@@ -100,9 +100,7 @@ def campaign_transition(*, actor, campaign_id: int, action: str, reason: str = "
     allowed_from, target = TRANSITIONS[action]
     needed = ACTION_NEEDED[action]
     with transaction.atomic():
-        campaign = get_scoped_or_404(
-            Campaign.objects.select_for_update().select_related("region"), actor, needed, pk=campaign_id
-        )
+        campaign = get_scoped_or_404(Campaign.objects.select_for_update(), actor, needed, pk=campaign_id)
         if campaign.state not in allowed_from:
             raise DomainError(
                 f"cannot {action} a campaign that is {campaign.get_state_display().lower()}", code="invalid_state"
@@ -220,9 +218,7 @@ def campaign_assign(
     at = at or timezone.now()
     cap = settings.CARTPORTAL_WEEKLY_PROMOTION_CAP
     with transaction.atomic():
-        campaign = get_scoped_or_404(
-            Campaign.objects.select_for_update().select_related("region"), actor, "change", pk=campaign_id
-        )
+        campaign = get_scoped_or_404(Campaign.objects.select_for_update(), actor, "change", pk=campaign_id)
         if campaign.state not in allow_states:
             raise DomainError("customers can only be assigned to a running campaign", code="invalid_state")
         if kill_switch_engaged():
@@ -271,7 +267,7 @@ def outcomes_record(*, actor, campaign_id: int, outcomes: dict[int, dict], at: d
     """Write back outcomes per customer id: {visited, converted, revenue}. Returns rows updated."""
     at = at or timezone.now()
     with transaction.atomic():
-        campaign = get_scoped_or_404(Campaign.objects.select_related("region"), actor, "change", pk=campaign_id)
+        campaign = get_scoped_or_404(Campaign.objects.all(), actor, "change", pk=campaign_id)
         by_customer = {
             a.customer_id: a for a in Assignment.objects.filter(campaign=campaign, customer_id__in=list(outcomes))
         }
