@@ -30,7 +30,9 @@ def load(customers: int, region_id: int) -> None:
     totals = np.round(rng.lognormal(3.5, 0.8, n), 2)
     cancelled = rng.random(n) < 0.03
     totals[cancelled] *= -1
-    days = rng.uniform(0, 400, n)
+    placed = (np.datetime64("2026-01-01T00:00:00") - (rng.uniform(0, 400, n) * 86400).astype("timedelta64[s]")).astype(
+        str
+    )
     with connection.cursor() as cursor:
         cursor.execute("SELECT coalesce(max(id), 0) FROM cartportal_customer")
         base = cursor.fetchone()[0] + 1
@@ -50,24 +52,21 @@ def load(customers: int, region_id: int) -> None:
                         f"bench-o{base}-{j}",
                         base + int(owner[j]),
                         region_id,
-                        "2026-01-01T00:00:00Z",
+                        placed[j] + "Z",
                         0,
                         float(totals[j]),
                         "cancelled" if cancelled[j] else "placed",
                     )
                 )
-        cursor.execute(
-            "UPDATE cartportal_order SET placed_at = placed_at - (random() * 400) * interval '1 day' "
-            "WHERE region_id = %s",
-            [region_id],
-        )
         cursor.execute("ANALYZE cartportal_customer; ANALYZE cartportal_order")
-    del days
 
 
 def main() -> None:
     import django
 
+    from cartportal.devservices import ensure_env
+
+    ensure_env()
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=1_000_000)
     args = parser.parse_args()
