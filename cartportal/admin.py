@@ -97,3 +97,16 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(models.Seller)
+class SellerAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "region", "city"]
+    list_filter = ["region"]
+    search_fields = ["external_id"]
+
+
+@admin.register(models.Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    list_display = ["order", "sequence", "method", "instalments", "value"]
+    list_filter = ["method", "region"]

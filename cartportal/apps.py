@@ -32,6 +32,4 @@ def grant_application_role(sender, using, **kwargs) -> None:
         cursor.execute(f"GRANT USAGE ON SCHEMA public TO {quoted}")
         cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {quoted}")
         cursor.execute(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {quoted}")
-        cursor.execute(
-            f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON cartportal_auditevent FROM {quoted}"
-        )
+        cursor.execute(f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON cartportal_auditevent FROM {quoted}")

@@ -27,8 +27,18 @@ _LOCK_KEY = 0x6361727461756474  # "cartaudt"
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("cartportal_request_id", default="")
 
 HASHED_FIELDS = (
-    "id", "occurred_at", "actor", "action", "object_type", "object_id", "region_code",
-    "before", "after", "reason", "request_id", "prev_hash",
+    "id",
+    "occurred_at",
+    "actor",
+    "action",
+    "object_type",
+    "object_id",
+    "region_code",
+    "before",
+    "after",
+    "reason",
+    "request_id",
+    "prev_hash",
 )
 
 
@@ -139,7 +149,10 @@ def verify_chain(batch_size: int = 5000) -> ChainReport:
             return ChainReport(False, rows, row["id"], f"rows {expected_id}..{row['id'] - 1} are missing")
         if row["prev_hash"] != expected_prev:
             return ChainReport(
-                False, rows, row["id"], "its previous-hash does not match the row before it (deleted, inserted or moved)"
+                False,
+                rows,
+                row["id"],
+                "its previous-hash does not match the row before it (deleted, inserted or moved)",
             )
         if compute_hash(row) != row["hash"]:
             return ChainReport(False, rows, row["id"], "its contents do not match its hash (edited)")

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "guardian",
     "cartportal.apps.CartportalConfig",
     "segments",
@@ -119,9 +120,7 @@ if (BASE_DIR / "node_modules" / "chart.js" / "dist").exists():
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": env.str(
-            "STATICFILES_BACKEND", default="whitenoise.storage.CompressedManifestStaticFilesStorage"
-        ),
+        "BACKEND": env.str("STATICFILES_BACKEND", default="whitenoise.storage.CompressedManifestStaticFilesStorage"),
     },
 }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".data" / "media")
@@ -157,31 +156,84 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_KEY_PREFIX, "visib
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_KEY_PREFIX}
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="cartportal")
 
+# Beat schedule: each app adds its own entries to this one dict.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE: dict = globals().get("CELERY_BEAT_SCHEDULE", {})
+# Predictions: weekly retrain of the value model (promoted only if it beats the active one, then rescored),
+# nightly rescore of the active models, monthly drift, and a watchdog that resumes runs whose worker died.
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "predictions-retrain-value": {
+            "task": "predictions.retrain",
+            "schedule": crontab(minute=30, hour=2, day_of_week="sun"),
+            "args": (None, "value"),
+        },
+        "predictions-rescore-abandonment": {
+            "task": "predictions.rescore",
+            "schedule": crontab(minute=0, hour=3),
+            "args": ("abandonment",),
+        },
+        "predictions-rescore-value": {
+            "task": "predictions.rescore",
+            "schedule": crontab(minute=30, hour=3),
+            "args": ("value",),
+        },
+        "predictions-drift-abandonment": {
+            "task": "predictions.drift",
+            "schedule": crontab(minute=0, hour=4, day_of_month=1),
+            "args": ("abandonment",),
+        },
+        "predictions-drift-value": {
+            "task": "predictions.drift",
+            "schedule": crontab(minute=15, hour=4, day_of_month=1),
+            "args": ("value",),
+        },
+        "predictions-resume-stalled-runs": {
+            "task": "predictions.resume_stalled_runs",
+            "schedule": crontab(minute="*/15"),
+            "args": (900,),
+        },
+    }
+)
+
 # --- REST framework -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "cartportal.api.auth.PartnerTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "cartportal.api.auth.PortalSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "cartportal.api.auth.TokenScopes"],
-    "EXCEPTION_HANDLER": "cartportal.api.base.api_exception_handler",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "cartportal.api.auth.JSONOnlyNegotiation",
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"user": env.str("API_RATE_PER_USER", default="6000/minute")},
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "cartportal.api.auth.TokenScopePermission",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "cartportal.api.auth.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
+    "ORDERING_PARAM": "ordering",
+    "DEFAULT_THROTTLE_CLASSES": ["cartportal.api.auth.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env.str("API_TOKEN_RATE", default="600/min"),
+        "user": env.str("API_USER_RATE", default="1200/min"),
+        "anon": env.str("API_ANON_RATE", default="60/min"),
+    },
+    "EXCEPTION_HANDLER": "cartportal.api.base.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "cartportal.api.auth.FallbackContentNegotiation",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "cartportal API",
     "DESCRIPTION": "Partner and portal API: regions, customers with risk and value, segments, campaigns, audit.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- Product settings -----------------------------------------------------------------------------

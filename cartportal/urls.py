@@ -17,5 +17,7 @@ urlpatterns = [
     path("api/v1/", include("cartportal.api.urls")),
 ]
 
-handler404 = "cartportal.portal.views.not_found"
-handler500 = "cartportal.portal.views.server_error"
+handler404 = "cartportal.api.base.handler404"  # JSON under /api/, the portal's page elsewhere
+handler500 = "cartportal.api.base.handler500"
+handler403 = "cartportal.portal.views.forbidden"
+handler400 = "cartportal.portal.views.bad_request"

@@ -1,4 +1,12 @@
 from django.urls import path
 
+from interventions import views
+
 app_name = "interventions"
-urlpatterns: list = []
+urlpatterns = [
+    path("campaigns/", views.campaign_list, name="campaigns"),
+    path("campaigns/<int:pk>/", views.campaign_detail, name="campaign"),
+    path("campaigns/<int:pk>/approve/", views.campaign_approve, name="approve"),
+    path("campaigns/<int:pk>/reject/", views.campaign_reject, name="reject"),
+    path("approvals/", views.approvals, name="approvals"),
+]

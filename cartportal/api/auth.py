@@ -1,58 +1,164 @@
-"""Partner token authentication and the token scope permission (kept apart from views: DRF imports these
-while it loads its settings)."""
+"""Authentication, permission, throttle and pagination classes of the API.
+
+Kept apart from the viewsets (cartportal.api.base) because REST framework imports these classes while its
+views module is being loaded; this module must therefore not import rest_framework.views.
+"""
 
 from __future__ import annotations
 
 from django.utils import timezone
-from rest_framework import exceptions, permissions
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
+from rest_framework.throttling import SimpleRateThrottle
 
-from cartportal.models import PartnerToken
 
-
+# --- Authentication ------------------------------------------------------------------------------------
 class PartnerTokenAuthentication(BaseAuthentication):
-    """`Authorization: Token <key>`: the token's regions narrow its user's regions, its scopes its methods."""
+    """`Authorization: Token <key>`. Only the key's hash is stored (PartnerToken.hash_key)."""
 
-    keyword = b"token"
+    keyword = "Token"
 
     def authenticate(self, request):
-        parts = get_authorization_header(request).split()
-        if not parts or parts[0].lower() != self.keyword:
+        auth = get_authorization_header(request).split()
+        if not auth or auth[0].lower() != self.keyword.lower().encode():
             return None
-        if len(parts) != 2:
+        if len(auth) != 2:
             raise exceptions.AuthenticationFailed("Invalid token header: expected 'Token <key>'.")
-        key = parts[1].decode("latin-1")
+        try:
+            key = auth[1].decode()
+        except UnicodeError as exc:
+            raise exceptions.AuthenticationFailed("Invalid token header: the key is not valid text.") from exc
+        return self.authenticate_credentials(key)
+
+    def authenticate_credentials(self, key: str):
+        from cartportal.models import PartnerToken
+
         token = PartnerToken.objects.select_related("user").filter(key_hash=PartnerToken.hash_key(key)).first()
-        if token is None or token.revoked_at is not None or not token.user.is_active:
-            raise exceptions.AuthenticationFailed("Invalid or revoked token.")
-        PartnerToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        if token is None:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        if token.revoked_at is not None and token.revoked_at <= timezone.now():
+            raise exceptions.AuthenticationFailed("This token has been revoked.")
+        expires_at = getattr(token, "expires_at", None)
+        if expires_at is not None and expires_at <= timezone.now():
+            raise exceptions.AuthenticationFailed("This token has expired.")
         user = token.user
+        if not user.is_active:
+            raise exceptions.AuthenticationFailed("The token's user is inactive.")
+        # Fresh per request: region caches on the user must not outlive the token binding.
+        user.__dict__.pop("_cp_region_cache", None)
         user.partner_token = token
-        return user, token
+        now = timezone.now()
+        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+            type(token).objects.filter(pk=token.pk).update(last_used_at=now)
+        return (user, token)
 
     def authenticate_header(self, request):
-        return "Token"
+        return self.keyword
 
 
-class TokenScopes(permissions.BasePermission):
-    """A token needs the "read" scope for safe methods and "write" for the others; session users pass."""
+class PortalSessionAuthentication(SessionAuthentication):
+    """Portal users in the browser; CSRF is enforced for unsafe methods as usual."""
 
-    message = "This token's scopes do not allow this request."
+
+def token_of(request):
+    return getattr(getattr(request, "user", None), "partner_token", None)
+
+
+# --- Permissions ---------------------------------------------------------------------------------------
+class TokenScopePermission(BasePermission):
+    """A token needs "read" for safe methods and "write" for the others."""
+
+    message = "This token lacks the scope needed for this request."
 
     def has_permission(self, request, view):
-        token = request.auth if isinstance(request.auth, PartnerToken) else None
+        token = token_of(request)
         if token is None:
             return True
-        needed = "read" if request.method in permissions.SAFE_METHODS else "write"
-        return needed in (token.scopes or [])
+        reads_only = request.method in SAFE_METHODS or getattr(view, "read_only_post", False)
+        needed = "read" if reads_only else "write"
+        scopes = set(token.scopes or [])
+        if needed not in scopes:
+            self.message = f"This token lacks the '{needed}' scope."
+            return False
+        return True
 
 
-class JSONOnlyNegotiation(BaseContentNegotiation):
-    """The API speaks JSON whatever the Accept header says (a browser's text/html included)."""
+DEFAULT_PERMISSIONS = [IsAuthenticated, TokenScopePermission]
 
-    def select_parser(self, request, parsers):
-        return DefaultContentNegotiation().select_parser(request, parsers)
+
+class HasRole(BasePermission):
+    """Allow only users with one of `view.required_roles` (superusers always)."""
+
+    def has_permission(self, request, view):
+        from cartportal.access import has_role
+
+        roles = getattr(view, "required_roles", ())
+        user = request.user
+        return bool(user and user.is_authenticated and (user.is_superuser or has_role(user, *roles)))
+
+
+# --- Throttling ----------------------------------------------------------------------------------------
+class TokenRateThrottle(SimpleRateThrottle):
+    """Rate per partner token (scope 'token'); portal sessions are throttled per user (scope 'user')."""
+
+    scope = "token"
+
+    def __init__(self):  # the rate is chosen per request in get_cache_key
+        pass
+
+    def get_rate(self):
+        from rest_framework.settings import api_settings
+
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def get_cache_key(self, request, view):
+        token = token_of(request)
+        if token is not None:
+            ident = f"token-{token.pk}"
+            self.scope = "token"
+        elif request.user and request.user.is_authenticated:
+            ident = f"user-{request.user.pk}"
+            self.scope = "user"
+        else:
+            ident = f"anon-{self.get_ident(request)}"
+            self.scope = "anon"
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        if self.rate is None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+    def allow_request(self, request, view):
+        if self.get_cache_key(request, view) is None:  # sets the rate for this request's kind
+            return True
+        return super().allow_request(request, view)
+
+
+# --- Pagination ----------------------------------------------------------------------------------------
+class StandardPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+# --- Content negotiation -------------------------------------------------------------------------------
+class FallbackContentNegotiation(DefaultContentNegotiation):
+    """An Accept header no renderer satisfies (a browser's text/html) gets the default renderer (JSON) rather
+    than a 406; an explicit unknown `?format=` still answers 404 as REST framework does."""
 
     def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except exceptions.NotAcceptable:
+            format_query_param = self.settings.URL_FORMAT_OVERRIDE
+            if format_suffix or request.query_params.get(format_query_param):
+                raise
+            return (renderers[0], renderers[0].media_type)
+
+
+# Names used by code written against an earlier draft of this module.
+TokenScopes = TokenScopePermission
+JSONOnlyNegotiation = FallbackContentNegotiation

@@ -1,57 +1,376 @@
-"""The API's shared parts: partner token authentication, scope permission, one error body shape.
+"""The base every REST endpoint builds on.
 
-Every error answers `{"error": {"status", "code", "message", "fields"}}`. A foreign-region object answers
-404 exactly like a missing one (the scoping path raises Http404 for both).
+- `PartnerTokenAuthentication`: `Authorization: Token <key>`; revoked or unknown keys answer 401. The token is
+  put on the user (`request.user.partner_token`) so `cartportal.access.region_ids_for` narrows to its regions.
+- `TokenScopePermission`: safe methods need the "read" scope, unsafe methods need "write" (portal sessions
+  are not token-bound and pass).
+- `exception_handler`: one error body for every error,
+  `{"error": {"status": int, "code": str, "message": str, "fields": {...}}}`.
+- `RegionScopedViewSetMixin`: querysets start from `Model.objects.restrict(user, action)`; writes check the
+  region before and after the change inside one transaction; creates validate the target region.
+- `TokenRateThrottle`: rate per token (per user for sessions).
 """
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
-from rest_framework import exceptions
+import csv
+import io
+import json
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler as drf_exception_handler
 
-from cartportal.services import DomainError
+from cartportal.access import can, record_denied
+from cartportal.api.auth import (
+    DEFAULT_PERMISSIONS,
+    HasRole,
+    PartnerTokenAuthentication,
+    PortalSessionAuthentication,
+    StandardPagination,
+    TokenRateThrottle,
+    TokenScopePermission,
+    token_of,
+)
+
+logger = logging.getLogger(__name__)
+
+WRITE_METHODS_ACTION = "change"
 
 
-def error_body(status: int, code: str, message: str, fields: dict | None = None) -> dict:
-    return {"error": {"status": status, "code": code, "message": message, "fields": fields or {}}}
+# --- Errors --------------------------------------------------------------------------------------------
+_CODES = {
+    400: "invalid",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "throttled",
+    500: "server_error",
+}
 
 
-def api_exception_handler(exc, context):
-    if isinstance(exc, DomainError):
-        exc = exceptions.ValidationError({"detail": str(exc)})
-        exc.default_code = "invalid"
-    if isinstance(exc, Http404):
-        exc = exceptions.NotFound(str(exc) or "Not found.")
-    if isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied(str(exc) or None)
-    response = exception_handler(exc, context)
+def error_body(status_code: int, message: str, *, code: str | None = None, fields: dict | None = None) -> dict:
+    return {
+        "error": {
+            "status": int(status_code),
+            "code": code or _CODES.get(status_code, "error"),
+            "message": str(message),
+            "fields": fields or {},
+        }
+    }
+
+
+def _flatten(detail):
+    if isinstance(detail, dict):
+        return {str(k): _flatten(v) for k, v in detail.items()}
+    if isinstance(detail, list):
+        return [_flatten(v) for v in detail]
+    return str(detail)
+
+
+def _first_code(codes, default):
+    if isinstance(codes, str):
+        return codes
+    if isinstance(codes, list) and codes:
+        return _first_code(codes[0], default)
+    if isinstance(codes, dict) and codes:
+        return _first_code(next(iter(codes.values())), default)
+    return default
+
+
+def _is_domain_error(exc) -> bool:
+    from cartportal.services import DomainError
+
+    return isinstance(exc, DomainError) or (hasattr(exc, "message") and type(exc).__name__.endswith("DomainError"))
+
+
+def exception_handler(exc, context):
+    """DRF EXCEPTION_HANDLER: every error in the same shape."""
+    if _is_domain_error(exc):
+        exc = exceptions.ValidationError({"non_field_errors": [exc.message]}, code=getattr(exc, "code", "invalid"))
+    elif isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        exc = exceptions.ValidationError(detail)
+    elif isinstance(exc, (ValueError, TypeError)) and not isinstance(exc, exceptions.APIException):
+        # Bad input that slipped past a serializer (a malformed filter or id): a client error, not a 500.
+        logger.info("bad API input: %s", exc)
+        exc = exceptions.ValidationError({"non_field_errors": [str(exc) or "Invalid input."]})
+    response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    detail = response.data
-    fields, message = {}, ""
-    if isinstance(detail, dict):
-        message = str(detail.pop("detail", "")) if "detail" in detail else ""
-        fields = {k: [str(e) for e in (v if isinstance(v, list) else [v])] for k, v in detail.items()}
-        if not message:
-            message = "; ".join(f"{k}: {' '.join(v)}" for k, v in fields.items()) or "Invalid request."
-    elif isinstance(detail, list):
-        message = " ".join(str(d) for d in detail)
-    code = getattr(exc, "default_code", "error")
-    if isinstance(exc, exceptions.APIException):
-        codes = exc.get_codes()
-        code = codes if isinstance(codes, str) else getattr(exc, "default_code", "invalid")
-    response.data = error_body(response.status_code, str(code), message, fields)
+    status_code = response.status_code
+    fields: dict = {}
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail
+        if isinstance(detail, dict):
+            fields = _flatten(detail)
+            non_field = fields.pop("non_field_errors", None)
+            message = "; ".join(non_field) if isinstance(non_field, list) else "Invalid input."
+            if fields and not non_field:
+                message = "Invalid input: see fields."
+        elif isinstance(detail, list):
+            message = "; ".join(str(d) for d in detail) or "Invalid input."
+        else:
+            message = str(detail)
+        code = _first_code(exc.get_codes(), "invalid")
+        code = "invalid" if code in ("required", "null", "blank") and fields else code
+    elif isinstance(exc, Http404):
+        message, code = "Not found.", "not_found"
+    elif isinstance(exc, (exceptions.PermissionDenied, DjangoPermissionDenied)):
+        message = str(getattr(exc, "detail", "") or "You do not have permission to perform this action.")
+        code = "permission_denied"
+    elif isinstance(exc, exceptions.APIException):
+        message = _flatten(exc.detail)
+        if isinstance(message, (list, dict)):
+            message = str(message)
+        code = _first_code(exc.get_codes(), _CODES.get(status_code, "error"))
+    else:
+        message, code = "Error.", _CODES.get(status_code, "error")
+    if status_code == status.HTTP_401_UNAUTHORIZED:
+        code = "not_authenticated" if code in ("not_authenticated", "error") else code
+    response.data = error_body(status_code, message, code=code, fields=fields)
     return response
 
 
-def not_found_json(request, exception=None):
-    from django.http import JsonResponse
+def error_response(status_code: int, code: str, message: str, fields: dict | None = None) -> Response:
+    """A DRF Response with the one error body (for views that answer an error without raising)."""
+    return Response(error_body(status_code, message, code=code, fields=fields), status=status_code)
 
-    return JsonResponse(error_body(404, "not_found", "Not found."), status=404)
+
+api_exception_handler = exception_handler
 
 
-def error_response(status: int, code: str, message: str, fields: dict | None = None) -> Response:
-    return Response(error_body(status, code, message, fields), status=status)
+def json_not_found(request, exception=None):
+    return JsonResponse(error_body(404, "Not found."), status=404)
+
+
+def json_server_error(request):
+    return JsonResponse(error_body(500, "Something went wrong; the error was logged."), status=500)
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith("/api/")
+
+
+# --- CSV export ----------------------------------------------------------------------------------------
+class CsvRenderer(BaseRenderer):
+    """`?format=csv` on a list: every row the caller may see (not one page), nested values as JSON text.
+    Cells a spreadsheet would run as formulas are quoted (same rule as the portal's exports)."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        from cartportal.portal.export import _safe
+
+        if isinstance(data, dict) and "error" in data:
+            rows, header = [data["error"]], ["status", "code", "message", "fields"]
+        else:
+            if isinstance(data, dict):
+                rows = data["results"] if "results" in data else [data]
+            else:
+                rows = list(data or [])
+            header = list(rows[0].keys()) if rows else []
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        for row in rows:
+            cells = [row.get(name) for name in header]
+            writer.writerow([_safe(json.dumps(c, default=str) if isinstance(c, (dict, list)) else c) for c in cells])
+        return buffer.getvalue().encode(self.charset)
+
+
+CSV_EXPORT_LIMIT = 100_000
+
+
+class CsvExportMixin:
+    """Lists answer JSON pages, or the whole (scoped, filtered) list as CSV with `?format=csv`."""
+
+    renderer_classes = [JSONRenderer, CsvRenderer]
+
+    def wants_csv(self) -> bool:
+        renderer = getattr(self.request, "accepted_renderer", None)
+        return getattr(renderer, "format", "") == "csv"
+
+    def paginate_queryset(self, queryset):
+        if self.wants_csv():
+            return None
+        return super().paginate_queryset(queryset)
+
+    def page_or_all(self, queryset):
+        page = self.paginate_queryset(queryset)
+        return list(queryset[:CSV_EXPORT_LIMIT]) if page is None else page
+
+    def respond_list(self, data):
+        if self.wants_csv():
+            return Response(data)
+        return self.get_paginated_response(data)
+
+    def list(self, request, *args, **kwargs):
+        rows = self.page_or_all(self.filter_queryset(self.get_queryset()))
+        return self.respond_list(self.get_serializer(rows, many=True).data)
+
+
+# --- Region-scoped viewsets ----------------------------------------------------------------------------
+class RegionScopedViewSetMixin(CsvExportMixin):
+    """Querysets start from the user's scope; writes are checked before and after (inside a transaction).
+
+    Set `model` (or `queryset`), and `region_field` when the model's lookup to its Region is not `region`
+    (e.g. "customer__region"). Reads use the "view" action, writes the `write_action` ("change").
+    """
+
+    model = None
+    region_field = "region"
+    write_action = WRITE_METHODS_ACTION
+    lookup_value_regex = r"[^/]+"
+
+    def _model(self):
+        if self.model is not None:
+            return self.model
+        return self.queryset.model
+
+    def scope_action(self) -> str:
+        if self.request.method in SAFE_METHODS:
+            return "view"
+        return self.write_action
+
+    def base_queryset(self):
+        if self.queryset is not None:
+            return self.queryset.all()
+        return self._model().objects.all()
+
+    def get_queryset(self):
+        qs = self.base_queryset()
+        if getattr(self, "swagger_fake_view", False):
+            return qs.none()
+        return qs.restrict(self.request.user, self.scope_action())
+
+    def get_object(self):
+        lookup_url_kwarg = self.lookup_url_kwarg or self.lookup_field
+        value = self.kwargs.get(lookup_url_kwarg)
+        pk_field = self._model()._meta.pk
+        if self.lookup_field in ("pk", "id"):
+            try:
+                pk_field.to_python(value)
+                if pk_field.get_internal_type() in ("AutoField", "BigAutoField", "IntegerField", "BigIntegerField"):
+                    if int(value) < 0 or int(value) > 2**63 - 1:
+                        raise ValueError
+            except (DjangoValidationError, ValueError, TypeError) as exc:
+                raise Http404 from exc
+        try:
+            return super().get_object()
+        except Http404:
+            self._audit_foreign(value)
+            raise
+        except (ValueError, TypeError, DjangoValidationError) as exc:
+            raise Http404 from exc
+
+    def _audit_foreign(self, value):
+        try:
+            existing = self.base_queryset().filter(**{self.lookup_field: value}).values_list("pk", flat=True).first()
+        except (ValueError, TypeError, DjangoValidationError):
+            return
+        if existing is not None:
+            record_denied(
+                self.request.user,
+                action=self.scope_action(),
+                what=self._model()._meta.verbose_name,
+                object_id=str(existing),
+            )
+
+    def region_id_of(self, obj) -> int | None:
+        cur = obj
+        for part in self.region_field.split("__"):
+            if cur is None:
+                return None
+            if part == self.region_field.split("__")[-1]:
+                return getattr(cur, f"{part}_id", None) if hasattr(cur, f"{part}_id") else getattr(cur, part)
+            cur = getattr(cur, part)
+        return None
+
+    def check_region(self, region_id: int | None, action: str | None = None) -> None:
+        action = action or self.write_action
+        if not can(self.request.user, action, region_id):
+            record_denied(self.request.user, action=action, what=self._model()._meta.verbose_name, region_id=region_id)
+            raise exceptions.ValidationError({self.region_field.split("__")[0]: ["Not a region you may write to."]})
+
+    def perform_create(self, serializer):
+        with transaction.atomic():
+            region = serializer.validated_data.get(self.region_field.split("__")[0])
+            if self.region_field == "region":
+                self.check_region(getattr(region, "pk", None))
+            instance = serializer.save()
+            self.check_region(self.region_id_of(instance))
+
+    def perform_update(self, serializer):
+        with transaction.atomic():
+            self.check_region(self.region_id_of(serializer.instance))
+            instance = serializer.save()
+            self.check_region(self.region_id_of(instance))
+
+    def perform_destroy(self, instance):
+        with transaction.atomic():
+            self.check_region(self.region_id_of(instance))
+            instance.delete()
+
+
+class RegionScopedViewSet(RegionScopedViewSetMixin, viewsets.ModelViewSet):
+    pass
+
+
+class RegionScopedReadOnlyViewSet(RegionScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    pass
+
+
+__all__ = [
+    "CsvExportMixin",
+    "CsvRenderer",
+    "DEFAULT_PERMISSIONS",
+    "HasRole",
+    "PartnerTokenAuthentication",
+    "PortalSessionAuthentication",
+    "RegionScopedReadOnlyViewSet",
+    "RegionScopedViewSet",
+    "RegionScopedViewSetMixin",
+    "StandardPagination",
+    "TokenRateThrottle",
+    "TokenScopePermission",
+    "api_exception_handler",
+    "error_body",
+    "error_response",
+    "exception_handler",
+    "json_not_found",
+    "json_server_error",
+    "mixins",
+    "token_of",
+]
+
+
+# --- URLconf handlers: JSON under /api/, the portal's pages elsewhere -----------------------------------
+def handler404(request, exception=None):
+    if is_api_path(request.path):
+        return json_not_found(request, exception)
+    from cartportal.portal.views import not_found
+
+    return not_found(request, exception)
+
+
+def handler500(request):
+    if is_api_path(request.path):
+        return json_server_error(request)
+    from cartportal.portal.views import server_error
+
+    return server_error(request)

@@ -3,18 +3,20 @@ the portal and the commands; import jobs, their quarantine and their data-qualit
 
 from __future__ import annotations
 
+import django_filters
 from django.http import Http404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cartportal.access import record_denied
-from cartportal.api.base import error_response
+from cartportal.api.base import CsvExportMixin, error_response
 from cartportal.models import JobRun, QuarantinedRow
 from cartportal.services import DomainError
 
@@ -80,6 +82,13 @@ class ImportBatchView(APIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     serializer_class = BatchSerializer
 
+    @extend_schema(exclude=True)
+    def get(self, request, kind: str):
+        # `imports/<not an id>/` lands here: a kind of rows is only for POST; anything else is a missing job.
+        if kind in LOADERS:
+            raise MethodNotAllowed("GET")
+        raise Http404("No import job matches the given query.")
+
     @extend_schema(request=BatchSerializer, responses={201: ImportJobSerializer}, summary="Import a batch")
     def post(self, request, kind: str):
         if kind not in LOADERS:
@@ -127,9 +136,17 @@ class ImportBatchView(APIView):
         return Response(body, status=201)
 
 
-class ImportJobList(ListAPIView):
+class ImportJobFilter(django_filters.FilterSet):
+    region = django_filters.CharFilter(field_name="region__code", help_text="Region code")
+
+    class Meta:
+        model = JobRun
+        fields = ["state", "kind", "region"]
+
+
+class ImportJobList(CsvExportMixin, ListAPIView):
     serializer_class = ImportJobSerializer
-    filterset_fields = ["state", "kind"]
+    filterset_class = ImportJobFilter
     ordering_fields = ["created_at", "id"]
 
     def get_queryset(self):

@@ -56,19 +56,20 @@ REGION = Field("region", synonyms=("country", "region_code", "market", "state", 
 
 
 def content_key(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """A 40-hex-digit key from the listed parsed columns, independent of how pandas typed a chunk (1 and 1.0,
-    or a date parsed from any format, give the same key)."""
-    parts = [_canonical(frame[c]) for c in columns]
-    joined = parts[0].str.cat(parts[1:], sep="\x1f") if len(parts) > 1 else parts[0]
-    return np.array([hashlib.sha1(v.encode("utf-8")).hexdigest() for v in joined], dtype=object)
+    """A 32-hex-digit key (two independent 64-bit hashes) from the listed parsed columns, independent of how
+    pandas typed a chunk (1 and 1.0, or a date parsed from any format, give the same key)."""
+    canonical = pd.DataFrame({c: _canonical(frame[c]) for c in columns})
+    first = pd.util.hash_pandas_object(canonical, index=False, hash_key="cartportal-key-1").to_numpy()
+    second = pd.util.hash_pandas_object(canonical, index=False, hash_key="cartportal-key-2").to_numpy()
+    return np.char.add(np.char.mod("%016x", first), np.char.mod("%016x", second)).astype(object)
 
 
 def _canonical(series: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(series):
         return series.dt.strftime("%Y-%m-%dT%H:%M:%S").fillna("")
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-        return series.map(lambda v: "" if pd.isna(v) else f"{float(v):.12g}")
-    return series.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+        return series.astype("float64").round(9).astype(str).replace("nan", "")
+    return series.astype(object).where(series.notna(), "").astype(str)
 
 
 class Loader:
@@ -76,6 +77,8 @@ class Loader:
     table: str = ""
     staging: list[tuple[str, str]] = []  # (column, sql type)
     references: list[tuple[str, str, str, str]] = []  # (staging column, table, key column, field name)
+    soft_references: list[tuple[str, str, str, str]] = []  # unknown values load as NULL links
+    keep_unmapped = False
     region_from: list[tuple[str, str, str]] = []  # (staging column, table, key column)
 
     def prepare(self, parsed: pd.DataFrame, context) -> tuple[pd.DataFrame, list[tuple[int, str, str, str]]]:
@@ -212,8 +215,8 @@ class TransactionLoader(Loader):
                 """
                 WITH touched AS (SELECT o.id, o.external_id FROM cartportal_order o
                                  WHERE o.external_id IN (SELECT DISTINCT invoice FROM stg)),
-                     last AS (SELECT t.id, coalesce(max(l.line_no), 0) AS m FROM touched t
-                              LEFT JOIN cartportal_orderline l ON l.order_id = t.id GROUP BY t.id)
+                     last AS (SELECT t.id, (SELECT coalesce(max(l.line_no), 0) FROM cartportal_orderline l
+                                            WHERE l.order_id = t.id) AS m FROM touched t)
                 INSERT INTO cartportal_orderline (order_id, region_id, line_no, product_id, sku, quantity, unit_price,
                     amount, source_key)
                 SELECT t.id, s.region_id, last.m + row_number() OVER (PARTITION BY s.invoice ORDER BY s.line),
@@ -225,12 +228,11 @@ class TransactionLoader(Loader):
                 [cancelled],
             )
             counts[cancelled] = cursor.rowcount
+        # Correlated sums use the order_id index whatever the table statistics say (fresh tables have none).
         cursor.execute("""
-            UPDATE cartportal_order o SET total = t.total FROM
-                (SELECT order_id, sum(amount) AS total FROM cartportal_orderline
-                 WHERE order_id IN (SELECT o2.id FROM cartportal_order o2 JOIN (SELECT DISTINCT invoice FROM stg) i
-                                    ON i.invoice = o2.external_id) GROUP BY order_id) t
-            WHERE o.id = t.order_id""")
+            UPDATE cartportal_order o SET total = (SELECT coalesce(sum(l.amount), 0) FROM cartportal_orderline l
+                                                   WHERE l.order_id = o.id)
+            WHERE o.external_id IN (SELECT DISTINCT invoice FROM stg)""")
         return {"loaded": counts[False], "cancellations": counts[True]}
 
 
@@ -529,7 +531,11 @@ class CartEventLoader(Loader):
 
     def prepare(self, parsed, context):
         event_id = _col(parsed, "event_id")
-        keys = content_key(parsed, [c for c in self.spec.key if c in parsed])
+        keys = (
+            content_key(parsed, [c for c in self.spec.key if c in parsed])
+            if event_id.isna().any()
+            else event_id.to_numpy()
+        )
         out = pd.DataFrame(
             {
                 "line": context.lines,
@@ -686,9 +692,9 @@ class OrderItemLoader(Loader):
 
     def insert(self, cursor) -> dict:
         cursor.execute("""
-            WITH last AS (SELECT o.id, coalesce(max(l.line_no), 0) AS m FROM cartportal_order o
-                          LEFT JOIN cartportal_orderline l ON l.order_id = o.id
-                          WHERE o.external_id IN (SELECT order_ref FROM stg) GROUP BY o.id)
+            WITH last AS (SELECT o.id, (SELECT coalesce(max(l.line_no), 0) FROM cartportal_orderline l
+                                        WHERE l.order_id = o.id) AS m
+                          FROM cartportal_order o WHERE o.external_id IN (SELECT order_ref FROM stg))
             INSERT INTO cartportal_orderline (order_id, region_id, line_no, product_id, sku, quantity, unit_price,
                 amount, source_key)
             SELECT o.id, o.region_id,
@@ -740,7 +746,8 @@ class ReviewLoader(Loader):
         ("sentiment_label", "int"),
         ("region_id", "int"),
     ]
-    references = [
+    # A review whose product, customer or order is not (yet) known still loads, unlinked: its text matters.
+    soft_references = [
         ("sku", "cartportal_product", "sku", "sku"),
         ("customer", "cartportal_customer", "external_id", "customer"),
         ("order_ref", "cartportal_order", "external_id", "order"),
@@ -784,6 +791,163 @@ class ReviewLoader(Loader):
         return {"loaded": cursor.rowcount, "cancellations": 0}
 
 
+class SurveyLoader(Loader):
+    spec = EntitySpec(
+        "survey",
+        "Survey responses",
+        (
+            Field("submitted_at", "datetime", synonyms=("timestamp", "date", "submitted")),
+            Field("age", "int", min=10, max=120),
+            Field("gender", synonyms=("sex",), max_length=32),
+            REGION,
+        ),
+        help="Every other column is kept as an answer under its own name.",
+    )
+    table = "cartportal_surveyresponse"
+    staging = [
+        ("line", "int"),
+        ("submitted_at", "timestamptz"),
+        ("age", "int"),
+        ("gender", "text"),
+        ("answers", "jsonb"),
+        ("region_id", "int"),
+        ("source_key", "text"),
+    ]
+    keep_unmapped = True
+
+    def prepare(self, parsed, context):
+        import json
+
+        answers = context.unmapped.apply(
+            lambda row: json.dumps({k: v for k, v in row.items() if v != ""}, ensure_ascii=False), axis=1
+        )
+        keys = [hashlib.sha1(f"{context.fingerprint}:{line}".encode()).hexdigest() for line in context.lines]
+        out = pd.DataFrame(
+            {
+                "line": context.lines,
+                "submitted_at": _col(parsed, "submitted_at"),
+                "age": pd.to_numeric(_col(parsed, "age"), errors="coerce").astype("Int64"),
+                "gender": _col(parsed, "gender", "").fillna(""),
+                "answers": answers.to_numpy(),
+                "region_id": context.region_ids,
+                "source_key": keys,
+            }
+        )
+        return out, []
+
+    def insert(self, cursor) -> dict:
+        cursor.execute("""INSERT INTO cartportal_surveyresponse (region_id, submitted_at, age, gender, answers,
+                              source_key)
+                          SELECT region_id, submitted_at, age, gender, answers, source_key FROM stg
+                          ON CONFLICT (source_key) DO NOTHING""")
+        return {"loaded": cursor.rowcount, "cancellations": 0}
+
+
+class SellerLoader(Loader):
+    spec = EntitySpec(
+        "sellers",
+        "Sellers",
+        (
+            Field("seller", required=True, synonyms=("seller_id", "vendor_id", "merchant_id"), max_length=64),
+            Field("city", synonyms=("seller_city",), max_length=120),
+            Field("postcode_prefix", synonyms=("seller_zip_code_prefix", "zip", "postcode"), max_length=16),
+            REGION,
+        ),
+        key=("seller",),
+    )
+    table = "cartportal_seller"
+    staging = [
+        ("line", "int"),
+        ("external_id", "text"),
+        ("city", "text"),
+        ("postcode_prefix", "text"),
+        ("region_id", "int"),
+    ]
+
+    def prepare(self, parsed, context):
+        out = pd.DataFrame(
+            {
+                "line": context.lines,
+                "external_id": parsed["seller"],
+                "city": _col(parsed, "city", "").fillna(""),
+                "postcode_prefix": _col(parsed, "postcode_prefix", "").fillna(""),
+                "region_id": context.region_ids,
+            }
+        )
+        return out, []
+
+    def duplicates_in_db(self) -> str:
+        return "DELETE FROM stg s USING cartportal_seller t WHERE t.external_id = s.external_id RETURNING s.line"
+
+    def insert(self, cursor) -> dict:
+        cursor.execute("""INSERT INTO cartportal_seller (external_id, city, postcode_prefix, region_id)
+                          SELECT external_id, city, postcode_prefix, region_id FROM stg
+                          ON CONFLICT (external_id) DO NOTHING""")
+        return {"loaded": cursor.rowcount, "cancellations": 0}
+
+
+class PaymentLoader(Loader):
+    spec = EntitySpec(
+        "payments",
+        "Order payments",
+        (
+            Field("order", required=True, synonyms=("order_id", "orderid", "invoice")),
+            Field("sequence", "int", min=1, synonyms=("payment_sequential", "seq")),
+            Field("method", synonyms=("payment_type", "payment_method"), max_length=32),
+            Field("instalments", "int", min=0, max=120, synonyms=("payment_installments", "installments")),
+            Field("value", "decimal", required=True, min=0, synonyms=("payment_value", "amount")),
+        ),
+        key=("order", "sequence"),
+        help="Payments of orders already imported; an order's total becomes the sum of its payments.",
+    )
+    table = "cartportal_payment"
+    staging = [
+        ("line", "int"),
+        ("order_ref", "text"),
+        ("sequence", "int"),
+        ("method", "text"),
+        ("instalments", "int"),
+        ("value", "numeric"),
+        ("region_id", "int"),
+        ("source_key", "text"),
+    ]
+    references = [("order_ref", "cartportal_order", "external_id", "order")]
+    region_from = [("order_ref", "cartportal_order", "external_id")]
+
+    def prepare(self, parsed, context):
+        sequence = pd.to_numeric(_col(parsed, "sequence", 1), errors="coerce").fillna(1).astype("int64")
+        out = pd.DataFrame(
+            {
+                "line": context.lines,
+                "order_ref": parsed["order"],
+                "sequence": sequence,
+                "method": _col(parsed, "method", "").fillna(""),
+                "instalments": pd.to_numeric(_col(parsed, "instalments", 1), errors="coerce").fillna(1).astype("int64"),
+                "value": parsed["value"],
+                "region_id": context.region_ids,
+                "source_key": (parsed["order"].astype(str) + ":" + sequence.astype(str)).to_numpy(),
+            }
+        )
+        return out, []
+
+    def duplicates_in_db(self) -> str:
+        return (
+            "DELETE FROM stg s USING cartportal_payment p JOIN cartportal_order o ON o.id = p.order_id "
+            "WHERE o.external_id = s.order_ref AND p.sequence = s.sequence RETURNING s.line"
+        )
+
+    def insert(self, cursor) -> dict:
+        cursor.execute("""INSERT INTO cartportal_payment (order_id, region_id, sequence, method, instalments, value)
+                          SELECT o.id, o.region_id, s.sequence, s.method, s.instalments, s.value
+                          FROM stg s JOIN cartportal_order o ON o.external_id = s.order_ref
+                          ON CONFLICT DO NOTHING""")
+        loaded = cursor.rowcount
+        cursor.execute("""UPDATE cartportal_order o SET total = (SELECT coalesce(sum(p.value), 0)
+                                                          FROM cartportal_payment p WHERE p.order_id = o.id)
+                          WHERE o.external_id IN (SELECT DISTINCT order_ref FROM stg)""")
+        return {"loaded": loaded, "cancellations": 0}
+
+
 LOADERS: dict[str, type[Loader]] = {
     loader.spec.kind: loader
     for loader in (
@@ -795,5 +959,8 @@ LOADERS: dict[str, type[Loader]] = {
         OrderLoader,
         OrderItemLoader,
         ReviewLoader,
+        SurveyLoader,
+        SellerLoader,
+        PaymentLoader,
     )
 }

@@ -50,6 +50,7 @@ class ChunkContext:
     lines: np.ndarray
     region_ids: np.ndarray
     fingerprint: str
+    unmapped: pd.DataFrame | None = None
 
 
 class Counts(dict):
@@ -235,8 +236,9 @@ def _load_chunk(
     if not chunk.lines:
         _finish_chunk(counts, quarantine, [], job_id)
         return
-    frame = pd.DataFrame(chunk.rows, columns=table.header)
-    frame = frame[list(mapping.values())].rename(columns={v: k for k, v in mapping.items()})
+    full = pd.DataFrame(chunk.rows, columns=table.header)
+    frame = full[list(mapping.values())].rename(columns={v: k for k, v in mapping.items()})
+    unmapped = full[[c for c in table.header if c not in mapping.values()]] if loader.keep_unmapped else None
     for f in loader.spec.fields:
         if f.kind == "datetime" and f.name in frame and f.name not in date_formats:
             date_formats[f.name] = options.date_format or detect_date_format(frame[f.name].astype(str).str.strip())
@@ -247,9 +249,13 @@ def _load_chunk(
     lines = np.asarray(chunk.lines)
     region_ids = _regions(frame, problems, resolver, fixed_region, needs_region, column_of)
     good = ~problems.bad
-    staged, extra = loader.prepare(
-        parsed[good].reset_index(drop=True), ChunkContext(lines[good], region_ids[good], fingerprint)
+    context = ChunkContext(
+        lines[good],
+        region_ids[good],
+        fingerprint,
+        unmapped[good].reset_index(drop=True) if unmapped is not None else None,
     )
+    staged, extra = loader.prepare(parsed[good].reset_index(drop=True), context)
     good_positions = np.flatnonzero(good)
     for pos, name, code, message in extra:
         problems.add(np.isin(np.arange(len(frame)), [good_positions[pos]]), name, code, message)
@@ -352,8 +358,8 @@ def _stage(cursor, loader, staged: pd.DataFrame) -> None:
     buffer = io.StringIO()
     out = staged[[c for c, _ in loader.staging]].copy()
     for name, sql in loader.staging:
-        if sql == "timestamptz":
-            out[name] = out[name].map(lambda v: v.isoformat() if isinstance(v, pd.Timestamp) else None)
+        if sql == "timestamptz" and pd.api.types.is_datetime64_any_dtype(out[name]):
+            out[name] = out[name].dt.strftime("%Y-%m-%d %H:%M:%S+00")
     out.to_csv(buffer, index=False, header=False, na_rep="\\N")
     with cursor.copy(
         f"COPY stg ({', '.join(c for c, _ in loader.staging)}) FROM STDIN (FORMAT csv, NULL '\\N')"
@@ -364,7 +370,11 @@ def _stage(cursor, loader, staged: pd.DataFrame) -> None:
 
 def _sql_checks(cursor, loader, resolver, needs_region, raw_by_line, column_of) -> list[tuple]:
     out = []
-    for column, table, key in getattr(loader, "region_from", []):
+    region_missing = False
+    if getattr(loader, "region_from", []):
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM stg WHERE region_id IS NULL)")
+        region_missing = cursor.fetchone()[0]
+    for column, table, key in getattr(loader, "region_from", []) if region_missing else []:
         cursor.execute(
             f"UPDATE stg s SET region_id = t.region_id FROM {table} t "
             f"WHERE s.region_id IS NULL AND s.{column} IS NOT NULL AND t.{key} = s.{column}"
@@ -386,6 +396,11 @@ def _sql_checks(cursor, loader, resolver, needs_region, raw_by_line, column_of) 
                     None,
                 )
             )
+    for column, table, key, _field in loader.soft_references:
+        cursor.execute(
+            f"UPDATE stg s SET {column} = NULL WHERE s.{column} IS NOT NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM {table} t WHERE t.{key} = s.{column})"
+        )
     if needs_region:
         cursor.execute("DELETE FROM stg WHERE region_id IS NULL RETURNING line")
         for (line,) in cursor.fetchall():

@@ -191,6 +191,15 @@ _CURRENCY = re.compile(r"[\s$€£¥]|R\$")
 
 def parse_number(text: pd.Series) -> pd.Series:
     """Numbers as shops write them: 1234.5, 1,234.50, 1.234,50, 12,5, '£3.20'."""
+    plain = pd.to_numeric(text.where(text.ne(""), None), errors="coerce")
+    retry = plain.isna() & text.ne("")
+    if not retry.any():
+        return plain
+    plain[retry] = _parse_formatted(text[retry])
+    return plain
+
+
+def _parse_formatted(text: pd.Series) -> pd.Series:
     cleaned = text.str.replace(_CURRENCY, "", regex=True)
     comma_decimal = cleaned.str.fullmatch(r"-?\d{1,3}(\.\d{3})*,\d+|-?\d+,\d{1,2}")
     cleaned = cleaned.where(
@@ -213,7 +222,16 @@ def detect_date_format(sample: pd.Series) -> str | None:
     return best if best_count >= 0.5 * len(values) else None
 
 
+_GMT_OFFSET = re.compile(r"\s*(?:GMT|UTC)\s*([+-])(\d{1,2}):?(\d{2})?$")
+
+
+def _iso_offset(match: re.Match) -> str:
+    return f" {match.group(1)}{int(match.group(2)):02d}:{match.group(3) or '00'}"
+
+
 def parse_dates(text: pd.Series, date_format: str | None) -> pd.Series:
-    """Dates in UTC; a date without an offset is taken as UTC."""
+    """Dates in UTC; a date without an offset is taken as UTC. "GMT+5:30" style suffixes mean UTC+05:30."""
     values = text.where(text.ne(""), None)
+    if values.str.contains(r"(?:GMT|UTC)\s*[+-]\d", regex=True, na=False).any():
+        values = values.str.replace(_GMT_OFFSET, _iso_offset, regex=True)
     return pd.to_datetime(values, format=date_format or "mixed", errors="coerce", utc=True)

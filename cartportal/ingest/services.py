@@ -16,6 +16,10 @@ from .pipeline import ImportOptions, run_import
 
 
 def import_create_job(*, actor, options: ImportOptions, region=None) -> JobRun:
+    if region is None and options.region:
+        from cartportal.models import Region
+
+        region = Region.objects.filter(code__iexact=options.region).first()
     return job_create(
         kind=f"import:{options.kind}",
         actor=actor,

@@ -1,5 +1,16 @@
 from .audit import AuditEvent
-from .commerce import CartEvent, Customer, Order, OrderLine, Product, Review, Session, SurveyResponse
+from .commerce import (
+    CartEvent,
+    Customer,
+    Order,
+    OrderLine,
+    Payment,
+    Product,
+    Review,
+    Seller,
+    Session,
+    SurveyResponse,
+)
 from .ingest import QuarantinedRow
 from .jobs import JobRun
 from .regions import Region, RegionScopedQuerySet
@@ -13,11 +24,13 @@ __all__ = [
     "Order",
     "OrderLine",
     "PartnerToken",
+    "Payment",
     "Product",
     "QuarantinedRow",
     "Region",
     "RegionScopedQuerySet",
     "Review",
+    "Seller",
     "Session",
     "SurveyResponse",
 ]

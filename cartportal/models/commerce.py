@@ -96,7 +96,11 @@ class OrderLine(models.Model):
     unit_price = models.DecimalField(max_digits=12, decimal_places=4)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     source_key = models.CharField(
-        max_length=40, unique=True, null=True, blank=True, help_text="Content hash of the imported row: re-imports add nothing"
+        max_length=40,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="Content hash of the imported row: re-imports add nothing",
     )
 
     objects = RegionScopedQuerySet.as_manager()
@@ -188,3 +192,33 @@ class SurveyResponse(models.Model):
     source_key = models.CharField(max_length=40, unique=True, null=True, blank=True)
 
     objects = RegionScopedQuerySet.as_manager()
+
+
+class Seller(models.Model):
+    """A marketplace seller (for shops that sell third-party items); products may name one."""
+
+    external_id = models.CharField(max_length=64, unique=True)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    city = models.CharField(max_length=120, blank=True, default="")
+    postcode_prefix = models.CharField(max_length=16, blank=True, default="")
+
+    objects = RegionScopedQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class Payment(models.Model):
+    """A payment towards an order (several per order when split across methods or instalments)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="payments")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    sequence = models.PositiveSmallIntegerField(default=1)
+    method = models.CharField(max_length=32, blank=True, default="")
+    instalments = models.PositiveSmallIntegerField(default=1)
+    value = models.DecimalField(max_digits=14, decimal_places=2)
+
+    objects = RegionScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["order", "sequence"], name="payment_unique_sequence")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import NoReverseMatch, reverse
 
-from cartportal.access import COMPLIANCE, EXECUTIVE, has_role
+from cartportal.access import ADMIN, COMPLIANCE, EXECUTIVE, has_role
 
 EVERYONE = "everyone"
 TABS = [
@@ -14,13 +14,13 @@ TABS = [
     ("Segments", "segments:index", EVERYONE),
     ("Insights", "portal:insights", EVERYONE),
     ("CLV", "predictions:clv", EVERYONE),
-    ("Executive", "portal:executive", EXECUTIVE),
+    ("Executive", "portal:executive", (EXECUTIVE, ADMIN)),
     ("Campaigns", "interventions:campaigns", EVERYONE),
     ("Approvals", "interventions:approvals", EVERYONE),
     ("Data", "ingest:imports", EVERYONE),
     ("Models", "predictions:models", EVERYONE),
     ("Jobs", "portal:jobs", EVERYONE),
-    ("Audit", "portal:audit", COMPLIANCE),
+    ("Audit", "portal:audit", (COMPLIANCE,)),
     ("API", "api-docs", EVERYONE),
 ]
 
@@ -28,7 +28,7 @@ TABS = [
 def tabs_for(user, current_path: str = "") -> list[dict]:
     items = []
     for label, name, audience in TABS:
-        if audience != EVERYONE and not (user.is_superuser or has_role(user, audience)):
+        if audience != EVERYONE and not (user.is_superuser or has_role(user, *audience)):
             continue
         try:
             url = reverse(name)

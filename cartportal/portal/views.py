@@ -3,11 +3,24 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 
 from cartportal import selectors
-from cartportal.access import get_scoped_or_404
+from cartportal.access import ADMIN, EXECUTIVE, get_scoped_or_404, has_role, visible_regions
+from cartportal.models import AuditEvent
+
+from .export import csv_response, wants_csv
+from .filters import region_filter
+from .forms import AuditFilterForm
+from .selectors import audit as audit_selectors
+from .selectors import executive as executive_selectors
+from .selectors import insights as insights_selectors
+from .services import audit_export_record
+from .tables import INSIGHT_TABLES, insight_csv
+
+PAGE_SIZE = 50
 
 
 def healthz(request):
@@ -18,24 +31,70 @@ def healthz(request):
 
 @login_required
 def home(request):
-    return render(request, "portal/home.html", {"regions": selectors.region_overview(request.user)})
+    counts = insights_selectors.region_customers(request.user)
+    regions = [
+        {"code": r.code, "name": r.name, "customers": counts.get(r.pk, 0)} for r in visible_regions(request.user)
+    ]
+    return render(request, "portal/home.html", {"regions": regions})
+
+
+@login_required
+def insights(request):
+    rf = region_filter(request)
+    user, ids = request.user, rf.region_ids
+    data = {
+        "affinity": insights_selectors.category_affinity(user, ids),
+        "price": insights_selectors.price_sensitivity(user, ids),
+        "depth": insights_selectors.browsing_depth(user, ids),
+        "frequency": insights_selectors.purchase_frequency(user, ids),
+        "survey": insights_selectors.survey_summary(user, ids),
+    }
+    if wants_csv(request):
+        return insight_csv(data, request.GET.get("table", ""), rf.code)
+    page = Paginator(data["affinity"]["categories"], PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "portal/insights.html",
+        {"region_filter": rf, "data": data, "categories_page": page, "tables": INSIGHT_TABLES},
+    )
+
+
+def _executive_allowed(user) -> bool:
+    return user.is_superuser or has_role(user, EXECUTIVE, ADMIN)
+
+
+@login_required
+def executive(request):
+    if not _executive_allowed(request.user):
+        return render(request, "403.html", {"reason": "The executive rollup is for executives."}, status=403)
+    rf = region_filter(request)
+    rollup = executive_selectors.regional_rollup(request.user, rf.region_ids)
+    if wants_csv(request):
+        return csv_response(
+            "executive-rollup.csv", executive_selectors.CSV_COLUMNS, executive_selectors.rollup_csv_rows(rollup)
+        )
+    page = Paginator(rollup["regions"], PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "portal/executive.html", {"region_filter": rf, "rollup": rollup, "page": page})
 
 
 @login_required
 def audit_log(request):
-    events = selectors.audit_events(
-        request.user,
-        action=request.GET.get("action", ""),
-        region_code=request.GET.get("region", ""),
-        actor=request.GET.get("actor", ""),
-    )
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
-    return render(request, "portal/audit.html", {"page": page})
+    user = request.user
+    form = AuditFilterForm(request.GET or None, user=user)
+    filters = form.filters() if request.GET else audit_selectors.AuditFilters()
+    events = audit_selectors.audit_events(user, filters) if filters is not None else AuditEvent.objects.none()
+    if wants_csv(request) and audit_selectors.may_read_audit(user):
+        audit_export_record(actor=user, filters=filters.as_dict() if filters else {}, rows=events.count())
+        return csv_response("audit-log.csv", audit_selectors.CSV_COLUMNS, audit_selectors.audit_csv_rows(events))
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"page": page, "form": form, "chain": audit_selectors.chain_status(user)}
+    context["may_read"] = audit_selectors.may_read_audit(user)
+    return render(request, "portal/audit.html", context)
 
 
 @login_required
 def job_list(request):
-    page = Paginator(selectors.job_list(request.user), 50).get_page(request.GET.get("page"))
+    page = Paginator(selectors.job_list(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "portal/jobs.html", {"page": page})
 
 
@@ -53,7 +112,14 @@ def not_found(request, exception=None):
     return render(request, "404.html", status=404)
 
 
+def forbidden(request, exception=None):
+    return render(request, "403.html", status=403)
+
+
+def bad_request(request, exception=None):
+    return render(request, "400.html", status=400)
+
+
 def server_error(request):
-    return HttpResponse(
-        "<h1>Something went wrong</h1><p>The error was logged. Please try again.</p>", status=500
-    )
+    """Rendered without the request context: the database may be what failed."""
+    return HttpResponseServerError(loader.get_template("500.html").render())

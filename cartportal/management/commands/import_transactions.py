@@ -1,5 +1,6 @@
 """python manage.py import_transactions FILE --customer-col C --date-col D [--date-format FMT]
-   (--amount-col A | --quantity-col Q --price-col P) [--product-col S] [--invoice-col I] (--region-col R | --region CODE)
+   (--amount-col A | --quantity-col Q --price-col P) [--product-col S] [--invoice-col I]
+   (--region-col R | --region CODE)
 
 Prints, as its last line, one JSON object: read, loaded, cancellations, quarantined, duplicates (read is the sum of
 the other four), plus the job id and the reasons rows were quarantined."""

@@ -1,0 +1,263 @@
+"""API latency under a fixed request rate: gunicorn on loopback, wrk driving it, p95 and p99 printed.
+
+    .venv/bin/python bench/api.py [--customers 20000] [--rate 50] [--duration 20] [--workers 2]
+
+Builds a bench region with N customers (and, when the prediction app has its models, a published abandonment
+scoring run for them) in the local database, starts gunicorn on 127.0.0.1 with production settings, and runs
+wrk twice at a fixed offered rate (an open-loop schedule: request n is due at start + n/rate and is sent by
+whichever connection is free): once against the risk lookup `/api/v1/customers/<random id>/risk/`, once
+against the customer list `/api/v1/customers/?region=BENCH`. Prints p50/p95/p99 per endpoint, the achieved
+rate, the ratio to the limits (p95 100 ms, p99 250 ms by default; a ratio <= 1 meets the limit), and a JSON
+line at the end. Needs `wrk` (Debian package; installed with apt-get when missing and the bench runs as root).
+Only loopback addresses are contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+REGION_CODE = "BENCH"
+
+LUA = r"""
+local ids_lo, ids_hi = %(lo)d, %(hi)d
+local path_kind = "%(kind)s"
+local key = "%(key)s"
+local interval_ms = %(interval_ms)f
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_usec; } bench_timeval;
+int gettimeofday(bench_timeval *tv, void *tz);
+]]
+local tv = ffi.new("bench_timeval")
+local function now_ms()
+  ffi.C.gettimeofday(tv, nil)
+  return tonumber(tv.tv_sec) * 1000 + tonumber(tv.tv_usec) / 1000
+end
+local next_at = nil
+wrk.headers["Authorization"] = "Token " .. key
+wrk.headers["Accept"] = "application/json"
+math.randomseed(os.time())
+request = function()
+  if path_kind == "risk" then
+    return wrk.format("GET", "/api/v1/customers/" .. math.random(ids_lo, ids_hi) .. "/risk/")
+  end
+  return wrk.format("GET", "/api/v1/customers/?region=%(region)s&page_size=50")
+end
+-- Open-loop schedule: request n is due at start + n * interval, whichever connection is free sends it.
+delay = function()
+  local t = now_ms()
+  if next_at == nil then next_at = t end
+  next_at = next_at + interval_ms
+  local wait = next_at - t
+  if wait < 0 then return 0 end
+  return wait
+end
+local statuses = {}
+response = function(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+done = function(summary, latency, requests)
+  local non2xx = summary.errors.status
+  io.write(string.format("RESULT {\"requests\": %%d, \"seconds\": %%.3f, \"p50_ms\": %%.2f, \"p95_ms\": %%.2f, " ..
+    "\"p99_ms\": %%.2f, \"non_2xx\": %%d, \"socket_errors\": %%d}\n",
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(95) / 1000,
+    latency:percentile(99) / 1000, non2xx,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False, stdout=subprocess.DEVNULL)
+        found = shutil.which("wrk")
+    if not found:
+        sys.exit("wrk is needed: apt-get install wrk")
+    return found
+
+
+def _prepare(customers: int) -> tuple[str, int, int]:
+    """Bench region, customers, optional published scores and a read token; returns (key, lowest, highest id)."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+
+    from cartportal import access
+    from cartportal.models import Customer, PartnerToken, Region
+
+    region, _ = Region.objects.get_or_create(code=REGION_CODE, defaults={"name": "Bench"})
+    have = Customer.objects.filter(region=region).count()
+    if have < customers:
+        Customer.objects.bulk_create(
+            [Customer(external_id=f"bench-{i:07d}", region=region) for i in range(have, customers)], batch_size=5000
+        )
+    ids = Customer.objects.filter(region=region).order_by("pk").values_list("pk", flat=True)
+    lo, hi = ids.first(), ids.last()
+    _publish_scores(region, lo, hi)
+    access.ensure_role_groups()
+    user, _ = get_user_model().objects.get_or_create(username="bench-partner")
+    user.groups.add(access.ensure_role_groups()[access.PARTNER])
+    access.grant_region(user, region, access.PARTNER)
+    key = PartnerToken.new_key()
+    token = PartnerToken.objects.create(
+        name="bench", user=user, scopes=["read"], key_prefix=key[:10], key_hash=PartnerToken.hash_key(key)
+    )
+    token.regions.set([region])
+    return key, lo, hi
+
+
+def _publish_scores(region, lo: int, hi: int) -> None:
+    """A published abandonment run for the bench customers, when the prediction app provides the models, so
+    the risk lookup reads a real score row (the numbers are synthetic: this measures latency only)."""
+    try:
+        from predictions.models import ModelVersion, Score, ScoringRun
+    except ImportError:
+        print("note: no prediction models installed; risk lookups answer risk=null", flush=True)
+        return
+    try:
+        from django.utils import timezone
+
+        if ScoringRun.objects.filter(kind="abandonment", state="published").exists():
+            return
+        version = ModelVersion.objects.create(kind="abandonment", algorithm="bench", status="retired")
+        run = ScoringRun.objects.create(model_version=version, kind="abandonment", state="published")
+        ScoringRun.objects.filter(pk=run.pk).update(published_at=timezone.now())
+        Score.objects.bulk_create(
+            [Score(run=run, customer_id=i, region=region, value=(i % 97) / 97.0) for i in range(lo, hi + 1)],
+            batch_size=5000,
+        )
+    except Exception as exc:  # the prediction models may differ from what this bench expects
+        print(f"note: could not publish bench scores ({exc}); risk lookups answer risk=null", flush=True)
+
+
+def _wait_ready(url: str, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    sys.exit(f"gunicorn did not answer {url} in {timeout} s")
+
+
+def _run_wrk(wrk: str, base: str, kind: str, key: str, lo: int, hi: int, args) -> dict:
+    interval_ms = 1000.0 / args.rate
+    script = LUA % {"lo": lo, "hi": hi, "kind": kind, "key": key, "interval_ms": interval_ms, "region": REGION_CODE}
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    try:
+        cmd = [wrk, "-t1", f"-c{args.connections}", f"-d{args.duration}s", "--timeout", "10s", "-s", handle.name, base]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 60).stdout
+    finally:
+        os.unlink(handle.name)
+    line = next((ln for ln in out.splitlines() if ln.startswith("RESULT ")), None)
+    if line is None:
+        sys.exit(f"wrk gave no result:\n{out}")
+    result = json.loads(line[len("RESULT ") :])
+    result["achieved_rate"] = round(result["requests"] / max(result["seconds"], 1e-9), 1)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=20000)
+    parser.add_argument("--rate", type=float, default=50.0, help="offered requests per second")
+    parser.add_argument("--duration", type=int, default=20, help="seconds per endpoint")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--p95-limit-ms", type=float, default=100.0)
+    parser.add_argument("--p99-limit-ms", type=float, default=250.0)
+    args = parser.parse_args()
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cartportal.settings")
+    from cartportal.devservices import ensure_env
+
+    ensure_env()
+    # Production settings, except TLS: on loopback there is no proxy in front to terminate it.
+    os.environ.update(
+        {
+            "DEBUG": "0",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "0",
+            "API_TOKEN_RATE": "1000000/min",
+        }
+    )
+    python = sys.executable
+    migrate_env = {**os.environ, "CARTPORTAL_DB_AS_OWNER": "1"}
+    subprocess.run([python, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=migrate_env, check=True)
+    wrk = _ensure_wrk()
+    key, lo, hi = _prepare(args.customers)
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    gunicorn = [
+        str(Path(python).parent / "gunicorn"),
+        "cartportal.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(args.workers),
+        "--log-level",
+        "warning",
+    ]
+    server = subprocess.Popen(gunicorn, cwd=ROOT, env=os.environ.copy(), start_new_session=True)
+    try:
+        _wait_ready(f"{base}/healthz")
+        results = {}
+        for kind, label in (("risk", "risk lookup"), ("list", "customer list")):
+            result = _run_wrk(wrk, base, kind, key, lo, hi, args)
+            results[kind] = result
+            print(
+                f"{label:14s} offered {args.rate:.0f}/s achieved {result['achieved_rate']}/s  "
+                f"p50 {result['p50_ms']:.1f} ms  p95 {result['p95_ms']:.1f} ms  p99 {result['p99_ms']:.1f} ms  "
+                f"(p95/limit {result['p95_ms'] / args.p95_limit_ms:.2f}, p99/limit "
+                f"{result['p99_ms'] / args.p99_limit_ms:.2f})  non-2xx {result['non_2xx']}",
+                flush=True,
+            )
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    summary = {
+        "customers": args.customers,
+        "rate": args.rate,
+        "duration_s": args.duration,
+        "workers": args.workers,
+        "risk_p95_ms": results["risk"]["p95_ms"],
+        "risk_p99_ms": results["risk"]["p99_ms"],
+        "list_p95_ms": results["list"]["p95_ms"],
+        "list_p99_ms": results["list"]["p99_ms"],
+        "p95_limit_ms": args.p95_limit_ms,
+        "p99_limit_ms": args.p99_limit_ms,
+        "non_2xx": results["risk"]["non_2xx"] + results["list"]["non_2xx"],
+    }
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""What the API adds to a customer: abandonment risk, value forecast, segments and a plain-words explanation.
+
+These read the prediction and segmentation apps when they are installed and have published results; a
+customer without a published score says so (`null`) rather than showing a made-up number. The reads take the
+customers the caller already sees (the queryset came through `restrict`), so nothing here widens the scope.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+logger = logging.getLogger(__name__)
+
+RISK_KIND = "abandonment"
+VALUE_KIND = "value"
+
+
+RECENT_RUNS = 20
+
+
+def _published_runs(kind: str) -> list:
+    """The newest published runs of a kind, newest first. Runs may cover some regions only, so a customer's
+    current score is the one from the newest published run that scored them."""
+    try:
+        from predictions.models import ScoringRun
+    except ImportError:
+        return []
+    try:
+        return list(
+            ScoringRun.objects.filter(kind=kind, state="published").order_by("-published_at", "-pk")[:RECENT_RUNS]
+        )
+    except Exception:  # a half-migrated predictions app must not take the API down
+        logger.exception("could not read the published %s scoring runs", kind)
+        return []
+
+
+def _scores(kind: str, customer_ids: list[int]) -> dict[int, tuple]:
+    runs = _published_runs(kind) if customer_ids else []
+    if not runs:
+        return {}
+    from predictions.models import Score
+
+    rank = {run.pk: i for i, run in enumerate(runs)}
+    by_pk = {run.pk: run for run in runs}
+    best: dict[int, tuple] = {}
+    for score in Score.objects.filter(run_id__in=list(rank), customer_id__in=customer_ids):
+        current = best.get(score.customer_id)
+        if current is None or rank[score.run_id] < rank[current[1].pk]:
+            best[score.customer_id] = (score, by_pk[score.run_id])
+    return best
+
+
+def _risk(entry) -> dict | None:
+    if entry is None:
+        return None
+    score, run = entry
+    drivers = score.contributions if isinstance(score.contributions, list) else []
+    if isinstance(score.contributions, dict):
+        drivers = [{"driver": k, "contribution": v} for k, v in score.contributions.items()]
+    return {
+        "probability": round(float(score.value), 6),
+        "drivers": drivers,
+        "model_version": getattr(run, "model_version_id", None),
+        "scored_at": getattr(run, "published_at", None),
+    }
+
+
+def _value(entry) -> dict | None:
+    if entry is None:
+        return None
+    score, run = entry
+    extra = score.extra if isinstance(score.extra, dict) else {}
+    return {
+        "expected_spend": extra.get("expected_spend", float(score.value)),
+        "p_active": extra.get("p_active"),
+        "expected_purchases": extra.get("expected_purchases"),
+        "model_version": getattr(run, "model_version_id", None),
+        "scored_at": getattr(run, "published_at", None),
+    }
+
+
+SEGMENT_COLUMNS = (("rfm", "rfm_segment"), ("value_group", "value_group"), ("persona", "persona"))
+
+
+def _segments(customer_ids: list[int]) -> dict[int, list[dict]]:
+    """The customer's current segments from the segmentation app's customer profiles (when it is installed)."""
+    try:
+        from segments.models import CustomerProfile
+    except ImportError:
+        return {}
+    if not customer_ids:
+        return {}
+    try:
+        profiles = list(CustomerProfile.objects.filter(customer_id__in=customer_ids))
+    except Exception:  # a half-migrated segments app must not take the API down
+        logger.exception("could not read customer profiles")
+        return {}
+    out: dict[int, list[dict]] = {}
+    for profile in profiles:
+        items = [
+            {"kind": kind, "code": str(getattr(profile, column, "") or "")}
+            for kind, column in SEGMENT_COLUMNS
+            if getattr(profile, column, "")
+        ]
+        if getattr(profile, "dormant", False):
+            items.append({"kind": "dormant", "code": "dormant"})
+        out[profile.customer_id] = items
+    return out
+
+
+def _explanation(risk: dict | None, value: dict | None) -> str:
+    if risk is None and value is None:
+        return "Not scored yet: no published abandonment or value scores for this customer."
+    parts = []
+    if risk is not None:
+        parts.append(f"Abandonment risk {risk['probability']:.0%}")
+        named = [d for d in risk["drivers"] if isinstance(d, dict)]
+        top = sorted(named, key=lambda d: -abs(float(d.get("contribution", d.get("value", 0)) or 0)))[:2]
+        words = [str(d.get("sentence") or d.get("label") or d.get("driver") or "") for d in top]
+        words = [w for w in words if w]
+        if words:
+            parts[-1] += ", mostly from " + " and ".join(words)
+    if value is not None and value.get("expected_spend") is not None:
+        parts.append(f"expected spend {float(value['expected_spend']):.2f} over the forecast horizon")
+    return "; ".join(parts) + "."
+
+
+def customer_insights(customer_ids: Iterable[int]) -> dict[int, dict]:
+    """Risk, value, segments and explanation for customers the caller may already see."""
+    ids = list(customer_ids)
+    risks = _scores(RISK_KIND, ids)
+    values = _scores(VALUE_KIND, ids)
+    segments = _segments(ids)
+    out = {}
+    for cid in ids:
+        risk = _risk(risks.get(cid))
+        value = _value(values.get(cid))
+        out[cid] = {
+            "risk": risk,
+            "value": value,
+            "segments": segments.get(cid, []),
+            "explanation": _explanation(risk, value),
+        }
+    return out
+
+
+def score_live_session(session: dict) -> dict | None:
+    """The abandonment model's live scoring, or None when no live scorer is installed."""
+    try:
+        from predictions.abandonment.live import score_live_session as live
+    except ImportError:
+        return None
+    return live(session)

@@ -1,0 +1,177 @@
+"""Serializers of the platform endpoints. Personal fields (name, e-mail, age band, gender) are never exposed."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from cartportal.models import AuditEvent, Customer, JobRun, Region
+
+
+class RegionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Region
+        fields = ["id", "code", "name", "currency", "timezone"]
+
+
+class RiskSerializer(serializers.Serializer):
+    probability = serializers.FloatField()
+    drivers = serializers.ListField(child=serializers.JSONField())
+    model_version = serializers.IntegerField(allow_null=True)
+    scored_at = serializers.DateTimeField(allow_null=True)
+
+
+class ValueSerializer(serializers.Serializer):
+    expected_spend = serializers.FloatField(allow_null=True)
+    p_active = serializers.FloatField(allow_null=True)
+    expected_purchases = serializers.FloatField(allow_null=True)
+    model_version = serializers.IntegerField(allow_null=True)
+    scored_at = serializers.DateTimeField(allow_null=True)
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    region = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    risk = serializers.SerializerMethodField()
+    value = serializers.SerializerMethodField()
+    segments = serializers.SerializerMethodField()
+    explanation = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id",
+            "external_id",
+            "region",
+            "first_seen",
+            "acquisition_source",
+            "device",
+            "consent_marketing",
+            "consent_personalisation",
+            "erased_at",
+            "risk",
+            "value",
+            "segments",
+            "explanation",
+        ]
+        read_only_fields = fields
+
+    def _insight(self, obj) -> dict:
+        return self.context.get("insights", {}).get(obj.pk, {})
+
+    @extend_schema_field(RiskSerializer(allow_null=True))
+    def get_risk(self, obj):
+        return self._insight(obj).get("risk")
+
+    @extend_schema_field(ValueSerializer(allow_null=True))
+    def get_value(self, obj):
+        return self._insight(obj).get("value")
+
+    @extend_schema_field(serializers.ListField(child=serializers.JSONField()))
+    def get_segments(self, obj):
+        return self._insight(obj).get("segments", [])
+
+    def get_explanation(self, obj) -> str:
+        return self._insight(obj).get("explanation", "")
+
+
+class CustomerRiskSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    risk = RiskSerializer(allow_null=True)
+    explanation = serializers.CharField()
+
+
+class ConsentSerializer(serializers.Serializer):
+    consent_marketing = serializers.BooleanField(required=False)
+    consent_personalisation = serializers.BooleanField(required=False)
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError("Give consent_marketing and/or consent_personalisation.")
+        return attrs
+
+
+class BulkConsentSerializer(ConsentSerializer):
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=1000)
+
+    def validate(self, attrs):
+        if not ({"consent_marketing", "consent_personalisation"} & set(attrs)):
+            raise serializers.ValidationError("Give consent_marketing and/or consent_personalisation.")
+        return attrs
+
+
+class BulkResultSerializer(serializers.Serializer):
+    updated = serializers.IntegerField()
+    ids = serializers.ListField(child=serializers.IntegerField())
+
+
+class JobSerializer(serializers.ModelSerializer):
+    region = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = JobRun
+        fields = [
+            "id",
+            "kind",
+            "region",
+            "state",
+            "progress",
+            "message",
+            "counts",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id",
+            "occurred_at",
+            "actor",
+            "action",
+            "object_type",
+            "object_id",
+            "region_code",
+            "before",
+            "after",
+            "reason",
+            "request_id",
+            "prev_hash",
+            "hash",
+        ]
+        read_only_fields = fields
+
+
+class LiveSessionSerializer(serializers.Serializer):
+    """A session in progress, shaped like the sessions the abandonment model learnt from."""
+
+    region = serializers.SlugRelatedField(slug_field="code", queryset=Region.objects.all())
+    administrative_pages = serializers.IntegerField(min_value=0, max_value=100000, default=0)
+    administrative_duration = serializers.FloatField(min_value=0, max_value=1e7, default=0)
+    informational_pages = serializers.IntegerField(min_value=0, max_value=100000, default=0)
+    informational_duration = serializers.FloatField(min_value=0, max_value=1e7, default=0)
+    product_pages = serializers.IntegerField(min_value=0, max_value=100000, default=0)
+    product_duration = serializers.FloatField(min_value=0, max_value=1e7, default=0)
+    bounce_rate = serializers.FloatField(min_value=0, max_value=1, default=0)
+    exit_rate = serializers.FloatField(min_value=0, max_value=1, default=0)
+    page_value = serializers.FloatField(min_value=0, max_value=1e7, default=0)
+    special_day = serializers.FloatField(min_value=0, max_value=1, default=0)
+    month = serializers.IntegerField(min_value=1, max_value=12, required=False)
+    weekend = serializers.BooleanField(default=False)
+    device = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    operating_system = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    browser = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    traffic_source = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    visitor_type = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    cart_value = serializers.FloatField(min_value=0, max_value=1e9, required=False)
+    cart_adds = serializers.IntegerField(min_value=0, max_value=10000, required=False)
+
+
+class LiveScoreSerializer(serializers.Serializer):
+    probability = serializers.FloatField()
+    drivers = serializers.ListField(child=serializers.JSONField())

@@ -1,0 +1,115 @@
+"""Reads for interventions; each starts from the user's region scope."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, Sum
+
+from cartportal.access import get_scoped_or_404, region_ids_for
+from interventions import catalogue
+from interventions.holdout import mean_lift, proportion_lift, sample_ratio_mismatch
+from interventions.models import Assignment, Campaign
+
+
+def campaigns_for(user, *, region_id: int | None = None, state: str = ""):
+    qs = Campaign.objects.restrict(user, "view").select_related("region")
+    if region_id:
+        qs = qs.filter(region_id=region_id)
+    if state:
+        qs = qs.filter(state=state)
+    return qs.annotate(assigned=Count("assignments"))
+
+
+def approvals_for(user):
+    """Campaigns waiting for a decision in the regions the user may approve in."""
+    qs = Campaign.objects.restrict(user, "approve").filter(state=Campaign.State.PENDING).select_related("region")
+    qs = qs.annotate(assigned=Count("assignments"))
+    return qs if region_ids_for(user, "approve") != [] else qs.none()
+
+
+def campaign_for(user, pk: int, action: str = "view") -> Campaign:
+    return get_scoped_or_404(Campaign.objects.select_related("region"), user, action, pk=pk)
+
+
+def arm_summary(campaign: Campaign) -> list[dict]:
+    rows = (
+        Assignment.objects.filter(campaign=campaign)
+        .values("arm", "holdout")
+        .annotate(
+            n=Count("id"),
+            visits=Count("id", filter=Q(visited=True)),
+            conversions=Count("id", filter=Q(converted=True)),
+            revenue=Sum("revenue"),
+            with_outcome=Count("id", filter=Q(outcome_at__isnull=False)),
+        )
+        .order_by("holdout", "arm")
+    )
+    return [{**r, "revenue": float(r["revenue"] or 0)} for r in rows]
+
+
+def campaign_lift(campaign: Campaign, *, treated_arm: str | None = None, metric: str = "converted") -> dict:
+    """Lift of one treated arm (default: all treated arms) against the holdout, for conversion (or visits)
+    and revenue, with the sample-ratio check on the configured holdout share."""
+    base = Assignment.objects.filter(campaign=campaign, outcome_at__isnull=False)
+    treated = base.filter(holdout=False)
+    if treated_arm:
+        treated = treated.filter(arm=treated_arm)
+    control = base.filter(holdout=True)
+    t_n, c_n = treated.count(), control.count()
+    if t_n == 0 or c_n == 0:
+        return {"ready": False, "reason": "no outcomes yet in both the treated arm and the holdout"}
+    t_hits, c_hits = treated.filter(**{metric: True}).count(), control.filter(**{metric: True}).count()
+    rate = proportion_lift(t_hits, t_n, c_hits, c_n, metric=metric).as_dict()
+    t_rev = [float(x or 0) for x in treated.values_list("revenue", flat=True)]
+    c_rev = [float(x or 0) for x in control.values_list("revenue", flat=True)]
+    revenue = mean_lift(t_rev, c_rev).as_dict() if t_n > 1 and c_n > 1 else None
+    all_n = Assignment.objects.filter(campaign=campaign)
+    srm = sample_ratio_mismatch(
+        {"holdout": all_n.filter(holdout=True).count(), "treated": all_n.filter(holdout=False).count()},
+        {"holdout": campaign.holdout_share, "treated": 1 - campaign.holdout_share},
+    )
+    return {"ready": True, "treated_arm": treated_arm or "all treated", "rate": rate, "revenue": revenue, "srm": srm}
+
+
+def measured_lift_for_segment(
+    user, *, region_id: int | None = None, intervention: str | None = None, metric: str = "converted"
+) -> dict:
+    """Pooled measured lift over completed or running campaigns the user can see (other apps show it)."""
+    campaigns = campaigns_for(user, region_id=region_id).filter(
+        state__in=[Campaign.State.RUNNING, Campaign.State.COMPLETED, Campaign.State.STOPPED]
+    )
+    if intervention:
+        campaigns = campaigns.filter(intervention=intervention)
+    base = Assignment.objects.filter(campaign__in=campaigns.values("pk"), outcome_at__isnull=False)
+    t = base.filter(holdout=False)
+    c = base.filter(holdout=True)
+    t_n, c_n = t.count(), c.count()
+    if not t_n or not c_n:
+        return {"ready": False}
+    lift = proportion_lift(
+        t.filter(**{metric: True}).count(), t_n, c.filter(**{metric: True}).count(), c_n, metric=metric
+    )
+    return {"ready": True, **lift.as_dict()}
+
+
+def proposed_for(user, customer) -> dict:
+    """What the portal would propose for one customer: the next-best action from measured lift per
+    intervention in the customer's region, after cost; or no action."""
+    from cartportal.access import can  # noqa: PLC0415
+
+    if not can(user, "view", customer.region_id):
+        return {"action": None, "reason": "not visible"}
+    if not customer.consent_marketing or customer.erased_at is not None:
+        return {"action": None, "reason": "no marketing consent"}
+    uplifts, base_rate = {}, 0.0
+    for code in catalogue.CATALOGUE:
+        lift = measured_lift_for_segment(user, region_id=customer.region_id, intervention=code)
+        if lift.get("ready"):
+            uplifts[code] = lift["difference"]
+            base_rate = max(base_rate, lift["control_rate"])
+    order_value = float(customer.orders.aggregate(s=Sum("total"))["s"] or 0) / max(customer.orders.count(), 1)
+    code, value = catalogue.next_best_action(uplifts, order_value or 50.0, base_rate, margin=0.3)
+    return {
+        "action": code,
+        "expected_incremental_margin": round(value, 2),
+        "reason": "highest expected incremental margin after cost" if code else "no intervention pays for itself",
+    }

@@ -1,0 +1,296 @@
+"""Campaign writes: drafting, the approval state machine, the kill switch, assignment and outcomes.
+
+Every service takes the actor, runs in a transaction, re-checks the region and writes exactly one audit row
+per state change (with the reason given).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+from guardian.shortcuts import get_objects_for_user
+
+from cartportal.access import EXECUTIVE, can, ensure_can, get_scoped_or_404, has_role
+from cartportal.audit import actor_label, record
+from cartportal.models import Customer, Region
+from cartportal.services import DomainError
+from interventions import catalogue
+from interventions.holdout import in_holdout
+from interventions.models import Assignment, Campaign, KillSwitch
+
+S = Campaign.State
+TRANSITIONS = {
+    "submit": ({S.DRAFT}, S.PENDING),
+    "approve": ({S.PENDING}, S.APPROVED),
+    "reject": ({S.PENDING}, S.REJECTED),
+    "start": ({S.APPROVED}, S.RUNNING),
+    "complete": ({S.RUNNING}, S.COMPLETED),
+    "stop": ({S.RUNNING, S.APPROVED}, S.STOPPED),
+}
+ACTION_NEEDED = {
+    "submit": "change",
+    "approve": "approve",
+    "reject": "approve",
+    "start": "change",
+    "complete": "change",
+    "stop": "change",
+}
+TREATED_ARM, HOLDOUT_ARM = "treated", "holdout"
+
+
+def _audit(actor, campaign: Campaign, action: str, *, before=None, after=None, reason: str = "") -> None:
+    record(
+        actor=actor,
+        action=f"campaign.{action}",
+        object_type="interventions.campaign",
+        object_id=campaign.pk,
+        region_code=campaign.region.code,
+        before=before,
+        after=after,
+        reason=reason,
+    )
+
+
+def campaign_create_draft(
+    *,
+    actor,
+    region: Region,
+    name: str,
+    intervention: str,
+    audience: str = "",
+    holdout_share: float = 0.1,
+    reason: str = "",
+) -> Campaign:
+    if intervention not in catalogue.CATALOGUE:
+        raise DomainError(f"unknown intervention {intervention!r}; choose one of {', '.join(catalogue.CATALOGUE)}")
+    if not name.strip():
+        raise DomainError("a campaign needs a name")
+    if not 0.0 <= float(holdout_share) < 1.0:
+        raise DomainError("holdout share must be at least 0 and below 1")
+    with transaction.atomic():
+        ensure_can(actor, "change", region.pk, what="region")
+        campaign = Campaign.objects.create(
+            region=region,
+            name=name.strip(),
+            intervention=intervention,
+            audience=audience,
+            holdout_share=float(holdout_share),
+            created_by=actor_label(actor),
+        )
+        _audit(
+            actor,
+            campaign,
+            "create",
+            after={"state": campaign.state, "intervention": intervention, "holdout_share": campaign.holdout_share},
+            reason=reason,
+        )
+        return campaign
+
+
+def campaign_transition(*, actor, campaign_id: int, action: str, reason: str = "") -> Campaign:
+    """Move a campaign along draft → pending → approved/rejected → running → completed/stopped."""
+    if action not in TRANSITIONS:
+        raise DomainError(f"unknown action {action!r}")
+    allowed_from, target = TRANSITIONS[action]
+    needed = ACTION_NEEDED[action]
+    with transaction.atomic():
+        campaign = get_scoped_or_404(
+            Campaign.objects.select_for_update().select_related("region"), actor, needed, pk=campaign_id
+        )
+        if campaign.state not in allowed_from:
+            raise DomainError(
+                f"cannot {action} a campaign that is {campaign.get_state_display().lower()}", code="invalid_state"
+            )
+        if action in ("approve", "reject", "stop") and not reason.strip():
+            raise DomainError(f"a reason is required to {action}")
+        if action == "start" and kill_switch_engaged():
+            raise DomainError("the kill switch is engaged: no campaign may start", code="kill_switch")
+        before = campaign.state
+        campaign.state = target
+        if action in ("approve", "reject"):
+            campaign.decided_by = actor_label(actor)
+            campaign.decision_reason = reason
+            campaign.override = has_role(actor, EXECUTIVE) and not _is_regional_approver(actor, campaign)
+        campaign.save()
+        ensure_can(actor, needed, campaign.region_id, what="campaign")
+        _audit(
+            actor,
+            campaign,
+            action,
+            before={"state": before},
+            after={"state": campaign.state, "override": campaign.override},
+            reason=reason,
+        )
+        return campaign
+
+
+def _is_regional_approver(actor, campaign: Campaign) -> bool:
+    """True when the actor holds the approve grant on that region itself (not only the executive bypass)."""
+    if getattr(actor, "is_superuser", False):
+        return True
+    regions = get_objects_for_user(
+        actor,
+        "cartportal.approve_region_campaigns",
+        klass=Region,
+        use_groups=True,
+        with_superuser=False,
+        accept_global_perms=False,
+    )
+    return regions.filter(pk=campaign.region_id).exists()
+
+
+def kill_switch_engaged() -> bool:
+    row = KillSwitch.objects.filter(pk=1).first()
+    return bool(row and row.engaged)
+
+
+def kill_switch_set(*, actor, engaged: bool, reason: str) -> KillSwitch:
+    """Engage or release the global kill switch (executives and superusers only); running campaigns stop."""
+    if not (getattr(actor, "is_superuser", False) or has_role(actor, EXECUTIVE)):
+        raise DomainError("only an executive may change the kill switch", code="forbidden")
+    if not reason.strip():
+        raise DomainError("a reason is required")
+    with transaction.atomic():
+        row, _ = KillSwitch.objects.select_for_update().get_or_create(pk=1)
+        before = row.engaged
+        row.engaged, row.reason, row.changed_by = engaged, reason, actor_label(actor)
+        row.save()
+        record(
+            actor=actor,
+            action="interventions.kill_switch",
+            object_type="interventions.killswitch",
+            object_id=1,
+            before={"engaged": before},
+            after={"engaged": engaged},
+            reason=reason,
+        )
+        if engaged:
+            for campaign in Campaign.objects.filter(state=S.RUNNING).select_related("region"):
+                campaign.state = S.STOPPED
+                campaign.save(update_fields=["state", "updated_at"])
+                _audit(
+                    actor,
+                    campaign,
+                    "stop",
+                    before={"state": "running"},
+                    after={"state": "stopped"},
+                    reason=f"kill switch: {reason}",
+                )
+        return row
+
+
+def week_start(at: dt.datetime) -> dt.datetime:
+    day = at - dt.timedelta(days=at.weekday())
+    return day.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def promotions_this_week(customer_ids: Iterable[int], at: dt.datetime) -> dict[int, int]:
+    start = week_start(at)
+    rows = (
+        Assignment.objects.filter(
+            customer_id__in=list(customer_ids),
+            holdout=False,
+            assigned_at__gte=start,
+            assigned_at__lt=start + dt.timedelta(days=7),
+        )
+        .values("customer_id")
+        .annotate(n=Count("id"))
+    )
+    return {r["customer_id"]: r["n"] for r in rows}
+
+
+def campaign_assign(
+    *,
+    actor,
+    campaign_id: int,
+    customer_ids: Iterable[int],
+    at: dt.datetime | None = None,
+    arms: dict[int, tuple[str, bool]] | None = None,
+    allow_states=(S.RUNNING,),
+) -> dict:
+    """Assign customers of the campaign's region: holdout by hash(campaign, customer) at the campaign's share,
+    or the arms given (a past experiment: customer id → (arm, is_control)). Customers without marketing
+    consent, erased ones, and those who already had the weekly cap of promotions are skipped."""
+    at = at or timezone.now()
+    cap = settings.CARTPORTAL_WEEKLY_PROMOTION_CAP
+    with transaction.atomic():
+        campaign = get_scoped_or_404(
+            Campaign.objects.select_for_update().select_related("region"), actor, "change", pk=campaign_id
+        )
+        if campaign.state not in allow_states:
+            raise DomainError("customers can only be assigned to a running campaign", code="invalid_state")
+        if kill_switch_engaged():
+            raise DomainError("the kill switch is engaged: no assignments", code="kill_switch")
+        ids = list(customer_ids)
+        eligible = list(
+            Customer.objects.filter(
+                pk__in=ids, region_id=campaign.region_id, consent_marketing=True, erased_at__isnull=True
+            ).values_list("pk", flat=True)
+        )
+        already = set(
+            Assignment.objects.filter(campaign=campaign, customer_id__in=eligible).values_list("customer_id", flat=True)
+        )
+        counts = promotions_this_week(eligible, at)
+        rows, capped = [], 0
+        for cid in eligible:
+            if cid in already:
+                continue
+            arm, holdout = (
+                arms[cid]
+                if arms is not None
+                else (
+                    (HOLDOUT_ARM, True)
+                    if in_holdout(campaign.pk, cid, campaign.holdout_share)
+                    else (TREATED_ARM, False)
+                )
+            )
+            if not holdout and counts.get(cid, 0) >= cap:
+                capped += 1
+                continue
+            rows.append(Assignment(campaign=campaign, customer_id=cid, arm=arm, holdout=holdout, assigned_at=at))
+        Assignment.objects.bulk_create(rows, batch_size=5000)
+        summary = {
+            "requested": len(ids),
+            "assigned": len(rows),
+            "holdout": sum(r.holdout for r in rows),
+            "skipped_no_consent_or_other_region": len(ids) - len(eligible),
+            "skipped_cap": capped,
+            "already_assigned": len(already),
+        }
+        _audit(actor, campaign, "assign", after=summary)
+        return summary
+
+
+def outcomes_record(*, actor, campaign_id: int, outcomes: dict[int, dict], at: dt.datetime | None = None) -> int:
+    """Write back outcomes per customer id: {visited, converted, revenue}. Returns rows updated."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        campaign = get_scoped_or_404(Campaign.objects.select_related("region"), actor, "change", pk=campaign_id)
+        by_customer = {
+            a.customer_id: a for a in Assignment.objects.filter(campaign=campaign, customer_id__in=list(outcomes))
+        }
+        changed = []
+        for cid, values in outcomes.items():
+            row = by_customer.get(cid)
+            if row is None:
+                continue
+            for field in ("visited", "converted"):
+                if field in values and values[field] is not None:
+                    setattr(row, field, bool(values[field]))
+            if values.get("revenue") is not None:
+                row.revenue = Decimal(str(values["revenue"]))
+            row.outcome_at = at
+            changed.append(row)
+        Assignment.objects.bulk_update(changed, ["visited", "converted", "revenue", "outcome_at"], batch_size=5000)
+        _audit(actor, campaign, "outcomes", after={"received": len(outcomes), "recorded": len(changed)})
+        return len(changed)
+
+
+def can_approve(user, campaign: Campaign) -> bool:
+    return can(user, "approve", campaign.region_id)

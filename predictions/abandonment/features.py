@@ -1,0 +1,251 @@
+"""Abandonment features computed from the database with an explicit cut-off time.
+
+Nothing dated on or after the cut-off is read: sessions started before it, cart events before it, the
+customer's orders placed (and deliveries made) before it, reviews written before it, and product prices
+seen in cart events before it. A session without a start time (imported analytics exports often carry
+just the month) counts as history from before any cut-off; its month still orders it for time-based holdouts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+from django.db.models import QuerySet
+
+from cartportal.models import CartEvent, Order, Review
+
+SESSION_FIELDS = {
+    "id": "session_id",
+    "external_id": "external_id",
+    "customer_id": "customer_id",
+    "region_id": "region_id",
+    "region__code": "region",
+    "started_at": "started_at",
+    "month": "month",
+    "weekend": "weekend",
+    "special_day": "special_day",
+    "device": "device",
+    "operating_system": "operating_system",
+    "browser": "browser",
+    "traffic_source": "traffic_source",
+    "visitor_type": "visitor_type",
+    "administrative_pages": "administrative_pages",
+    "administrative_duration": "administrative_duration",
+    "informational_pages": "informational_pages",
+    "informational_duration": "informational_duration",
+    "product_pages": "product_pages",
+    "product_duration": "product_duration",
+    "bounce_rate": "bounce_rate",
+    "exit_rate": "exit_rate",
+    "page_value": "page_value",
+    "converted": "converted",
+}
+
+# every model feature belongs to exactly one friction driver
+DRIVERS = {
+    "price": ["cart_value", "max_price_increase", "price_increase_items", "customer_mean_freight_share"],
+    "shipping": ["customer_mean_delay_days", "customer_late_share", "customer_orders_delivered"],
+    "reviews": ["cart_review_rating", "cart_negative_review_share", "cart_reviews"],
+    "engagement": [
+        "administrative_pages",
+        "log_administrative_duration",
+        "informational_pages",
+        "log_informational_duration",
+        "product_pages",
+        "log_product_duration",
+        "bounce_rate",
+        "exit_rate",
+        "page_value",
+        "has_page_value",
+        "cart_adds",
+        "cart_removes",
+        "checkouts",
+    ],
+    "context": [
+        "month",
+        "weekend",
+        "special_day",
+        "device",
+        "operating_system",
+        "browser",
+        "traffic_source",
+        "visitor_type",
+        "region",
+        "customer_prior_orders",
+        "customer_days_since_order",
+    ],
+}
+DRIVER_LABELS = {
+    "price": "Price",
+    "shipping": "Shipping",
+    "reviews": "Reviews & trust",
+    "engagement": "Engagement",
+    "context": "Context",
+}
+CATEGORICAL = ["device", "operating_system", "browser", "traffic_source", "visitor_type", "region"]
+FEATURES = [name for names in DRIVERS.values() for name in names]
+NUMERIC = [f for f in FEATURES if f not in CATEGORICAL]
+DRIVER_OF = {feature: driver for driver, names in DRIVERS.items() for feature in names}
+
+
+def _frame(queryset, fields: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame(list(queryset.values_list(*fields)), columns=list(fields.values()))
+
+
+def sessions_before(sessions: QuerySet, cutoff: dt.datetime) -> QuerySet:
+    started = sessions.filter(started_at__lt=cutoff)
+    undated = sessions.filter(started_at__isnull=True)
+    return started | undated
+
+
+def build(sessions: QuerySet, cutoff: dt.datetime) -> pd.DataFrame:
+    """One row per session in ``sessions`` (already scoped by the caller) started before ``cutoff``.
+
+    Columns: FEATURES, plus session_id, external_id, customer_id, region_id, started_at and ``abandoned``
+    (1 no purchase, 0 purchase, NaN unknown at the cut-off)."""
+    frame = _frame(sessions_before(sessions, cutoff).select_related("region"), SESSION_FIELDS)
+    if frame.empty:
+        return pd.DataFrame(columns=["session_id", *FEATURES, "abandoned"])
+    frame = frame.set_index("session_id", drop=False)
+    frame = frame.join(_cart_features(frame.index.tolist(), cutoff))
+    frame = frame.join(_customer_features(frame, cutoff))
+    return finish(frame)
+
+
+def finish(frame: pd.DataFrame) -> pd.DataFrame:
+    """Derived columns and defaults; shared by the database path and live scoring."""
+    for name in ("administrative", "informational", "product"):
+        frame[f"log_{name}_duration"] = np.log1p(pd.to_numeric(frame.get(f"{name}_duration", 0), errors="coerce"))
+    for name in NUMERIC:
+        if name not in frame:
+            frame[name] = np.nan
+        frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
+    frame["has_page_value"] = (frame["page_value"].fillna(0) > 0).astype(float)
+    frame["weekend"] = frame["weekend"].fillna(0).astype(float)
+    defaults = {c: 0.0 for c in NUMERIC if c not in {"customer_days_since_order", "month"}}
+    frame = frame.fillna(value=defaults)
+    for name in CATEGORICAL:
+        frame[name] = frame[name].fillna("").astype(str).str.strip().str.lower() if name in frame else ""
+    converted = frame["converted"] if "converted" in frame else pd.Series(np.nan, index=frame.index)
+    bought = frame["purchases"] > 0 if "purchases" in frame else pd.Series(False, index=frame.index)
+    abandoned = pd.Series(np.where(converted.isna(), np.nan, 1.0 - converted.astype(float)), index=frame.index)
+    frame["abandoned"] = abandoned.where(~bought, 0.0)
+    return frame
+
+
+def _cart_features(session_ids: list[int], cutoff: dt.datetime) -> pd.DataFrame:
+    events = _frame(
+        CartEvent.objects.filter(session_id__in=session_ids, occurred_at__lt=cutoff),
+        {
+            "session_id": "session_id",
+            "product_id": "product_id",
+            "kind": "kind",
+            "unit_price": "unit_price",
+            "quantity": "quantity",
+            "occurred_at": "occurred_at",
+        },
+    )
+    if events.empty:
+        return pd.DataFrame(index=pd.Index([], name="session_id"))
+    events["unit_price"] = events["unit_price"].astype(float)
+    reference = _reference_prices(events["product_id"].dropna().unique().tolist(), cutoff)
+    events["price_increase"] = (events["unit_price"] / events["product_id"].map(reference) - 1).clip(lower=0)
+    adds = events[events["kind"] == "add"]
+    grouped = events.groupby("session_id")
+    out = pd.DataFrame(
+        {
+            "cart_adds": adds.groupby("session_id").size(),
+            "cart_removes": events[events["kind"] == "remove"].groupby("session_id").size(),
+            "checkouts": events[events["kind"] == "checkout"].groupby("session_id").size(),
+            "purchases": events[events["kind"] == "purchase"].groupby("session_id").size(),
+            "cart_value": (adds["unit_price"] * adds["quantity"]).groupby(adds["session_id"]).sum(),
+            "max_price_increase": grouped["price_increase"].max(),
+            "price_increase_items": (events["price_increase"] > 0.02).groupby(events["session_id"]).sum(),
+        }
+    )
+    out = out.join(_review_features(adds, cutoff))
+    return out
+
+
+def _reference_prices(product_ids: list[int], cutoff: dt.datetime) -> pd.Series:
+    """The median price each product was seen at in cart events before the cut-off."""
+    seen = _frame(
+        CartEvent.objects.filter(product_id__in=product_ids, occurred_at__lt=cutoff, unit_price__isnull=False),
+        {"product_id": "product_id", "unit_price": "unit_price"},
+    )
+    if seen.empty:
+        return pd.Series(dtype=float)
+    return seen.assign(unit_price=seen["unit_price"].astype(float)).groupby("product_id")["unit_price"].median()
+
+
+def _review_features(adds: pd.DataFrame, cutoff: dt.datetime) -> pd.DataFrame:
+    products = adds["product_id"].dropna().unique().tolist()
+    reviews = _frame(
+        Review.objects.filter(product_id__in=products, created_at__lt=cutoff, rating__isnull=False),
+        {"product_id": "product_id", "rating": "rating"},
+    )
+    if reviews.empty:
+        return pd.DataFrame(index=pd.Index([], name="session_id"))
+    per_product = reviews.groupby("product_id")["rating"].agg(
+        rating="mean", negative=lambda r: (r <= 2).mean(), count="size"
+    )
+    joined = adds[["session_id", "product_id"]].join(per_product, on="product_id").dropna(subset=["rating"])
+    grouped = joined.groupby("session_id")
+    return pd.DataFrame(
+        {
+            "cart_review_rating": grouped["rating"].mean(),
+            "cart_negative_review_share": grouped["negative"].max(),
+            "cart_reviews": grouped["count"].sum(),
+        }
+    )
+
+
+def _customer_features(sessions: pd.DataFrame, cutoff: dt.datetime) -> pd.DataFrame:
+    """Order history of each session's customer before the session (and before the cut-off)."""
+    customers = sessions["customer_id"].dropna().unique().tolist()
+    empty = pd.DataFrame(index=sessions.index)
+    if not customers:
+        return empty
+    orders = _frame(
+        Order.objects.filter(customer_id__in=customers, placed_at__lt=cutoff).exclude(status="cancelled"),
+        {
+            "customer_id": "customer_id",
+            "placed_at": "placed_at",
+            "promised_at": "promised_at",
+            "delivered_at": "delivered_at",
+            "freight": "freight",
+            "total": "total",
+        },
+    )
+    if orders.empty:
+        return empty
+    # a delivery after the cut-off is not known yet
+    orders.loc[orders["delivered_at"] >= cutoff, "delivered_at"] = pd.NaT
+    delay = (orders["delivered_at"] - orders["promised_at"]).dt.total_seconds() / 86400
+    orders["delay"] = delay
+    orders["late"] = np.where(delay.notna(), (delay > 0).astype(float), np.nan)
+    orders["freight_share"] = orders["freight"].astype(float) / orders["total"].astype(float).replace(0, np.nan)
+    rows = []
+    for session_id, customer_id, started in sessions[["session_id", "customer_id", "started_at"]].itertuples(False):
+        if pd.isna(customer_id):
+            continue
+        mine = orders[orders["customer_id"] == customer_id]
+        if pd.notna(started):
+            mine = mine[mine["placed_at"] < started]
+        if mine.empty:
+            continue
+        reference = started if pd.notna(started) else cutoff
+        rows.append(
+            {
+                "session_id": session_id,
+                "customer_prior_orders": len(mine),
+                "customer_days_since_order": (reference - mine["placed_at"].max()).total_seconds() / 86400,
+                "customer_mean_delay_days": mine["delay"].mean(),
+                "customer_late_share": mine["late"].mean(),
+                "customer_orders_delivered": mine["delay"].notna().sum(),
+                "customer_mean_freight_share": mine["freight_share"].mean(),
+            }
+        )
+    return pd.DataFrame(rows).set_index("session_id") if rows else empty

@@ -1,0 +1,46 @@
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+from cartportal.portal.export import csv_response, wants_csv
+from cartportal.portal.filters import region_filter
+from predictions import reviews
+from predictions.abandonment import selectors
+from predictions.abandonment.explain import DRIVER_LABELS
+
+CSV_COLUMNS = ["session", "region", "category", "started_at", "abandon_probability", "main_reason"]
+
+
+@login_required
+def abandonment(request):
+    rf = region_filter(request)
+    risk = selectors.at_risk(request.user, rf.region_ids)
+    if wants_csv(request):
+        rows = (
+            [r["external_id"], r["region"], r["category"], r["started_at"], r["probability"], r["reason"]]
+            for r in risk.rows
+        )
+        return csv_response("abandonment_risk.csv", CSV_COLUMNS, rows)
+    funnel = selectors.funnel(request.user, rf.region_ids)
+    chart = {
+        "funnel": funnel,
+        "drivers": list(DRIVER_LABELS),
+        "driverLabels": DRIVER_LABELS,
+        "byRegion": risk.drivers_by_region,
+        "byCategory": risk.drivers_by_category,
+    }
+    context = {
+        "region_filter": rf,
+        "risk": risk,
+        "page": Paginator(risk.rows, 25).get_page(request.GET.get("page")),
+        "funnel": funnel,
+        "chart": chart,
+        "review_friction": reviews.review_friction(request.user, "category", rf.region_ids).head(15).to_dict("records"),
+    }
+    return render(request, "predictions/abandonment.html", context)
+
+
+@login_required
+def abandonment_session(request, pk: int):
+    explanation = selectors.session_explanation(request.user, pk)
+    return render(request, "predictions/abandonment_session.html", explanation)

@@ -1,0 +1,194 @@
+"""The model registry: every trained model is a ModelVersion; only a better one becomes active.
+
+A candidate is compared with the active version of its kind on the same holdout (same fingerprint);
+a candidate measured on a different holdout is never promoted over an active version, because the two
+numbers would not be comparable. Rollback re-activates the most recently retired version in one action.
+Every change is audited inside its transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+
+from django.db import transaction
+from django.utils import timezone
+
+from cartportal.audit import actor_label, record
+
+from .models import Kind, ModelVersion
+
+
+class RegistryError(Exception):
+    """A registry action that cannot be done in the current state (clear message for the user)."""
+
+
+class ArtifactCorrupted(RegistryError):
+    """The stored artifact no longer matches its checksum."""
+
+
+def serialise(model_object) -> bytes:
+    return pickle.dumps(model_object, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def checksum_of(artifact: bytes) -> str:
+    return hashlib.sha256(artifact).hexdigest()
+
+
+def register_candidate(
+    *,
+    actor,
+    kind: str,
+    algorithm: str,
+    model_object,
+    features: list,
+    metrics: dict,
+    holdout: dict,
+    window_start=None,
+    window_end=None,
+    card: dict | None = None,
+    cutoff=None,
+) -> ModelVersion:
+    if kind not in Kind.values:
+        raise RegistryError(f"Unknown model kind {kind!r}; expected one of {', '.join(Kind.values)}.")
+    artifact = serialise(model_object)
+    with transaction.atomic():
+        version = ModelVersion.objects.create(
+            kind=kind,
+            algorithm=algorithm,
+            window_start=window_start,
+            window_end=window_end,
+            cutoff=cutoff or window_end,
+            features=list(features),
+            metrics=dict(metrics),
+            holdout=dict(holdout or {}),
+            artifact=artifact,
+            checksum=checksum_of(artifact),
+            card=dict(card or {}),
+            trained_by=actor_label(actor),
+        )
+        record(
+            actor=actor,
+            action="model.registered",
+            object_type="model_version",
+            object_id=version.pk,
+            after={"kind": kind, "algorithm": algorithm, "checksum": version.checksum, "metrics": metrics},
+        )
+    return version
+
+
+def active_version(kind: str) -> ModelVersion | None:
+    return ModelVersion.objects.filter(kind=kind, status=ModelVersion.Status.ACTIVE).first()
+
+
+def _metric(version: ModelVersion, metric: str) -> float | None:
+    value = (version.metrics or {}).get(metric)
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def compare(candidate: ModelVersion, active: ModelVersion | None, metric: str, higher_is_better: bool) -> str:
+    """Why the candidate would (or would not) replace the active version: '' means it wins."""
+    if active is None:
+        return ""
+    if candidate.holdout_fingerprint != active.holdout_fingerprint or not candidate.holdout_fingerprint:
+        return "measured on a different holdout than the active version"
+    new, old = _metric(candidate, metric), _metric(active, metric)
+    if new is None:
+        return f"has no {metric} metric"
+    if old is None:
+        return ""
+    better = new > old if higher_is_better else new < old
+    return "" if better else f"{metric} {new:.4g} does not beat the active version's {old:.4g}"
+
+
+def promote_if_better(*, actor, version: ModelVersion, metric: str, higher_is_better: bool = True) -> bool:
+    with transaction.atomic():
+        version = ModelVersion.objects.select_for_update().get(pk=version.pk)
+        active = ModelVersion.objects.select_for_update().filter(kind=version.kind, status="active").first()
+        if active is not None and active.pk == version.pk:
+            return True
+        reason = compare(version, active, metric, higher_is_better)
+        if reason:
+            record(
+                actor=actor,
+                action="model.promotion_refused",
+                object_type="model_version",
+                object_id=version.pk,
+                after={"metric": metric, "reason": reason, "active": active.pk if active else None},
+            )
+            return False
+        _activate(actor=actor, version=version, previous=active, action="model.activated", reason=metric)
+    return True
+
+
+def activate(*, actor, version: ModelVersion, reason: str = "") -> ModelVersion:
+    """Make a version active by hand (an analyst's decision), whatever its metrics; audited with the reason."""
+    with transaction.atomic():
+        version = ModelVersion.objects.select_for_update().get(pk=version.pk)
+        if version.status == ModelVersion.Status.ACTIVE:
+            raise RegistryError("This version is already active.")
+        active = ModelVersion.objects.select_for_update().filter(kind=version.kind, status="active").first()
+        _activate(actor=actor, version=version, previous=active, action="model.activated_manually", reason=reason)
+    return version
+
+
+def rollback(*, actor, kind: str) -> ModelVersion:
+    """Retire the active version and re-activate the one that was active before it."""
+    with transaction.atomic():
+        active = ModelVersion.objects.select_for_update().filter(kind=kind, status="active").first()
+        if active is None:
+            raise RegistryError(f"No active {kind} model to roll back.")
+        previous = (
+            ModelVersion.objects.select_for_update()
+            .filter(kind=kind, status=ModelVersion.Status.RETIRED, activated_at__isnull=False)
+            .exclude(pk=active.pk)
+            .order_by("-retired_at", "-pk")
+            .first()
+        )
+        if previous is None:
+            raise RegistryError(f"There is no earlier {kind} version to roll back to.")
+        _activate(actor=actor, version=previous, previous=active, action="model.rolled_back", reason="rollback")
+    return previous
+
+
+def _activate(*, actor, version: ModelVersion, previous: ModelVersion | None, action: str, reason: str) -> None:
+    now = timezone.now()
+    if previous is not None:
+        previous.status = ModelVersion.Status.RETIRED
+        previous.retired_at = now
+        previous.save(update_fields=["status", "retired_at"])
+    version.status = ModelVersion.Status.ACTIVE
+    version.activated_at = now
+    version.save(update_fields=["status", "activated_at"])
+    record(
+        actor=actor,
+        action=action,
+        object_type="model_version",
+        object_id=version.pk,
+        before={"active": previous.pk if previous else None},
+        after={"active": version.pk, "kind": version.kind},
+        reason=reason,
+    )
+
+
+def load_version(version: ModelVersion):
+    artifact = bytes(version.artifact)
+    if checksum_of(artifact) != version.checksum:
+        raise ArtifactCorrupted(f"Model version {version.pk}: artifact does not match its checksum; refusing to load.")
+    return pickle.loads(artifact)  # only ever artifacts this registry wrote, checksum verified
+
+
+def load_active_version(kind: str):
+    """(version, model object) of the active version of `kind`, checksum verified."""
+    version = active_version(kind)
+    if version is None:
+        raise RegistryError(f"No active {kind} model yet: train one and promote it first.")
+    return version, load_version(version)
+
+
+def load_active(kind: str):
+    """The model object of the active version of `kind`, checksum verified."""
+    return load_active_version(kind)[1]

@@ -1,0 +1,218 @@
+"""Reads of the prediction platform. Models are global; scores are region-owned and read through the
+user's region scope, and only from published runs (a run being written is never visible)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection
+from django.db.models import Count, Max
+
+from cartportal.access import region_ids_for
+
+from .models import DriftReport, Kind, ModelVersion, Score, ScoringRun
+
+CLV_HORIZON_MONTHS = 12
+CURVE_MONTHS = 12
+
+
+def model_versions(user, kind: str = ""):
+    versions = ModelVersion.objects.defer("artifact").order_by("kind", "-created_at")
+    return versions.filter(kind=kind) if kind else versions
+
+
+def model_version(pk: int) -> ModelVersion | None:
+    return ModelVersion.objects.defer("artifact").filter(pk=pk).first()
+
+
+def latest_run(kind: str) -> ScoringRun | None:
+    """The current scores of `kind`: the latest published run."""
+    return (
+        ScoringRun.objects.filter(kind=kind, state=ScoringRun.State.PUBLISHED)
+        .select_related("model_version")
+        .order_by("-published_at", "-pk")
+        .first()
+    )
+
+
+def recent_runs(kind: str = "", limit: int = 10):
+    runs = ScoringRun.objects.select_related("model_version", "job").order_by("-created_at")
+    return (runs.filter(kind=kind) if kind else runs)[:limit]
+
+
+def scores(user, kind: str, region_ids: list[int] | None = None):
+    """Scores of the current run of `kind` that the user may see (empty when nothing is published)."""
+    run = latest_run(kind)
+    if run is None:
+        return Score.objects.none()
+    return Score.objects.restrict(user).in_regions(region_ids).filter(run=run)
+
+
+def drift_reports(kind: str = "", limit: int = 24):
+    reports = DriftReport.objects.order_by("kind", "-month")
+    return (reports.filter(kind=kind) if kind else reports)[:limit]
+
+
+def flagged_drift() -> dict[str, DriftReport]:
+    """The latest drift report of each kind, when it flags something."""
+    found = {}
+    for kind in Kind.values:
+        report = DriftReport.objects.filter(kind=kind).order_by("-month").first()
+        if report is not None and report.flagged:
+            found[kind] = report
+    return found
+
+
+def kinds_overview(user) -> list[dict]:
+    """Per kind: the active version, the latest published run and its visible score count."""
+    rows = []
+    for kind in Kind.values:
+        run = latest_run(kind)
+        visible = scores(user, kind).aggregate(n=Count("id"))["n"] if run else 0
+        active = ModelVersion.objects.defer("artifact").filter(kind=kind, status="active").first()
+        rows.append({"kind": kind, "active": active, "run": run, "visible_scores": visible})
+    return rows
+
+
+def _scope_sql(user, region_ids: list[int] | None, alias: str) -> tuple[str, list]:
+    allowed = region_ids_for(user, "view")
+    ids = region_ids if allowed is None else [i for i in (region_ids or allowed) if i in set(allowed)]
+    if ids is None:
+        return "", []
+    return f" AND {alias}.region_id = ANY(%s)", [list(ids)]
+
+
+def clv_by_cohort_and_region(user, region_ids: list[int] | None = None) -> list[dict]:
+    """Per acquisition cohort (month of first purchase or first visit) and region: customers, value so far,
+    and predicted value over the next 12 months from the current value run."""
+    run = latest_run(Kind.VALUE)
+    scope, params = _scope_sql(user, region_ids, "c")
+    run_id = run.pk if run else -1
+    query = f"""
+        SELECT to_char(date_trunc('month', COALESCE(c.first_seen, o.first_at)), 'YYYY-MM') AS cohort,
+               r.code, COUNT(*), COALESCE(SUM(o.spend), 0), COALESCE(SUM(s.value), 0), COUNT(s.id)
+        FROM cartportal_customer c
+        JOIN cartportal_region r ON r.id = c.region_id
+        LEFT JOIN (SELECT customer_id, MIN(placed_at) AS first_at, SUM(total) AS spend FROM cartportal_order
+                   WHERE status NOT IN ('cancelled', 'returned') GROUP BY customer_id) o ON o.customer_id = c.id
+        LEFT JOIN predictions_score s ON s.customer_id = c.id AND s.run_id = %s
+        WHERE c.erased_at IS NULL {scope}
+        GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(query, [run_id, *params])
+        rows = cursor.fetchall()
+    return [
+        {
+            "cohort": cohort or "unknown",
+            "region": code,
+            "customers": n,
+            "value_to_date": float(spend),
+            "predicted_12m": float(predicted) if scored else None,
+            "scored": scored,
+        }
+        for cohort, code, n, spend, predicted, scored in rows
+    ]
+
+
+def cohort_value_curves(user, region_ids: list[int] | None = None, cohorts: int = 8) -> dict:
+    """Average cumulative spend per customer by months since acquisition, for the latest cohorts."""
+    scope, params = _scope_sql(user, region_ids, "c")
+    query = f"""
+        WITH firsts AS (
+            SELECT c.id, date_trunc('month', MIN(o.placed_at)) AS cohort
+            FROM cartportal_customer c JOIN cartportal_order o ON o.customer_id = c.id
+            WHERE o.status NOT IN ('cancelled', 'returned') {scope}
+            GROUP BY c.id
+        )
+        SELECT to_char(f.cohort, 'YYYY-MM'),
+               (EXTRACT(YEAR FROM age(date_trunc('month', o.placed_at), f.cohort)) * 12
+                + EXTRACT(MONTH FROM age(date_trunc('month', o.placed_at), f.cohort)))::int AS m,
+               SUM(o.total), (SELECT COUNT(*) FROM firsts f2 WHERE f2.cohort = f.cohort)
+        FROM firsts f JOIN cartportal_order o ON o.customer_id = f.id
+        WHERE o.status NOT IN ('cancelled', 'returned')
+        GROUP BY 1, 2, 4 ORDER BY 1, 2
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        rows = cursor.fetchall()
+    by_cohort: dict[str, dict] = {}
+    for cohort, month, spend, size in rows:
+        if month is None or month >= CURVE_MONTHS:
+            continue
+        entry = by_cohort.setdefault(cohort, {"size": size, "spend": [0.0] * CURVE_MONTHS})
+        entry["spend"][month] += float(spend)
+    latest = sorted(by_cohort)[-cohorts:]
+    curves = []
+    for cohort in latest:
+        entry, running, points = by_cohort[cohort], 0.0, []
+        for month in range(CURVE_MONTHS):
+            running += entry["spend"][month]
+            points.append(round(running / entry["size"], 2))
+        curves.append({"cohort": cohort, "customers": entry["size"], "cumulative_per_customer": points})
+    return {"months": list(range(CURVE_MONTHS)), "curves": curves}
+
+
+def payback_by_source(user, region_ids: list[int] | None = None) -> list[dict]:
+    """Per acquisition source: customers, average acquisition cost, value to date and predicted 12-month
+    value per customer, and the months until the average customer has paid back their acquisition cost."""
+    run = latest_run(Kind.VALUE)
+    scope, params = _scope_sql(user, region_ids, "c")
+    query = f"""
+        SELECT COALESCE(NULLIF(c.acquisition_source, ''), 'unknown'), COUNT(*), AVG(c.acquisition_cost),
+               COALESCE(SUM(o.spend), 0), COALESCE(SUM(s.value), 0), COUNT(s.id),
+               AVG(EXTRACT(EPOCH FROM (now() - COALESCE(c.first_seen, o.first_at))) / 2629800.0)
+        FROM cartportal_customer c
+        LEFT JOIN (SELECT customer_id, MIN(placed_at) AS first_at, SUM(total) AS spend FROM cartportal_order
+                   WHERE status NOT IN ('cancelled', 'returned') GROUP BY customer_id) o ON o.customer_id = c.id
+        LEFT JOIN predictions_score s ON s.customer_id = c.id AND s.run_id = %s
+        WHERE c.erased_at IS NULL {scope}
+        GROUP BY 1 ORDER BY 2 DESC
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(query, [run.pk if run else -1, *params])
+        rows = cursor.fetchall()
+    result = []
+    for source, n, cost, spend, predicted, scored, age_months in rows:
+        to_date = float(spend) / n
+        future = float(predicted) / scored if scored else None
+        result.append(
+            {
+                "source": source,
+                "customers": n,
+                "avg_acquisition_cost": None if cost is None else round(float(cost), 2),
+                "value_to_date_per_customer": round(to_date, 2),
+                "predicted_12m_per_customer": None if future is None else round(future, 2),
+                "payback_months": payback_months(
+                    cost=None if cost is None else float(cost),
+                    value_to_date=to_date,
+                    months_so_far=float(age_months or 0),
+                    predicted_12m=future,
+                ),
+            }
+        )
+    return result
+
+
+def payback_months(*, cost: float | None, value_to_date: float, months_so_far: float, predicted_12m: float | None):
+    """Months from acquisition until cumulative value covers the cost: observed when already paid back
+    (spread evenly over the months so far), projected with the predicted monthly value otherwise; None when
+    unknown or not paid back within the 12-month horizon."""
+    if cost is None or cost <= 0:
+        return None
+    if value_to_date >= cost:
+        if value_to_date <= 0 or months_so_far <= 0:
+            return 0.0
+        return round(months_so_far * cost / value_to_date, 1)
+    if not predicted_12m or predicted_12m <= 0:
+        return None
+    needed = (cost - value_to_date) / (predicted_12m / CLV_HORIZON_MONTHS)
+    return round(months_so_far + needed, 1) if needed <= CLV_HORIZON_MONTHS else None
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def last_activity(kind: str):
+    return ScoringRun.objects.filter(kind=kind).aggregate(last=Max("created_at"))["last"]

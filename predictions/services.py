@@ -1,0 +1,207 @@
+"""Writes of the prediction platform: start a rescore, resume stalled runs, activate and roll back models.
+
+Each service checks the current state, writes inside a transaction with its audit row, and enqueues Celery
+work only after commit.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from cartportal.access import SystemActor
+from cartportal.audit import record
+from cartportal.jobs import job_create, job_failed, job_started
+
+from . import registry
+from .models import ModelVersion, ScoringChunk, ScoringRun
+from .scoring.pipeline import DEFAULT_CHUNK_SIZE, plan_chunks
+
+
+class PredictionError(Exception):
+    """A request that cannot be done now; the message says why."""
+
+
+def rescore_start(
+    *,
+    actor,
+    kind: str,
+    region_ids: list[int] | None = None,
+    as_of=None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    enqueue: bool = True,
+) -> ScoringRun:
+    """Create a run of the active `kind` model over every customer (of `region_ids`) and fan out its chunks."""
+    version = registry.active_version(kind)
+    if version is None:
+        raise PredictionError(f"No active {kind} model: train one and promote it before rescoring.")
+    with transaction.atomic():
+        plan = plan_chunks(region_ids, chunk_size)
+        job = job_create(
+            kind="rescore", actor=_user_or_none(actor), parameters={"kind": kind, "region_ids": region_ids}
+        )
+        run = ScoringRun.objects.create(
+            model_version=version,
+            kind=kind,
+            state=ScoringRun.State.RUNNING,
+            job=job,
+            region_ids=region_ids,
+            as_of=as_of or timezone.now(),
+            chunk_count=len(plan),
+            expected_rows=sum(p[3] for p in plan),
+        )
+        ScoringChunk.objects.bulk_create(
+            ScoringChunk(run=run, number=n, region_id=r, id_from=lo, id_to=hi) for n, (r, lo, hi, _) in enumerate(plan)
+        )
+        record(
+            actor=actor,
+            action="scoring.started",
+            object_type="scoring_run",
+            object_id=run.pk,
+            after={"kind": kind, "model_version": version.pk, "chunks": len(plan), "customers": run.expected_rows},
+        )
+        if enqueue:
+            transaction.on_commit(lambda: _enqueue_run(run.pk, job.pk))
+        else:
+            job_started(job.pk)
+    return run
+
+
+def _user_or_none(actor):
+    return None if isinstance(actor, SystemActor) or not getattr(actor, "pk", None) else actor
+
+
+def _enqueue_run(run_id: int, job_id: int) -> None:
+    from .tasks import publish_run, score_chunk
+
+    job_started(job_id)
+    chunk_ids = list(ScoringChunk.objects.filter(run_id=run_id, done=False).values_list("pk", flat=True))
+    for chunk_id in chunk_ids:
+        score_chunk.delay(chunk_id)
+    if not chunk_ids:
+        publish_run.delay(run_id)
+
+
+def rescore_resume(*, actor, run: ScoringRun) -> int:
+    """Send the undone chunks of a running run again (after a crash); duplicates are harmless. Returns how many."""
+    from .tasks import publish_run, score_chunk
+
+    if run.state != ScoringRun.State.RUNNING:
+        return 0
+    chunk_ids = list(run.chunks.filter(done=False).values_list("pk", flat=True))
+    record(
+        actor=actor,
+        action="scoring.resumed",
+        object_type="scoring_run",
+        object_id=run.pk,
+        after={"chunks": len(chunk_ids)},
+    )
+    for chunk_id in chunk_ids:
+        score_chunk.delay(chunk_id)
+    if not chunk_ids:
+        publish_run.delay(run.pk)
+    return len(chunk_ids)
+
+
+def resume_stalled_runs(*, actor, older_than_seconds: int = 900) -> int:
+    """Resume every run still running after `older_than_seconds` (a worker died and its message waits)."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    runs = ScoringRun.objects.filter(state=ScoringRun.State.RUNNING, created_at__lt=cutoff)
+    return sum(rescore_resume(actor=actor, run=run) for run in runs)
+
+
+def rescore_fail(*, run_id: int, error: str) -> None:
+    with transaction.atomic():
+        run = ScoringRun.objects.select_for_update().get(pk=run_id)
+        if run.state == ScoringRun.State.PUBLISHED:
+            return
+        run.state, run.error = ScoringRun.State.FAILED, error[:2000]
+        run.save(update_fields=["state", "error"])
+        record(
+            actor="task:rescore",
+            action="scoring.failed",
+            object_type="scoring_run",
+            object_id=run.pk,
+            after={"error": error[:300]},
+        )
+        if run.job_id:
+            job_failed(run.job_id, error)
+
+
+def prune_runs(*, actor, kind: str, keep: int = 3) -> int:
+    """Delete the scores of older published and failed runs, keeping the newest `keep` published runs."""
+    published = ScoringRun.objects.filter(kind=kind, state=ScoringRun.State.PUBLISHED).order_by("-published_at")
+    keep_ids = list(published.values_list("pk", flat=True)[:keep])
+    old = ScoringRun.objects.filter(kind=kind, state__in=["published", "failed"]).exclude(pk__in=keep_ids)
+    with transaction.atomic():
+        ids = list(old.values_list("pk", flat=True))
+        if ids:
+            old.delete()
+            record(actor=actor, action="scoring.pruned", object_type="scoring_run", after={"runs": ids})
+    return len(ids)
+
+
+def model_activate(*, actor, version: ModelVersion, reason: str = "") -> ModelVersion:
+    try:
+        return registry.activate(actor=actor, version=version, reason=reason)
+    except registry.RegistryError as exc:
+        raise PredictionError(str(exc)) from exc
+
+
+def model_rollback(*, actor, kind: str) -> ModelVersion:
+    try:
+        return registry.rollback(actor=actor, kind=kind)
+    except registry.RegistryError as exc:
+        raise PredictionError(str(exc)) from exc
+
+
+TRAINERS = {"value": "predictions.scoring.training.train_value"}
+
+
+def retrain_start(*, actor, kind: str):
+    """Queue a retrain of `kind` (a JobRun with progress); the task registers and maybe promotes the result."""
+    if kind not in TRAINERS:
+        raise PredictionError(f"The {kind} model is not trained by the portal yet.")
+    with transaction.atomic():
+        job = job_create(kind="retrain", actor=_user_or_none(actor), parameters={"kind": kind})
+        record(actor=actor, action="model.retrain_requested", object_type="job", object_id=job.pk, after={"kind": kind})
+        transaction.on_commit(lambda: _enqueue_retrain(job.pk, kind))
+    return job
+
+
+def _enqueue_retrain(job_id: int, kind: str) -> None:
+    from .tasks import retrain
+
+    retrain.delay(job_id, kind)
+
+
+def retrain_run(*, actor, job_id: int, kind: str, rescore: bool = True) -> ModelVersion:
+    """Train, register as a candidate, promote if it beats the active version on the same holdout."""
+    from django.utils.module_loading import import_string
+
+    from cartportal.jobs import job_finished, job_progress
+
+    job_started(job_id)
+    try:
+        trained = import_string(TRAINERS[kind])()
+    except Exception as exc:
+        job_failed(job_id, str(exc))
+        raise
+    job_progress(job_id, 80, message="trained; registering")
+    version = registry.register_candidate(
+        actor=actor,
+        kind=kind,
+        algorithm=trained.algorithm,
+        model_object=trained.scorer,
+        features=trained.features,
+        metrics=trained.metrics,
+        holdout=trained.holdout,
+        window_start=trained.window_start,
+        window_end=trained.window_end,
+        card=trained.card,
+    )
+    promoted = registry.promote_if_better(actor=actor, version=version, metric="top_decile_lift")
+    job_finished(job_id, counts={"model_version": version.pk, "promoted": promoted, **trained.metrics})
+    if promoted and rescore:
+        rescore_start(actor=actor, kind=kind)
+    return version

@@ -1,0 +1,70 @@
+"""Celery tasks: thin, pass ids, idempotent. acks_late + reject_on_worker_lost come from settings."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from cartportal.access import SystemActor
+
+from . import services
+from .scoring import pipeline
+
+
+@shared_task(name="predictions.score_chunk", bind=True, max_retries=3)
+def score_chunk(self, chunk_id: int) -> str:
+    from .models import ScoringChunk
+
+    try:
+        outcome = pipeline.score_chunk(chunk_id)
+    except Exception as exc:
+        run_id = ScoringChunk.objects.filter(pk=chunk_id).values_list("run_id", flat=True).first()
+        if self.request.retries >= self.max_retries and run_id:
+            services.rescore_fail(run_id=run_id, error=f"chunk {chunk_id}: {exc}")
+            raise
+        raise self.retry(exc=exc, countdown=5) from exc
+    run_id = ScoringChunk.objects.filter(pk=chunk_id).values_list("run_id", flat=True).first()
+    if run_id:
+        pipeline.publish_if_complete(run_id)
+    return outcome
+
+
+@shared_task(name="predictions.publish_run")
+def publish_run(run_id: int) -> bool:
+    return pipeline.publish_if_complete(run_id)
+
+
+@shared_task(name="predictions.rescore")
+def rescore(kind: str) -> int | None:
+    """Beat entry: rescore every customer with the active model of `kind` (skipped when there is none)."""
+    from . import registry
+
+    if registry.active_version(kind) is None:
+        return None
+    return services.rescore_start(actor=SystemActor("task:rescore"), kind=kind).pk
+
+
+@shared_task(name="predictions.resume_stalled_runs")
+def resume_stalled_runs(older_than_seconds: int = 900) -> int:
+    return services.resume_stalled_runs(actor=SystemActor("task:rescore"), older_than_seconds=older_than_seconds)
+
+
+@shared_task(name="predictions.retrain")
+def retrain(job_id: int | None, kind: str) -> int:
+    """On demand (job from the portal) or from beat (job_id None: a job is created here)."""
+    from cartportal.jobs import job_create
+
+    actor = SystemActor("task:retrain")
+    if job_id is None:
+        job_id = job_create(kind="retrain", parameters={"kind": kind}).pk
+    return services.retrain_run(actor=actor, job_id=job_id, kind=kind).pk
+
+
+@shared_task(name="predictions.drift")
+def drift(kind: str, month: str | None = None) -> int:
+    """Monthly: PSI of the last complete month against the month before."""
+    import datetime as dt
+
+    from .drift import drift_compute, last_complete_month
+
+    day = dt.date.fromisoformat(month) if month else last_complete_month()
+    return drift_compute(actor=SystemActor("task:drift"), kind=kind, month=day).pk

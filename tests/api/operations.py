@@ -1,0 +1,159 @@
+"""How the matrix test builds a request for each operation of tests/api/matrix.yaml.
+
+`make(world, region) -> id` creates an object of that region and returns its id (operations with {id}).
+`body(world, region) -> dict` is the JSON body of an unsafe request (the region given is region A, so the
+body names objects the allowed principals own). `row_region(row) -> str | None` tells the region code of a
+row in a list answer, so the test can count foreign rows; `seed(world)` creates rows in both regions first.
+`snapshot(world)` returns what a refused write must leave unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tests.factories import CustomerFactory
+
+
+@dataclass
+class Operation:
+    make: Callable | None = None
+    body: Callable | None = None
+    seed: Callable | None = None
+    row_region: Callable | None = None
+    snapshot: Callable | None = None
+    missing_id: str = "987654321"
+    malformed_id: str = "not-an-id"
+
+
+def _customer(world, region):
+    return CustomerFactory(region=region, consent_marketing=True).pk
+
+
+def _job(world, region):
+    from cartportal.jobs import job_create
+
+    return job_create(kind="import_transactions", region=region).pk
+
+
+def _quarantined_job(world, region):
+    from cartportal.models import QuarantinedRow
+
+    job_id = _job(world, region)
+    QuarantinedRow.objects.create(job_id=job_id, region=region, line=2, column="price", code="bad", message="x")
+    return job_id
+
+
+def _audit_event(world, region):
+    from cartportal.audit import record
+
+    return record(actor="command:test", action="matrix.marker", region_code=region.code).pk
+
+
+def _seed_customers(world):
+    for region in (world.region_a, world.region_b):
+        CustomerFactory.create_batch(3, region=region)
+
+
+def _seed_jobs(world):
+    for region in (world.region_a, world.region_b):
+        _quarantined_job(world, region)
+
+
+def _seed_audit(world):
+    for region in (world.region_a, world.region_b):
+        _audit_event(world, region)
+
+
+def _region_code(row):
+    return row.get("region")
+
+
+def _consent_snapshot(world):
+    from cartportal.models import AuditEvent, Customer
+
+    return (
+        sorted(Customer.objects.values_list("pk", "consent_marketing", "consent_personalisation")),
+        AuditEvent.objects.filter(action="customer.consent_changed").count(),
+    )
+
+
+def _bulk_body(world, region):
+    return {"ids": [_customer(world, region)], "consent_marketing": False}
+
+
+def _live_session(world, region):
+    return {
+        "region": region.code,
+        "administrative_pages": 2,
+        "administrative_duration": 40.0,
+        "informational_pages": 0,
+        "informational_duration": 0.0,
+        "product_pages": 12,
+        "product_duration": 480.0,
+        "bounce_rate": 0.01,
+        "exit_rate": 0.03,
+        "page_value": 0.0,
+        "special_day": 0.0,
+        "month": 11,
+        "weekend": False,
+        "visitor_type": "Returning_Visitor",
+    }
+
+
+def _import_job(world, region):
+    from cartportal.jobs import job_create
+    from cartportal.models import QuarantinedRow
+
+    job = job_create(kind="import:cart_events", region=region)
+    QuarantinedRow.objects.create(job=job, region=region, line=2, column="timestamp", code="bad_date", message="x")
+    return job.pk
+
+
+def _seed_imports(world):
+    for region in (world.region_a, world.region_b):
+        _import_job(world, region)
+
+
+def _import_rows(world, region):
+    return {
+        "rows": [{"customer_id": f"M{region.code}1", "event": "add", "timestamp": "2025-01-01 10:00:00"}],
+        "region": region.code,
+    }
+
+
+def _import_snapshot(world):
+    from cartportal.models import CartEvent, Customer
+
+    return CartEvent.objects.count(), Customer.objects.count()
+
+
+OPERATIONS: dict[str, Operation] = {
+    "GET /api/v1/schema/": Operation(),
+    "GET /api/v1/docs/": Operation(),
+    "GET /api/v1/regions/": Operation(row_region=lambda row: row.get("code")),
+    "GET /api/v1/regions/{id}/": Operation(make=lambda world, region: region.pk),
+    "GET /api/v1/customers/": Operation(seed=_seed_customers, row_region=_region_code),
+    "GET /api/v1/customers/{id}/": Operation(make=_customer),
+    "GET /api/v1/customers/{id}/risk/": Operation(make=_customer),
+    "POST /api/v1/customers/{id}/consent/": Operation(
+        make=_customer, body=lambda world, region: {"consent_marketing": False}, snapshot=_consent_snapshot
+    ),
+    "POST /api/v1/customers/bulk-consent/": Operation(body=_bulk_body, snapshot=_consent_snapshot),
+    "POST /api/v1/sessions/score/": Operation(body=_live_session),
+    "GET /api/v1/jobs/": Operation(seed=_seed_jobs, row_region=_region_code),
+    "GET /api/v1/jobs/{id}/": Operation(make=_job),
+    "GET /api/v1/imports/": Operation(seed=_seed_imports, row_region=_region_code),
+    "GET /api/v1/imports/{job_id}/": Operation(make=_import_job),
+    "GET /api/v1/imports/{job_id}/quarantine/": Operation(make=_import_job),
+    "GET /api/v1/imports/quality/": Operation(seed=_seed_imports),
+    # {kind} is the kind of rows, the same for every region; "missing" and "malformed" are unknown kinds.
+    "POST /api/v1/imports/{kind}/": Operation(
+        make=lambda world, region: "cart_events",
+        body=_import_rows,
+        snapshot=_import_snapshot,
+        missing_id="no_such_kind",
+    ),
+    "GET /api/v1/audit-events/": Operation(seed=_seed_audit),
+    "GET /api/v1/audit-events/{id}/": Operation(make=_audit_event),
+}

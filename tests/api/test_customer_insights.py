@@ -1,0 +1,89 @@
+"""Customers through the API carry risk, value, segments and an explanation from the published results of the
+prediction and segmentation apps; without published results they say so (null), never a made-up number."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(world):
+    return Client(HTTP_AUTHORIZATION=f"Token {world.partner_token_key}")
+
+
+def test_without_published_scores_risk_and_value_are_null(world):
+    customer = CustomerFactory(region=world.region_a)
+    body = _client(world).get(f"/api/v1/customers/{customer.pk}/").json()
+    assert body["risk"] is None and body["value"] is None
+    assert body["explanation"].startswith("Not scored yet")
+    assert "name" not in body and "email" not in body
+
+
+def test_risk_and_value_come_from_the_newest_published_run_that_scored_the_customer(world):
+    models = pytest.importorskip("predictions.models")
+    if not hasattr(models, "ScoringRun"):
+        pytest.skip("the prediction app has no scoring runs yet")
+    customer = CustomerFactory(region=world.region_a)
+    version = models.ModelVersion.objects.create(kind="abandonment", algorithm="test", status="active")
+    value_version = models.ModelVersion.objects.create(kind="value", algorithm="test", status="active")
+    now = timezone.now()
+
+    def run(kind, mv, minutes_ago, state="published"):
+        return models.ScoringRun.objects.create(
+            model_version=mv, kind=kind, state=state, published_at=now - timezone.timedelta(minutes=minutes_ago)
+        )
+
+    older = run("abandonment", version, 30)
+    newer = run("abandonment", version, 5)
+    pending = run("abandonment", version, 1, state="running")
+    other_region_only = run("abandonment", version, 2)  # scored region B only: must not hide the customer's score
+    drivers = [{"driver": "price", "contribution": 0.31, "sentence": "prices went up while in the cart"}]
+    models.Score.objects.create(run=older, customer=customer, region=world.region_a, value=0.2)
+    models.Score.objects.create(run=newer, customer=customer, region=world.region_a, value=0.73, contributions=drivers)
+    models.Score.objects.create(run=pending, customer=customer, region=world.region_a, value=0.99)
+    models.Score.objects.create(
+        run=other_region_only, customer=CustomerFactory(region=world.region_b), region=world.region_b, value=0.5
+    )
+    value_run = run("value", value_version, 3)
+    models.Score.objects.create(
+        run=value_run,
+        customer=customer,
+        region=world.region_a,
+        value=120.0,
+        extra={"p_active": 0.8, "expected_purchases": 2.5, "expected_spend": 120.0},
+    )
+
+    body = _client(world).get(f"/api/v1/customers/{customer.pk}/").json()
+    assert body["risk"]["probability"] == 0.73
+    assert body["risk"]["model_version"] == version.pk
+    assert body["risk"]["drivers"] == drivers
+    assert body["value"]["p_active"] == 0.8 and body["value"]["expected_spend"] == 120.0
+    assert "73%" in body["explanation"] and "prices went up" in body["explanation"]
+    risk = _client(world).get(f"/api/v1/customers/{customer.pk}/risk/").json()
+    assert risk["risk"]["probability"] == 0.73
+    listed = _client(world).get("/api/v1/customers/").json()["results"]
+    assert [c["risk"]["probability"] for c in listed if c["id"] == customer.pk] == [0.73]
+
+
+def test_segments_come_from_the_customer_profile(world):
+    segments = pytest.importorskip("segments.models")
+    if not hasattr(segments, "CustomerProfile"):
+        pytest.skip("the segmentation app has no customer profiles yet")
+    customer = CustomerFactory(region=world.region_a)
+    segments.CustomerProfile.objects.create(
+        customer=customer,
+        region=world.region_a,
+        built_at=timezone.now(),
+        reference_at=timezone.now(),
+        rfm_segment="champions",
+        value_group="high_value",
+        dormant=False,
+    )
+    body = _client(world).get(f"/api/v1/customers/{customer.pk}/").json()
+    assert {"kind": "rfm", "code": "champions"} in body["segments"]
+    assert {"kind": "value_group", "code": "high_value"} in body["segments"]

@@ -1,0 +1,107 @@
+"""The executive rollup: measured figures per region, 'not measured yet' for what other apps have not
+published, the same numbers in the page, the chart data and the CSV; executives only."""
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from cartportal.portal.selectors.executive import CSV_COLUMNS, regional_rollup
+from tests.factories import CartEventFactory, OrderFactory, SessionFactory
+
+pytestmark = pytest.mark.django_db
+UTC = dt.UTC
+
+
+@pytest.fixture
+def shop(world):
+    a, b = world.region_a, world.region_b
+    when = dt.datetime(2024, 5, 10, tzinfo=UTC)
+    sessions = [SessionFactory(region=a, started_at=when, converted=c) for c in (True, True, False)]
+    SessionFactory(region=a, started_at=when - dt.timedelta(days=31), converted=False)
+    SessionFactory(region=a, started_at=when, converted=True, is_bot=True)
+    SessionFactory(region=b, started_at=when, converted=False)
+    for i, session in enumerate(sessions):
+        CartEventFactory(session=session, occurred_at=when)
+        if i == 0:
+            CartEventFactory(session=session, kind="purchase", occurred_at=when)
+    OrderFactory(customer__region=a, region=a, placed_at=when, total=Decimal("40.00"))
+    OrderFactory(customer__region=a, region=a, placed_at=when, total=Decimal("99.00"), status="cancelled")
+    return world
+
+
+def test_rollup_measures_each_region(shop):
+    rows = {r["code"]: r for r in regional_rollup(shop.executive)["regions"]}
+    north = rows["NORTH"]
+    assert north["conversion"] == 0.6667
+    assert [p["month"] for p in north["conversion_trend"]] == ["2024-04", "2024-05"]
+    assert north["conversion_trend"][0]["value"] == 0.0
+    assert north["abandonment"] == 0.6667
+    assert north["revenue_trend"] == [{"month": "2024-05", "value": 40.0}]
+    assert rows["SOUTH"]["conversion"] == 0.0 and rows["SOUTH"]["abandonment"] is None
+    assert north["revenue_at_risk"] is None and north["campaign_lift"] is None
+
+
+def test_page_chart_data_and_csv_agree(client, shop):
+    client.force_login(shop.executive)
+    response = client.get(reverse("portal:executive"))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "67%" in body and "not measured yet" in body
+    chart = json.loads(re.search(r'id="executive-data"[^>]*>(.*?)</script>', body, re.S).group(1))
+    assert {r["code"]: r["conversion"] for r in chart["regions"]} == {"NORTH": 0.6667, "SOUTH": 0.0}
+    export = client.get(reverse("portal:executive"), {"format": "csv", "region": "NORTH"})
+    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
+    assert rows[0] == CSV_COLUMNS
+    assert rows[1:] == [
+        ["NORTH", "North", "GBP", "0.6667", "0.6667", "not measured yet", "not measured yet", "not measured yet"]
+    ]
+
+
+def test_other_apps_measures_are_shown_when_published(shop, monkeypatch):
+    import sys
+    import types
+
+    fake = types.ModuleType("interventions.selectors")
+    fake.campaign_results_by_region = lambda user: {shop.region_a.pk: {"lift": 0.042, "recovered_revenue": 1234.5}}
+    monkeypatch.setitem(sys.modules, "interventions.selectors", fake)
+    rows = {r["code"]: r for r in regional_rollup(shop.executive)["regions"]}
+    assert rows["NORTH"]["campaign_lift"] == 0.042 and rows["NORTH"]["recovered_revenue"] == 1234.5
+    assert rows["SOUTH"]["campaign_lift"] is None
+
+
+@pytest.mark.parametrize("persona", ["manager_a", "analyst_a", "compliance"])
+def test_only_executives_read_the_rollup(client, shop, persona):
+    client.force_login(getattr(shop, persona))
+    response = client.get(reverse("portal:executive"))
+    assert response.status_code == 403
+    assert "North" not in response.content.decode()
+
+
+def test_insights_csv_matches_the_page_selector(client, shop):
+    client.force_login(shop.manager_a)
+    response = client.get(reverse("portal:insights"), {"format": "csv", "table": "depth"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0] == [
+        "segment",
+        "sessions",
+        "avg_pages",
+        "avg_product_pages",
+        "avg_product_minutes",
+        "conversion_rate",
+    ]
+    assert sum(int(r[1]) for r in rows[1:]) == 4
+    assert client.get(reverse("portal:insights"), {"region": "SOUTH"}).status_code == 200
+
+
+def test_rollups_follow_new_data_at_once(shop):
+    first = {r["code"]: r for r in regional_rollup(shop.executive)["regions"]}["SOUTH"]["conversion"]
+    assert first == 0.0
+    SessionFactory(region=shop.region_b, started_at=dt.datetime(2024, 5, 11, tzinfo=UTC), converted=True)
+    again = {r["code"]: r for r in regional_rollup(shop.executive)["regions"]}["SOUTH"]["conversion"]
+    assert again == 0.5

@@ -1,0 +1,75 @@
+"""Shared set-up for the prediction tests: many customers fast, and a small real model registered and active."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import numpy as np
+from django.utils import timezone
+from sklearn.linear_model import LogisticRegression
+
+from cartportal.access import SystemActor
+from cartportal.models import Customer, Order, Region
+from predictions import registry
+from predictions.scoring.features import CUSTOMER_FEATURES
+from predictions.scoring.scorers import ClassifierScorer
+
+ACTOR = SystemActor("command:test")
+
+
+def many_customers(regions: list[Region], count: int, *, prefix: str = "K", with_orders: int = 0) -> None:
+    """`count` customers spread over `regions`; the first `with_orders` of them get one or two orders."""
+    now = timezone.now()
+    Customer.objects.bulk_create(
+        (
+            Customer(
+                external_id=f"{prefix}{i:07d}",
+                region=regions[i % len(regions)],
+                first_seen=now - dt.timedelta(days=30 + i % 400),
+            )
+            for i in range(count)
+        ),
+        batch_size=5000,
+    )
+    if with_orders:
+        rng = random.Random(7)
+        customers = list(Customer.objects.filter(external_id__startswith=prefix).order_by("pk")[:with_orders])
+        Order.objects.bulk_create(
+            (
+                Order(
+                    external_id=f"{prefix}O{c.pk}-{k}",
+                    customer=c,
+                    region_id=c.region_id,
+                    placed_at=now - dt.timedelta(days=rng.randint(1, 300)),
+                    total=rng.randint(5, 200),
+                )
+                for c in customers
+                for k in range(1 + c.pk % 2)
+            ),
+            batch_size=5000,
+        )
+
+
+def small_scorer(seed: int = 0) -> ClassifierScorer:
+    """A logistic regression fitted on synthetic feature rows (a real fitted model, just a small one)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(400, len(CUSTOMER_FEATURES)))
+    y = (x[:, 1] + 0.5 * rng.normal(size=400) > 0).astype(int)
+    return ClassifierScorer(estimator=LogisticRegression().fit(x, y), features=list(CUSTOMER_FEATURES))
+
+
+def active_model(kind: str = "abandonment", *, auc: float = 0.8, fingerprint: str = "h1", seed: int = 0):
+    version = registry.register_candidate(
+        actor=ACTOR,
+        kind=kind,
+        algorithm="logistic_regression",
+        model_object=small_scorer(seed),
+        features=list(CUSTOMER_FEATURES),
+        metrics={"roc_auc": auc},
+        holdout={"fingerprint": fingerprint},
+        card={"intended_use": "tests"},
+    )
+    registry.promote_if_better(actor=ACTOR, version=version, metric="roc_auc")
+    version.refresh_from_db()
+    return version

@@ -1,0 +1,89 @@
+from cartportal.access import SystemActor
+from cartportal.models import JobRun, Session
+from tests.factories import CustomerFactory
+from tests.scoping import UrlSpec
+
+ACTOR = SystemActor("command:test")
+
+
+def _version(kind="value", algorithm="marker-algorithm"):
+    from predictions import registry
+
+    return registry.register_candidate(
+        actor=ACTOR,
+        kind=kind,
+        algorithm=algorithm,
+        model_object={"weights": [1, 2]},
+        features=["orders"],
+        metrics={"top_decile_lift": 2.0},
+        holdout={"fingerprint": "f1"},
+    )
+
+
+def _models(world):
+    """Model versions are global (every logged-in user reads them): no region marker to check."""
+    _version()
+    return None, None
+
+
+def _model(world, region):
+    return {"pk": _version().pk}
+
+
+def _clv(world):
+    CustomerFactory(region=world.region_a, acquisition_source="marker-source-north")
+    CustomerFactory(region=world.region_b, acquisition_source="marker-source-south")
+    return "marker-source-north", "marker-source-south"
+
+
+def _snapshot():
+    from predictions.models import ModelVersion, ScoringRun
+
+    return (
+        sorted(ModelVersion.objects.values_list("pk", "status")),
+        ScoringRun.objects.count(),
+        JobRun.objects.count(),
+    )
+
+
+def _post_activate(world, region):
+    from predictions import registry
+
+    registry.promote_if_better(actor=ACTOR, version=_version(), metric="top_decile_lift")
+    return {"pk": _version().pk}, {"reason": "try"}, _snapshot
+
+
+def _post_kind(world, region):
+    from predictions import registry
+
+    registry.promote_if_better(actor=ACTOR, version=_version(), metric="top_decile_lift")
+    return {"kind": "value"}, {}, _snapshot
+
+
+def _post_spec(post, make):
+    return UrlSpec("global", make=make, get_status=405, post=post)
+
+
+
+
+def _abandonment_sessions(world):
+    Session.objects.create(external_id="marker-own-session", region=world.region_a)
+    Session.objects.create(external_id="marker-foreign-session", region=world.region_b)
+    return "marker-own-session", "marker-foreign-session"
+
+
+def _abandonment_session(world, region):
+    return {"pk": Session.objects.create(external_id=f"s-{region.code}", region=region).pk}
+
+
+SPECS = {
+    "predictions:models": UrlSpec("list", seed=_models),
+    "predictions:model": UrlSpec("global", make=_model),
+    "predictions:clv": UrlSpec("list", seed=_clv),
+    "predictions:model-activate": _post_spec(_post_activate, _model),
+    "predictions:model-rollback": _post_spec(_post_kind, lambda world, region: {"kind": "value"}),
+    "predictions:rescore": _post_spec(_post_kind, lambda world, region: {"kind": "value"}),
+    "predictions:retrain": _post_spec(_post_kind, lambda world, region: {"kind": "value"}),
+    "predictions:abandonment": UrlSpec("list", seed=_abandonment_sessions),
+    "predictions:abandonment_session": UrlSpec("object", make=_abandonment_session),
+}

@@ -1,0 +1,93 @@
+"""Acceptance: a real worker SIGKILLed in the middle of rescoring 50,000 customers; after redelivery the run
+holds exactly 50,000 scores, no duplicates, and a reader polling all along never saw a partial published run."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.db import connection, connections
+
+from predictions import services
+from predictions.models import Score, ScoringChunk, ScoringRun
+from tests.factories import RegionFactory
+from tests.predictions.helpers import ACTOR, active_model, many_customers
+
+CUSTOMERS = 50_000
+
+
+class PublishedRunReader(threading.Thread):
+    """Polls like a page would: the latest published run and how many scores it shows."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.stop = threading.Event()
+        self.observations: list[tuple[int, int]] = []
+
+    def run(self):
+        try:
+            while not self.stop.is_set():
+                run = ScoringRun.objects.filter(state="published").order_by("-published_at").first()
+                if run is not None:
+                    self.observations.append((run.pk, Score.objects.filter(run=run).count()))
+                time.sleep(0.05)
+        finally:
+            connections.close_all()
+
+
+def _wait(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rescore_survives_sigkill_without_duplicates_or_partial_runs(celery_worker_process):
+    regions = [RegionFactory(code="NORTH"), RegionFactory(code="SOUTH")]
+    many_customers(regions, CUSTOMERS, with_orders=2000)
+    active_model()
+    reader = PublishedRunReader()
+    reader.start()
+    try:
+        _kill_mid_run_and_recover(celery_worker_process, reader)
+    finally:
+        reader.stop.set()
+        reader.join(10)
+
+
+def _kill_mid_run_and_recover(worker, reader):
+
+    run = services.rescore_start(actor=ACTOR, kind="abandonment", chunk_size=1000)
+    assert run.chunk_count == 50 and run.expected_rows == CUSTOMERS
+
+    _wait(lambda: ScoringChunk.objects.filter(run=run, done=True).count() >= 3, 120, "the first chunks")
+    worker.kill()
+    run.refresh_from_db()
+    done_at_kill = ScoringChunk.objects.filter(run=run, done=True).count()
+    assert run.state == "running", "the worker was killed after the run had finished: nothing was tested"
+    assert done_at_kill < run.chunk_count
+
+    worker.start()
+    services.rescore_resume(actor=ACTOR, run=run)
+    _wait(lambda: ScoringRun.objects.get(pk=run.pk).state == "published", 300, "the run to be published")
+    time.sleep(0.3)
+    reader.stop.set()
+    reader.join(10)
+
+    assert Score.objects.filter(run=run).count() == CUSTOMERS
+    assert Score.objects.filter(run=run).values("customer_id").distinct().count() == CUSTOMERS
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*) FROM (SELECT customer_id FROM predictions_score WHERE run_id = %s "
+            "GROUP BY customer_id HAVING COUNT(*) > 1) d",
+            [run.pk],
+        )
+        assert cursor.fetchone()[0] == 0
+    assert reader.observations, "the reader never saw the published run"
+    assert {count for _, count in reader.observations} == {CUSTOMERS}
+    run.refresh_from_db()
+    assert run.job.state == "succeeded"

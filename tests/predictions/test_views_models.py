@@ -1,0 +1,89 @@
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from cartportal.models import AuditEvent
+from predictions import registry
+from predictions.models import ModelVersion, ScoringRun
+from tests.factories import UserFactory
+from tests.predictions.helpers import active_model, many_customers
+
+
+def _client(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def analyst(world):
+    return world.analyst_a
+
+
+@pytest.mark.django_db
+def test_models_page_lists_versions_with_metrics_and_buttons_for_analysts_only(world, analyst):
+    version = active_model(auc=0.81)
+    page = _client(analyst).get(reverse("predictions:models")).content.decode()
+    assert f"v{version.pk}" in page and "roc_auc 0.81" in page and "Roll back" in page
+    manager_page = _client(world.manager_a).get(reverse("predictions:models")).content.decode()
+    assert f"v{version.pk}" in manager_page and "Roll back" not in manager_page
+
+
+@pytest.mark.django_db
+def test_models_page_is_helpful_when_empty_and_exports_csv(world):
+    page = _client(world.manager_a).get(reverse("predictions:models")).content.decode()
+    assert "No model has been trained yet" in page
+    active_model()
+    export = _client(world.manager_a).get(reverse("predictions:models") + "?format=csv")
+    lines = b"".join(export.streaming_content).decode().splitlines()
+    assert lines[0].startswith("id,kind,algorithm,status") and len(lines) == 2
+
+
+@pytest.mark.django_db
+def test_analyst_rolls_back_and_activates_with_audit(world, analyst):
+    first = active_model(auc=0.8)
+    second = active_model(auc=0.9)
+    response = _client(analyst).post(reverse("predictions:model-rollback", args=["abandonment"]))
+    assert response.status_code == 302
+    assert registry.active_version("abandonment").pk == first.pk
+    _client(analyst).post(reverse("predictions:model-activate", args=[second.pk]), {"reason": "checked by hand"})
+    assert registry.active_version("abandonment").pk == second.pk
+    event = AuditEvent.objects.get(action="model.activated_manually")
+    assert event.actor == f"user:{analyst.pk}" and event.reason == "checked by hand"
+
+
+@pytest.mark.django_db
+def test_managers_cannot_change_models_and_errors_are_shown_not_raised(world, analyst):
+    version = active_model()
+    assert _client(world.manager_a).post(reverse("predictions:model-rollback", args=["abandonment"])).status_code == 403
+    response = _client(analyst).post(reverse("predictions:model-rollback", args=["abandonment"]), follow=True)
+    assert response.status_code == 200 and "no earlier abandonment version" in response.content.decode()
+    assert ModelVersion.objects.get(pk=version.pk).status == "active"
+    assert _client(analyst).post(reverse("predictions:rescore", args=["nonsense"])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_rescore_button_starts_a_run_with_a_job(world, analyst):
+    many_customers([world.region_a, world.region_b], 30)
+    active_model()
+    response = _client(analyst).post(reverse("predictions:rescore", args=["abandonment"]), follow=True)
+    run = ScoringRun.objects.get()
+    assert run.state == "running" and run.expected_rows == 30 and run.job.kind == "rescore"
+    assert "Rescoring 30 customers" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_model_card_shows_use_data_limitations_and_checksum(world):
+    version = active_model()
+    page = _client(world.manager_b).get(reverse("predictions:model", args=[version.pk])).content.decode()
+    assert version.checksum in page and "tests" in page and "Limitations" in page
+    assert _client(world.manager_b).get(reverse("predictions:model", args=[987654])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_admin_role_may_manage_models(world):
+    admin = UserFactory(username="admin_person", roles=["Admin"])
+    active_model(auc=0.8)
+    active_model(auc=0.9)
+    assert _client(admin).post(reverse("predictions:model-rollback", args=["abandonment"])).status_code == 302
+    assert registry.active_version("abandonment").metrics["roc_auc"] == 0.8
