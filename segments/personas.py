@@ -161,8 +161,14 @@ def _profiles(frame: pd.DataFrame, values: np.ndarray, kept: list[str], labels: 
             {
                 "name": name,
                 "size": int(members.sum()),
-                "means": {f: round(float(frame.loc[members, f].mean()), 4) for f in kept},
+                "means": {f: _mean(frame.loc[members, f]) for f in kept},
                 "z": {f: round(float(v), 3) for f, v in zip(kept, z, strict=True)},
             }
         )
     return profiles
+
+
+def _mean(values: pd.Series) -> float | None:
+    """Mean over the customers where the feature exists (cadence needs two orders); None when none has it."""
+    mean = values.mean()
+    return None if pd.isna(mean) else round(float(mean), 4)

@@ -422,3 +422,14 @@ def audience_create(
         )
     audience_evaluate(actor=actor, audience=audience)
     return audience
+
+
+def changeable_region_or_404(user, code: str) -> Region:
+    """The region `code` if the user may change its data; otherwise the same 404 as for a missing region."""
+    from cartportal.access import NotFoundOrForbidden, record_denied, visible_regions
+
+    region = visible_regions(user, "change").filter(code=code).first()
+    if region is None:
+        record_denied(user, action="change", what="region", object_id=code)
+        raise NotFoundOrForbidden("No region matches the given query.")
+    return region

@@ -1,3 +1,13 @@
 """This app's REST endpoints, included under /api/v1/ by cartportal/api/urls.py."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from segments.api import views
+
+urlpatterns = [
+    path("segments/", views.SegmentSummaryView.as_view(), name="api-segments"),
+    path("segments/members/", views.SegmentMembersView.as_view(), name="api-segment-members"),
+    path("segments/personas/", views.PersonaView.as_view(), name="api-personas"),
+    path("segments/audiences/", views.AudienceListView.as_view(), name="api-audiences"),
+    path("segments/audiences/<int:pk>/", views.AudienceDetailView.as_view(), name="api-audience"),
+]

@@ -56,12 +56,22 @@ def published_conversion(customer_ids: list[int]) -> dict[int, float] | None:
 
 
 def measured_lift(region_id: int, segment: str) -> float | None:
+    """A lift measured for this very segment, or None. A pooled lift over a region's campaigns is not a measurement
+    of this segment, so it is only used when the interventions app can answer per segment."""
+    import inspect
+
     try:
         from interventions.selectors import measured_lift_for_segment
     except ImportError:
         return None
-    value = measured_lift_for_segment(region_id=region_id, segment=segment)
-    return None if value is None else float(value)
+    if "segment" not in inspect.signature(measured_lift_for_segment).parameters:
+        return None
+    from cartportal.access import SystemActor
+
+    answer = measured_lift_for_segment(SystemActor("task:segments", [region_id]), region_id=region_id, segment=segment)
+    if isinstance(answer, dict):
+        answer = answer.get("lift") if answer.get("ready") else None
+    return None if answer is None else float(answer)
 
 
 def _scaled(values: pd.Series) -> pd.Series:
