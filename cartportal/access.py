@@ -139,11 +139,12 @@ def get_scoped_or_404(queryset: models.QuerySet, user, action: str = "view", **l
         pass
     what = queryset.model._meta.verbose_name
     try:
-        existing = queryset.filter(**lookup).only("pk").first()
+        # values_list, not only("pk"): a queryset with select_related cannot defer the related field.
+        existing = queryset.filter(**lookup).values_list("pk", flat=True).first()
     except (ValueError, TypeError):
         existing = None
     if existing is not None:
-        record_denied(user, action=action, what=what, object_id=str(existing.pk))
+        record_denied(user, action=action, what=what, object_id=str(existing))
     raise NotFoundOrForbidden(f"No {what} matches the given query.")
 
 
