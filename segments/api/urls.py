@@ -9,5 +9,5 @@ urlpatterns = [
     path("segments/members/", views.SegmentMembersView.as_view(), name="api-segment-members"),
     path("segments/personas/", views.PersonaView.as_view(), name="api-personas"),
     path("segments/audiences/", views.AudienceListView.as_view(), name="api-audiences"),
-    path("segments/audiences/<int:pk>/", views.AudienceDetailView.as_view(), name="api-audience"),
+    path("segments/audiences/<str:pk>/", views.AudienceDetailView.as_view(), name="api-audience"),
 ]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cartportal.access import get_scoped_or_404, visible_regions
-from cartportal.api.base import error_response
+from cartportal.api.base import CsvExportMixin, CsvRenderer, error_response
 from segments import selectors
 from segments.models import AudienceDefinition, CustomerProfile
 from segments.services import SegmentError, audience_create, changeable_region_or_404
@@ -22,11 +25,17 @@ def _region_ids(request):
 
 
 class SegmentSummaryView(APIView):
+    renderer_classes = [JSONRenderer, CsvRenderer]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Segment sizes and values per region (same as the page)")
     def get(self, request):
         rows = selectors.segment_summary(
             request.user, region_ids=_region_ids(request), kind=request.query_params.get("kind") or None
         )
-        return Response({"results": [{**r, "monetary_total": str(r["monetary_total"])} for r in rows]})
+        results = [{**r, "monetary_total": str(r["monetary_total"])} for r in rows]
+        if getattr(request.accepted_renderer, "format", "") == "csv":
+            return Response(results)
+        return Response({"count": len(results), "results": results})
 
 
 class MemberSerializer(serializers.ModelSerializer):
@@ -52,7 +61,7 @@ class MemberSerializer(serializers.ModelSerializer):
         ]
 
 
-class SegmentMembersView(ListAPIView):
+class SegmentMembersView(CsvExportMixin, ListAPIView):
     serializer_class = MemberSerializer
     filter_backends: list = []
 
@@ -69,6 +78,7 @@ class SegmentMembersView(ListAPIView):
 
 
 class PersonaView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Latest persona runs with k, stability (ARI) and profiles")
     def get(self, request):
         runs = selectors.latest_persona_runs(request.user, region_ids=_region_ids(request))
         return Response({"results": [selectors.persona_payload(r) for r in runs]})
@@ -107,13 +117,14 @@ class AudienceCreateSerializer(serializers.Serializer):
     weights = serializers.DictField(required=False, default=dict)
 
 
-class AudienceListView(ListAPIView):
+class AudienceListView(CsvExportMixin, ListAPIView):
     serializer_class = AudienceSerializer
     filter_backends: list = []
 
     def get_queryset(self):
         return selectors.audiences(self.request.user, region_ids=_region_ids(self.request))
 
+    @extend_schema(request=AudienceCreateSerializer, responses={201: AudienceSerializer})
     def post(self, request):
         data = AudienceCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -127,6 +138,7 @@ class AudienceListView(ListAPIView):
 
 
 class AudienceDetailView(APIView):
-    def get(self, request, pk: int):
+    @extend_schema(responses=AudienceSerializer, summary="One audience strategy with its evaluated segments")
+    def get(self, request, pk: str):
         audience = get_scoped_or_404(AudienceDefinition.objects, request.user, pk=pk)
         return Response(AudienceSerializer(audience).data)

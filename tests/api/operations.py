@@ -128,6 +128,44 @@ def _import_snapshot(world):
     return CartEvent.objects.count(), Customer.objects.count()
 
 
+def _profile(region, value_group="loyal"):
+    from django.utils import timezone
+
+    from segments.models import CustomerProfile
+
+    customer = CustomerFactory(region=region)
+    now = timezone.now()
+    return CustomerProfile.objects.create(customer=customer, region=region, built_at=now, reference_at=now,
+                                          frequency=3, monetary=120, value_group=value_group)
+
+
+def _seed_profiles(world):
+    for region in (world.region_a, world.region_b):
+        _profile(region)
+
+
+def _audience(world, region):
+    from segments.models import AudienceDefinition
+
+    return AudienceDefinition.objects.create(region=region, name=f"marker-{region.code}", universe="all").pk
+
+
+def _seed_audiences(world):
+    for region in (world.region_a, world.region_b):
+        _audience(world, region)
+
+
+def _audience_body(world, region):
+    return {"region": region.code, "name": "Matrix audience", "universe": "all",
+            "rules": [{"name": "Repeat", "feature": "frequency", "op": ">=", "value": 2}]}
+
+
+def _audience_snapshot(world):
+    from segments.models import AudienceDefinition
+
+    return sorted(AudienceDefinition.objects.values_list("pk", "name"))
+
+
 OPERATIONS: dict[str, Operation] = {
     "GET /api/v1/schema/": Operation(),
     "GET /api/v1/docs/": Operation(),
@@ -154,6 +192,12 @@ OPERATIONS: dict[str, Operation] = {
         snapshot=_import_snapshot,
         missing_id="no_such_kind",
     ),
+    "GET /api/v1/segments/": Operation(),  # sums over the caller's regions: no per-region rows
+    "GET /api/v1/segments/members/": Operation(seed=_seed_profiles, row_region=_region_code),
+    "GET /api/v1/segments/personas/": Operation(),
+    "GET /api/v1/segments/audiences/": Operation(seed=_seed_audiences, row_region=_region_code),
+    "POST /api/v1/segments/audiences/": Operation(body=_audience_body, snapshot=_audience_snapshot),
+    "GET /api/v1/segments/audiences/{id}/": Operation(make=_audience),
     "GET /api/v1/audit-events/": Operation(seed=_seed_audit),
     "GET /api/v1/audit-events/{id}/": Operation(make=_audit_event),
 }
