@@ -221,6 +221,8 @@ def _customer_features(sessions: pd.DataFrame, cutoff: dt.datetime) -> pd.DataFr
     )
     if orders.empty:
         return empty
+    for column in ("placed_at", "promised_at", "delivered_at"):  # all-empty columns come back as objects
+        orders[column] = pd.to_datetime(orders[column], utc=True)
     # a delivery after the cut-off is not known yet
     orders.loc[orders["delivered_at"] >= cutoff, "delivered_at"] = pd.NaT
     delay = (orders["delivered_at"] - orders["promised_at"]).dt.total_seconds() / 86400
