@@ -165,7 +165,8 @@ def run_import(*, actor, source: bytes | str | Path, options: ImportOptions, job
             raise DomainError(f"Region {options.region!r} does not exist or you may not import into it.")
     raw = source if isinstance(source, bytes) else Path(source).read_bytes()
     fingerprint = hashlib.sha256(raw).hexdigest()[:16]
-    table = open_source(source, options)
+    is_workbook = not isinstance(source, bytes) and Path(source).suffix.lower() in {".xlsx", ".xlsm"}
+    table = open_source(source if is_workbook else raw, options)  # the bytes are read once
     mapping = resolve_mapping(loader, table.header, options)
     total_lines = max(1, raw.count(b"\n"))
     job_started(job_id)

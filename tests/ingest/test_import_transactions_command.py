@@ -9,23 +9,9 @@ import pytest
 from django.core.management import call_command
 
 from cartportal.models import Order, OrderLine
+from tests.segments.test_import_helpers import IMPORT_ARGS
 
-ARGS = [
-    "--customer-col",
-    "CustomerID",
-    "--date-col",
-    "InvoiceDate",
-    "--quantity-col",
-    "Quantity",
-    "--price-col",
-    "UnitPrice",
-    "--product-col",
-    "StockCode",
-    "--invoice-col",
-    "InvoiceNo",
-    "--region-col",
-    "Country",
-]
+ARGS = IMPORT_ARGS
 
 
 def run(path) -> dict:
