@@ -86,7 +86,8 @@ def make_customers(region, count: int, seed: int = 5) -> None:
         "".join(order_lines).encode(),
     )
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE cartportal_customer; ANALYZE cartportal_order")
+        cursor.execute("VACUUM ANALYZE cartportal_customer")
+        cursor.execute("VACUUM ANALYZE cartportal_order")
 
 
 def train_catboost(seed: int = 0):

@@ -189,7 +189,12 @@ def stop() -> None:
 def main(argv: list[str]) -> int:
     command = argv[1] if len(argv) > 1 else "env"
     if command == "env":
-        for name, value in service_env().items():
+        env = service_env()
+        if "DATABASE_URL" in env and not os.environ.get("SECRET_KEY"):
+            # Embedded setup: a shell that evaluates these lines can run `python manage.py ...` as is.
+            _local_secrets()
+            env["SECRET_KEY"] = os.environ["SECRET_KEY"]
+        for name, value in env.items():
             print(f"export {name}='{value}'")
         return 0
     if command == "stop":
