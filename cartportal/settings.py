@@ -160,7 +160,7 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="cartpo
 from celery.schedules import crontab  # noqa: E402
 
 CELERY_BEAT_SCHEDULE: dict = globals().get("CELERY_BEAT_SCHEDULE", {})
-# Predictions: weekly retrain of the value model (promoted only if it beats the active one, then rescored),
+# Predictions: weekly retrain of the abandonment and value models (promoted only if better, then rescored),
 # nightly rescore of the active models, monthly drift, and a watchdog that resumes runs whose worker died.
 CELERY_BEAT_SCHEDULE.update(
     {
@@ -168,6 +168,11 @@ CELERY_BEAT_SCHEDULE.update(
             "task": "predictions.retrain",
             "schedule": crontab(minute=30, hour=2, day_of_week="sun"),
             "args": (None, "value"),
+        },
+        "predictions-retrain-abandonment": {
+            "task": "predictions.retrain",
+            "schedule": crontab(minute=0, hour=2, day_of_week="sun"),
+            "args": (None, "abandonment"),
         },
         "predictions-rescore-abandonment": {
             "task": "predictions.rescore",

@@ -17,24 +17,13 @@ ACTOR = SystemActor("command:seed_demo")
 
 
 def build_demo(stdout) -> None:
+    _abandonment_demo(stdout)
     try:
         trained = train_value()
     except TrainingError as exc:
         stdout.write(f"predictions: value model not trained ({exc})")
         return
-    version = registry.register_candidate(
-        actor=ACTOR,
-        kind="value",
-        algorithm=trained.algorithm,
-        model_object=trained.scorer,
-        features=trained.features,
-        metrics=trained.metrics,
-        holdout=trained.holdout,
-        window_start=trained.window_start,
-        window_end=trained.window_end,
-        card=trained.card,
-    )
-    promoted = registry.promote_if_better(actor=ACTOR, version=version, metric="top_decile_lift")
+    version, promoted = registry.register_trained(actor=ACTOR, kind="value", trained=trained, metric="top_decile_lift")
     stdout.write(f"predictions: value model v{version.pk} ({'active' if promoted else 'candidate'}) {trained.metrics}")
     if not promoted:
         return
@@ -42,6 +31,24 @@ def build_demo(stdout) -> None:
     stdout.write(f"predictions: scored {run.expected_rows} customers in {run.chunk_count} chunks (run #{run.pk})")
     report = drift_compute(actor=ACTOR, kind="value", month=last_complete_month(trained.window_end))
     stdout.write(f"predictions: drift {report.month:%Y-%m}: flagged {report.flagged or 'nothing'}")
+
+
+def _abandonment_demo(stdout) -> None:
+    from .abandonment.model import TrainingError as AbandonmentTrainingError
+    from .abandonment.services import abandonment_train
+
+    try:
+        model, version = abandonment_train(actor=ACTOR)
+    except AbandonmentTrainingError as exc:
+        stdout.write(f"predictions: abandonment model not trained ({exc})")
+        return
+    auc = model.metrics["catboost"]["roc_auc"]
+    stdout.write(f"predictions: abandonment model v{version.pk} ({version.status}), holdout ROC AUC {auc:.3f}")
+    if version.status == version.Status.ACTIVE:
+        run = score_in_process(kind="abandonment")
+        stdout.write(
+            f"predictions: abandonment risk of {run.scores.count()} customers' latest sessions (run #{run.pk})"
+        )
 
 
 def score_in_process(*, kind: str):

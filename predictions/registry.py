@@ -77,6 +77,25 @@ def register_candidate(
     return version
 
 
+def register_trained(*, actor, kind: str, trained, metric: str, higher_is_better: bool = True):
+    """Register a trained model (anything shaped like scoring.training.TrainedModel) as a candidate and promote it
+    when it beats the active version on the same holdout. Returns (version, promoted)."""
+    version = register_candidate(
+        actor=actor,
+        kind=kind,
+        algorithm=trained.algorithm,
+        model_object=trained.scorer,
+        features=trained.features,
+        metrics=trained.metrics,
+        holdout=trained.holdout,
+        window_start=trained.window_start,
+        window_end=trained.window_end,
+        card=trained.card,
+    )
+    promoted = promote_if_better(actor=actor, version=version, metric=metric, higher_is_better=higher_is_better)
+    return version, promoted
+
+
 def active_version(kind: str) -> ModelVersion | None:
     return ModelVersion.objects.filter(kind=kind, status=ModelVersion.Status.ACTIVE).first()
 

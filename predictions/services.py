@@ -155,7 +155,11 @@ def model_rollback(*, actor, kind: str) -> ModelVersion:
         raise PredictionError(str(exc)) from exc
 
 
-TRAINERS = {"value": "predictions.scoring.training.train_value"}
+# kind -> (trainer returning a TrainedModel, holdout metric a candidate must beat the active version on)
+TRAINERS = {
+    "value": ("predictions.scoring.training.train_value", "top_decile_lift"),
+    "abandonment": ("predictions.abandonment.services.train", "roc_auc"),
+}
 
 
 def retrain_start(*, actor, kind: str):
@@ -182,26 +186,16 @@ def retrain_run(*, actor, job_id: int, kind: str, rescore: bool = True) -> Model
     from cartportal.jobs import job_finished, job_progress
 
     job_started(job_id)
+    trainer, metric = TRAINERS[kind]
     try:
-        trained = import_string(TRAINERS[kind])()
+        trained = import_string(trainer)()
     except Exception as exc:
         job_failed(job_id, str(exc))
         raise
     job_progress(job_id, 80, message="trained; registering")
-    version = registry.register_candidate(
-        actor=actor,
-        kind=kind,
-        algorithm=trained.algorithm,
-        model_object=trained.scorer,
-        features=trained.features,
-        metrics=trained.metrics,
-        holdout=trained.holdout,
-        window_start=trained.window_start,
-        window_end=trained.window_end,
-        card=trained.card,
-    )
-    promoted = registry.promote_if_better(actor=actor, version=version, metric="top_decile_lift")
-    job_finished(job_id, counts={"model_version": version.pk, "promoted": promoted, **trained.metrics})
+    version, promoted = registry.register_trained(actor=actor, kind=kind, trained=trained, metric=metric)
+    flat = {k: v for k, v in trained.metrics.items() if isinstance(v, int | float)}
+    job_finished(job_id, counts={"model_version": version.pk, "promoted": promoted, **flat})
     if promoted and rescore:
         rescore_start(actor=actor, kind=kind)
     return version

@@ -33,7 +33,9 @@ class Customer(models.Model):
         indexes = [
             models.Index(fields=["region", "external_id"]),
             # Rescoring plans its chunks by walking this index: (region, id) of the customers not erased.
-            models.Index(fields=["region", "id"], condition=models.Q(erased_at__isnull=True), name="customer_region_live"),
+            models.Index(
+                fields=["region", "id"], condition=models.Q(erased_at__isnull=True), name="customer_region_live"
+            ),
         ]
 
     def __str__(self) -> str:

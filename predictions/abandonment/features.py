@@ -12,7 +12,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from cartportal.models import CartEvent, Order, Review
 
@@ -112,6 +112,28 @@ def build(sessions: QuerySet, cutoff: dt.datetime) -> pd.DataFrame:
     frame = frame.join(_cart_features(frame.index.tolist(), cutoff))
     frame = frame.join(_customer_features(frame, cutoff))
     return finish(frame)
+
+
+def latest_session_per_customer(*, region_id: int, id_from: int, id_to: int, as_of: dt.datetime) -> pd.DataFrame:
+    """Features of each customer's latest session before ``as_of`` (customers of the region with ids in
+    [id_from, id_to]), indexed by customer id, with ``region_id`` and ``session_id`` columns. Customers without
+    a session before the cut-off have no row. Used by the rescoring pipeline, one chunk at a time."""
+    from cartportal.models import Session
+
+    latest = (
+        sessions_before(
+            Session.objects.filter(region_id=region_id, customer_id__gte=id_from, customer_id__lte=id_to, is_bot=False),
+            as_of,
+        )
+        .order_by("customer_id", F("started_at").desc(nulls_last=True), "-id")
+        .distinct("customer_id")
+        .values_list("id", flat=True)
+    )
+    frame = build(Session.objects.filter(id__in=list(latest)), as_of)
+    if frame.empty:
+        return pd.DataFrame(columns=["region_id", "session_id", *FEATURES], index=pd.Index([], name="customer_id"))
+    frame["customer_id"] = frame["customer_id"].astype("int64")
+    return frame.set_index("customer_id", drop=True).sort_index()
 
 
 def finish(frame: pd.DataFrame) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from predictions.abandonment.features import CATEGORICAL, FEATURES, NUMERIC
+from predictions.abandonment.features import CATEGORICAL, DRIVERS, FEATURES, NUMERIC, latest_session_per_customer
 
 
 class TrainingError(ValueError):
@@ -125,3 +125,26 @@ class AbandonmentModel:
             Pool(matrix(frame), cat_features=CATEGORICAL), type="ShapValues", thread_count=2
         )
         return values[:, :-1], float(values[0, -1]) if len(values) else 0.0
+
+    # The rescoring pipeline's scorer interface (see predictions/scoring/scorers.py): per customer, the risk of
+    # their latest session with its friction drivers (log-odds per driver) as the stored contributions.
+    def chunk_features(self, *, region_id: int, id_from: int, id_to: int, as_of) -> pd.DataFrame:
+        return latest_session_per_customer(region_id=region_id, id_from=id_from, id_to=id_to, as_of=as_of)
+
+    def score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if frame.empty:
+            return pd.DataFrame({"value": [], "session_id": [], "contributions": []}, index=frame.index)
+        shap, _expected = self.shap_values(frame)
+        position = {name: i for i, name in enumerate(FEATURES)}
+        by_driver = {driver: shap[:, [position[n] for n in names]].sum(axis=1) for driver, names in DRIVERS.items()}
+        contributions = [
+            {driver: round(float(values[i]), 4) for driver, values in by_driver.items()} for i in range(len(frame))
+        ]
+        return pd.DataFrame(
+            {
+                "value": self.predict(frame),
+                "session_id": frame["session_id"].to_numpy(),
+                "contributions": contributions,
+            },
+            index=frame.index,
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
+import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,6 +18,42 @@ KIND = "abandonment"
 _latest: dict[str, AbandonmentModel] = {}
 
 
+CARD = (
+    "Probability that a session ends without a purchase. CatBoost on session, cart, order, review, shipping "
+    "and price features known before the cut-off; isotonic calibration; logistic-regression baseline; "
+    "metrics on the latest 25 % of sessions in time."
+)
+
+
+def train(
+    *, region_ids: list[int] | None = None, cutoff: dt.datetime | None = None, seed: int = 0, iterations: int = 400
+):
+    """Fit on sessions started before ``cutoff`` (default now) and evaluate on the latest quarter in time.
+    Returns a TrainedModel for the registry (the portal's Retrain and the weekly beat call this)."""
+    from predictions.scoring.training import TrainedModel
+
+    cutoff = cutoff or timezone.now()
+    frame = features.build(Session.objects.filter(is_bot=False).in_regions(region_ids), cutoff)
+    model = AbandonmentModel(seed=seed, iterations=iterations).fit(frame)
+    _latest[KIND] = model
+    started = pd.to_datetime(frame["started_at"], utc=True).dropna() if "started_at" in frame else pd.Series([])
+    ids = sorted(int(i) for i in model.holdout_ids)
+    return TrainedModel(
+        scorer=model,
+        algorithm="catboost+isotonic",
+        features=list(features.FEATURES),
+        metrics={"roc_auc": model.metrics["catboost"]["roc_auc"], **model.metrics},
+        holdout={
+            "fingerprint": hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:16],
+            "kind": "time-based",
+            "rows": model.metrics["holdout_rows"],
+        },
+        window_start=started.min().to_pydatetime() if len(started) else None,
+        window_end=cutoff,
+        card={"summary": CARD, "training_rows": int(frame["abandoned"].notna().sum())},
+    )
+
+
 def abandonment_train(
     *,
     actor,
@@ -25,63 +62,32 @@ def abandonment_train(
     seed: int = 0,
     iterations: int = 400,
 ):
-    """Train on sessions started before ``cutoff`` (default now) in the actor's regions, evaluate on the latest
-    quarter in time, register the model as a candidate (promoted when it beats the active one) and audit it."""
-    cutoff = cutoff or timezone.now()
-    sessions = Session.objects.filter(is_bot=False).in_regions(region_ids)
-    frame = features.build(sessions, cutoff)
-    model = AbandonmentModel(seed=seed, iterations=iterations).fit(frame)
-    _latest[KIND] = model
-    started = frame["started_at"].dropna()
-    card = (
-        "Probability that a session ends without a purchase. CatBoost on session, cart, order, review, shipping "
-        "and price features known before the cut-off; isotonic calibration; logistic-regression baseline; "
-        "metrics on the latest 25 % of sessions in time."
-    )
-    version = _register(actor, model, frame, cutoff, started, card)
+    """Train (see ``train``), register the model as a candidate (promoted when it beats the active one on the same
+    holdout) and audit it. Returns (model, version)."""
+    from predictions import registry
+
+    trained = train(region_ids=region_ids, cutoff=cutoff, seed=seed, iterations=iterations)
+    version, _promoted = registry.register_trained(actor=actor, kind=KIND, trained=trained, metric="roc_auc")
     with transaction.atomic():
         audit.record(
             actor=actor,
             action="predictions.abandonment_trained",
-            object_type="ModelVersion" if version is not None else "AbandonmentModel",
-            object_id=getattr(version, "pk", "") or "",
-            after={"metrics": model.metrics, "rows": int(frame["abandoned"].notna().sum()), "cutoff": cutoff},
+            object_type="ModelVersion",
+            object_id=version.pk,
+            after={
+                "metrics": trained.scorer.metrics,
+                "rows": trained.card["training_rows"],
+                "cutoff": trained.window_end,
+            },
         )
-    return model, version
-
-
-def _register(actor, model, frame, cutoff, started, card):
-    """Register through the model registry when the project has one (promoted only if it beats the active
-    version on the same holdout); otherwise the model lives in this process only."""
-    try:
-        from predictions import registry
-    except ImportError:
-        return None
-    ids = sorted(int(i) for i in model.holdout_ids)
-    fingerprint = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:16]
-    version = registry.register_candidate(
-        actor=actor,
-        kind=KIND,
-        algorithm="catboost+isotonic",
-        model_object=model,
-        features=list(features.FEATURES),
-        metrics={"roc_auc": model.metrics["catboost"]["roc_auc"], **model.metrics},
-        holdout={"fingerprint": fingerprint, "rows": model.metrics["holdout_rows"]},
-        window_start=started.min() if len(started) else None,
-        window_end=cutoff,
-        card={"summary": card},
-    )
-    registry.promote_if_better(actor=actor, version=version, metric="roc_auc")
-    return version
+    return trained.scorer, version
 
 
 def latest_model() -> AbandonmentModel | None:
     """The active registered model, else the one trained last in this process, else None."""
-    try:
-        from predictions import registry
-    except ImportError:
-        return _latest.get(KIND)
+    from predictions import registry
+
     try:
         return registry.load_active(KIND)
-    except (getattr(registry, "RegistryError", LookupError), LookupError):
+    except registry.RegistryError:
         return _latest.get(KIND)

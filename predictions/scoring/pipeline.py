@@ -92,23 +92,35 @@ def _finite(values: np.ndarray) -> np.ndarray:
 
 
 def copy_rows(*, run_id: int, customer_ids: np.ndarray, region_ids: np.ndarray, scores: pd.DataFrame) -> int:
-    """COPY the score rows into Score (text format); returns the number of rows written."""
+    """COPY the score rows into Score (text format); returns the number of rows written. A `session_id` column of
+    the scores goes to Score.session, `contributions` to Score.contributions, any other column to Score.extra."""
     if len(customer_ids) == 0:
         return 0
     values = _finite(scores["value"].to_numpy())
-    extra_cols = [c for c in scores.columns if c not in ("value", "contributions")]
+    extra_cols = [c for c in scores.columns if c not in ("value", "contributions", "session_id")]
     extra_text = _extra_column(scores, extra_cols)
     contributions = _contributions_column(scores)
+    sessions = (
+        ["\\N" if pd.isna(v) else str(int(v)) for v in scores["session_id"]]
+        if "session_id" in scores.columns
+        else ["\\N"] * len(scores)
+    )
     prefix = f"{run_id}\t"
     lines = [
-        f"{prefix}{c}\t{r}\t{v!r}\t{e}\t{k}\n"
-        for c, r, v, e, k in zip(
-            customer_ids.tolist(), region_ids.tolist(), values.tolist(), extra_text, contributions, strict=True
+        f"{prefix}{c}\t{r}\t{v!r}\t{e}\t{k}\t{s}\n"
+        for c, r, v, e, k, s in zip(
+            customer_ids.tolist(),
+            region_ids.tolist(),
+            values.tolist(),
+            extra_text,
+            contributions,
+            sessions,
+            strict=True,
         )
     ]
     payload = "".join(lines).encode()
     with connection.cursor() as cursor:
-        columns = "(run_id, customer_id, region_id, value, extra, contributions)"
+        columns = "(run_id, customer_id, region_id, value, extra, contributions, session_id)"
         with cursor.copy(f"COPY predictions_score {columns} FROM STDIN") as copy:
             copy.write(payload)
     return len(lines)
@@ -140,11 +152,14 @@ def score_chunk(chunk_id: int) -> str:
         if chunk.done:
             return "already-done"
         run = chunk.run
-        version = ModelVersion.objects.get(pk=run.model_version_id)
-        features = customer_features(
+        scorer = scorer_for(ModelVersion.objects.get(pk=run.model_version_id))
+        # A scorer may read its own rows for a chunk (the abandonment model: each customer's latest session);
+        # by default it gets the customer features computed in the database at the cut-off.
+        read = getattr(scorer, "chunk_features", customer_features)
+        features = read(
             region_id=chunk.region_id, id_from=chunk.id_from, id_to=chunk.id_to, as_of=run.as_of or timezone.now()
         )
-        scores = score_frame(scorer_for(version), features)
+        scores = score_frame(scorer, features)
         Score.objects.filter(
             run=run, region_id=chunk.region_id, customer_id__gte=chunk.id_from, customer_id__lte=chunk.id_to
         ).delete()

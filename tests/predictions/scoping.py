@@ -64,8 +64,6 @@ def _post_spec(post, make):
     return UrlSpec("global", make=make, get_status=405, post=post)
 
 
-
-
 def _abandonment_sessions(world):
     Session.objects.create(external_id="marker-own-session", region=world.region_a)
     Session.objects.create(external_id="marker-foreign-session", region=world.region_b)
