@@ -113,3 +113,43 @@ def proposed_for(user, customer) -> dict:
         "expected_incremental_margin": round(value, 2),
         "reason": "highest expected incremental margin after cost" if code else "no intervention pays for itself",
     }
+
+
+def campaign_results_by_region(user, region_ids: list[int] | None = None) -> dict[int, dict]:
+    """Per region, over its campaigns with outcomes in both the treated arms and the holdout:
+    `recovered_revenue` = sum over campaigns of (mean revenue treated - mean revenue holdout) x treated customers,
+    and `lift` = the conversion lift (treated rate - holdout rate) averaged over campaigns, weighted by treated
+    customers. Regions without such a campaign are absent (not measured)."""
+    per_campaign = (
+        Assignment.objects.restrict(user)
+        .in_regions(region_ids)
+        .filter(outcome_at__isnull=False)
+        .values("campaign_id", "campaign__region_id")
+        .annotate(
+            t_n=Count("id", filter=Q(holdout=False)),
+            c_n=Count("id", filter=Q(holdout=True)),
+            t_conv=Count("id", filter=Q(holdout=False, converted=True)),
+            c_conv=Count("id", filter=Q(holdout=True, converted=True)),
+            t_rev=Sum("revenue", filter=Q(holdout=False)),
+            c_rev=Sum("revenue", filter=Q(holdout=True)),
+        )
+    )
+    totals: dict[int, dict] = {}
+    for row in per_campaign:
+        if not row["t_n"] or not row["c_n"]:
+            continue
+        t_n, c_n = row["t_n"], row["c_n"]
+        incremental = (float(row["t_rev"] or 0) / t_n - float(row["c_rev"] or 0) / c_n) * t_n
+        lift = row["t_conv"] / t_n - row["c_conv"] / c_n
+        region = totals.setdefault(row["campaign__region_id"], {"recovered": 0.0, "weighted_lift": 0.0, "treated": 0})
+        region["recovered"] += incremental
+        region["weighted_lift"] += lift * t_n
+        region["treated"] += t_n
+    return {
+        region_id: {
+            "recovered_revenue": round(t["recovered"], 2),
+            "lift": round(t["weighted_lift"] / t["treated"], 4),
+            "campaigns_treated": t["treated"],
+        }
+        for region_id, t in totals.items()
+    }

@@ -216,3 +216,30 @@ def month_start(day: dt.date) -> dt.date:
 
 def last_activity(kind: str):
     return ScoringRun.objects.filter(kind=kind).aggregate(last=Max("created_at"))["last"]
+
+
+def revenue_at_risk_by_region(user, region_ids: list[int] | None = None) -> dict[int, float]:
+    """Per region: the expected value of the open carts that the current abandonment run scored, i.e. the sum of
+    (probability of abandoning x value still in the cart) over each scored customer's latest session whose cart
+    holds items and has not been bought. Empty when no abandonment run is published (not measured, not zero)."""
+    run = latest_run(Kind.ABANDONMENT)
+    if run is None:
+        return {}
+    scope, params = _scope_sql(user, region_ids, "s")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT s.region_id, SUM(s.value * cart.open_value)
+            FROM predictions_score s
+            JOIN LATERAL (
+                SELECT SUM(CASE e.kind WHEN 'add' THEN 1 WHEN 'remove' THEN -1 ELSE 0 END
+                           * e.quantity * COALESCE(e.unit_price, 0)) AS open_value,
+                       bool_or(e.kind = 'purchase') AS bought
+                FROM cartportal_cartevent e WHERE e.session_id = s.session_id
+            ) cart ON TRUE
+            WHERE s.run_id = %s AND s.session_id IS NOT NULL AND NOT COALESCE(cart.bought, FALSE)
+              AND cart.open_value > 0 {scope}
+            GROUP BY s.region_id""",
+            [run.pk, *params],
+        )
+        return {region_id: round(float(total), 2) for region_id, total in cursor.fetchall()}

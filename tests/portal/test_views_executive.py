@@ -63,16 +63,53 @@ def test_page_chart_data_and_csv_agree(client, shop):
     ]
 
 
-def test_other_apps_measures_are_shown_when_published(shop, monkeypatch):
-    import sys
-    import types
+def test_revenue_at_risk_and_campaign_results_come_from_published_runs_and_outcomes(shop):
+    from django.utils import timezone
 
-    fake = types.ModuleType("interventions.selectors")
-    fake.campaign_results_by_region = lambda user: {shop.region_a.pk: {"lift": 0.042, "recovered_revenue": 1234.5}}
-    monkeypatch.setitem(sys.modules, "interventions.selectors", fake)
+    from interventions.models import Assignment, Campaign
+    from predictions.models import ModelVersion, Score, ScoringRun
+    from tests.factories import CustomerFactory
+
+    a, b = shop.region_a, shop.region_b
+    version = ModelVersion.objects.create(kind="abandonment", algorithm="test", artifact=b"", checksum="0")
+    run = ScoringRun.objects.create(
+        model_version=version, kind="abandonment", state="published", published_at=timezone.now()
+    )
+    when = dt.datetime(2024, 5, 10, tzinfo=UTC)
+
+    def scored(region, probability, events):
+        customer = CustomerFactory(region=region)
+        session = SessionFactory(region=region, customer=customer, started_at=when)
+        for kind, quantity, price in events:
+            CartEventFactory(session=session, kind=kind, quantity=quantity, unit_price=Decimal(price), occurred_at=when)
+        Score.objects.create(run=run, customer=customer, region=region, session=session, value=probability)
+
+    scored(a, 0.5, [("add", 2, "10.00"), ("remove", 1, "10.00")])  # 10 left in the cart: 5 at risk
+    scored(a, 0.25, [("add", 1, "40.00")])  # 10 at risk
+    scored(a, 0.9, [("add", 1, "50.00"), ("purchase", 1, "50.00")])  # bought: nothing at risk
+    scored(b, 0.5, [("add", 1, "100.00")])  # another region's cart
+    campaign = Campaign.objects.create(region=a, name="reminder", intervention="reminder", state="completed")
+    for i in range(20):
+        holdout = i >= 10
+        converted = (i % 10) < (2 if holdout else 4)
+        Assignment.objects.create(
+            campaign=campaign,
+            customer=CustomerFactory(region=a),
+            arm="holdout" if holdout else "reminder",
+            holdout=holdout,
+            assigned_at=when,
+            outcome_at=when,
+            converted=converted,
+            revenue=Decimal("30.00") if converted else Decimal("0"),
+        )
+
     rows = {r["code"]: r for r in regional_rollup(shop.executive)["regions"]}
-    assert rows["NORTH"]["campaign_lift"] == 0.042 and rows["NORTH"]["recovered_revenue"] == 1234.5
-    assert rows["SOUTH"]["campaign_lift"] is None
+    assert rows["NORTH"]["revenue_at_risk"] == 15.0 and rows["SOUTH"]["revenue_at_risk"] == 50.0
+    # treated 4/10 converted, holdout 2/10: lift 0.2; revenue 12.00 vs 6.00 per customer, 10 treated: 60 recovered
+    assert rows["NORTH"]["campaign_lift"] == 0.2 and rows["NORTH"]["recovered_revenue"] == 60.0
+    assert rows["SOUTH"]["campaign_lift"] is None and rows["SOUTH"]["recovered_revenue"] is None
+    manager_rows = {r["code"]: r for r in regional_rollup(shop.manager_a)["regions"]}
+    assert set(manager_rows) == {"NORTH"} and manager_rows["NORTH"]["revenue_at_risk"] == 15.0
 
 
 @pytest.mark.parametrize("persona", ["manager_a", "analyst_a", "compliance"])

@@ -1,30 +1,24 @@
 """The executive rollup: every region side by side, with monthly trends.
 
 Conversion, abandonment and revenue are measured here from sessions, cart events and orders. Revenue at
-risk, recovered revenue and campaign lift belong to the prediction and intervention apps; they are read
-from those apps' selectors when present and otherwise reported as not measured (None), never estimated.
+risk, recovered revenue and campaign lift come from the prediction and intervention apps' selectors; a region
+they have no figure for (no published abandonment run, no campaign with outcomes) is reported as not measured
+(None), never estimated.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections import defaultdict
 
 from cartportal.access import visible_regions
+from interventions.selectors import campaign_results_by_region
+from predictions.selectors import revenue_at_risk_by_region
 
 from . import fetch_dicts, region_sql, scoped_region_ids
 from .cache import rollup
 
 TREND_MONTHS = 6
 NOT_MEASURED = "not measured yet"
-
-
-def _optional(module: str, name: str):
-    """A selector of another app, or None while that app does not offer it."""
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
 
 
 def _monthly(sql: str, params: list) -> dict[int, dict[str, dict]]:
@@ -102,10 +96,8 @@ def regional_rollup(user, region_ids: list[int] | None = None) -> dict:
     trends, revenue, and the other apps' measured figures where they exist (read fresh each time)."""
     ids = scoped_region_ids(user, region_ids)
     conversion, abandonment, revenue = _measured(user, region_ids)
-    at_risk = _optional("predictions.selectors", "revenue_at_risk_by_region")
-    campaigns = _optional("interventions.selectors", "campaign_results_by_region")
-    risk_by_region = at_risk(user) if at_risk else {}
-    results_by_region = campaigns(user) if campaigns else {}
+    risk_by_region = revenue_at_risk_by_region(user, ids)
+    results_by_region = campaign_results_by_region(user, ids)
     regions = visible_regions(user) if ids is None else visible_regions(user).filter(pk__in=ids)
     rows = []
     for region in regions:
@@ -128,10 +120,7 @@ def regional_rollup(user, region_ids: list[int] | None = None) -> dict:
                 "campaign_lift": result.get("lift"),
             }
         )
-    return {
-        "regions": rows,
-        "measures_available": {"revenue_at_risk": at_risk is not None, "campaign_results": campaigns is not None},
-    }
+    return {"regions": rows}
 
 
 CSV_COLUMNS = [
