@@ -12,6 +12,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -217,6 +218,37 @@ def run_import(*, actor, source: bytes | str | Path, options: ImportOptions, job
     return counts
 
 
+class Rejected(NamedTuple):
+    """A row that did not load: a quarantined row, or a duplicate kept as an example."""
+
+    line: int
+    column: str
+    code: str
+    message: str
+    raw: str
+    region_id: int | None = None
+
+
+# The reasons both load paths (staging table and direct COPY) give, written once.
+REASONS = {
+    "duplicate_in_file": "Same row as an earlier line of this file.",
+    "duplicate_in_database": "Already loaded by an earlier import.",
+    "missing_region": "No region: give a region column, a known customer/session/order, or the import's region.",
+    "region_forbidden": "You may not import into this row's region.",
+}
+
+
+def _rejected(code: str, line, raw_by_line: dict, column: str = "", region_id=None, message: str = "") -> Rejected:
+    line = int(line)
+    return Rejected(line, column, code, message or REASONS[code], raw_by_line[line], _int(region_id))
+
+
+def _unknown_reference(line, label: str, value, raw_by_line: dict) -> Rejected:
+    return _rejected(
+        "unknown_reference", line, raw_by_line, label, message=f"{label} {value!r} is not known (import it first)."
+    )
+
+
 def _load_chunk(
     loader,
     chunk: Chunk,
@@ -233,11 +265,11 @@ def _load_chunk(
     state,
     needs_region,
 ) -> None:
-    quarantine: list[tuple] = []
+    quarantine: list[Rejected] = []
     if options.row_errors:
         _move_row_errors(chunk, options.row_errors)
     for p in chunk.problems:
-        quarantine.append((p.line, p.column, p.code, p.message, p.raw, None))
+        quarantine.append(Rejected(p.line, p.column, p.code, p.message, p.raw))
     counts["read"] += len(chunk.lines) + len(chunk.problems)
     if not chunk.lines:
         _finish_chunk(counts, quarantine, [], job_id)
@@ -270,32 +302,15 @@ def _load_chunk(
     raw_by_line = dict(zip(chunk.lines, chunk.raws, strict=True))
     for pos in np.flatnonzero(problems.bad):
         name = problems.field[pos]
+        column = column_of.get(name, name or "")
         quarantine.append(
-            (
-                int(lines[pos]),
-                column_of.get(name, name or ""),
-                problems.code[pos],
-                problems.message[pos],
-                raw_by_line[int(lines[pos])],
-                _int(region_ids[pos]),
-            )
+            _rejected(problems.code[pos], lines[pos], raw_by_line, column, region_ids[pos], problems.message[pos])
         )
-    duplicates = []
     key_column = "source_key" if "source_key" in staged else staged.columns[1]
     keys = staged[key_column].astype(str).to_numpy()
     first = ~pd.Series(keys).duplicated().to_numpy()
     fresh = np.array([k not in seen for k in keys], dtype=bool) & first
-    for line in staged["line"].to_numpy()[~fresh]:
-        duplicates.append(
-            (
-                int(line),
-                "",
-                "duplicate_in_file",
-                "Same row as an earlier line of this file.",
-                raw_by_line[int(line)],
-                None,
-            )
-        )
+    duplicates = [_rejected("duplicate_in_file", line, raw_by_line) for line in staged["line"].to_numpy()[~fresh]]
     seen.update(keys[fresh])
     staged = staged[fresh].reset_index(drop=True)
     with transaction.atomic(), connection.cursor() as cursor:
@@ -318,23 +333,13 @@ def _load_chunk(
             _stage(cursor, loader, staged)
             quarantine += _sql_checks(cursor, loader, resolver, needs_region, raw_by_line, column_of)
             cursor.execute(loader.duplicates_in_db())
-            for (line,) in cursor.fetchall():
-                duplicates.append(
-                    (
-                        int(line),
-                        "",
-                        "duplicate_in_database",
-                        "Already loaded by an earlier import.",
-                        raw_by_line[int(line)],
-                        None,
-                    )
-                )
+            duplicates += [_rejected("duplicate_in_database", line, raw_by_line) for (line,) in cursor.fetchall()]
             result = loader.insert(cursor)
         counts["loaded"] += result["loaded"]
         counts["cancellations"] += result["cancellations"]
         counts["duplicates"] += len(duplicates)
         for row in duplicates:
-            counts.add_problem(row[2])
+            counts.add_problem(row.code)
         examples = duplicates[: max(0, MAX_DUPLICATE_EXAMPLES - state["duplicate_examples"])]
         state["duplicate_examples"] += len(examples)
         _finish_chunk(counts, quarantine, examples, job_id, cursor)
@@ -344,6 +349,7 @@ def _direct_load(cursor, loader, staged: pd.DataFrame, resolver, needs_region, r
     """Resolve references with cached id lookups, drop keys already loaded, and COPY straight into the table.
     The same checks as the staging path, without the staging table and the joins (for high-volume kinds)."""
     quarantine, dupes = [], []
+    lines = staged["line"].to_numpy()
     cache = state.setdefault("ids", {})
     bad = np.zeros(len(staged), dtype=bool)
     ids = {}
@@ -362,18 +368,9 @@ def _direct_load(cursor, loader, staged: pd.DataFrame, resolver, needs_region, r
         found = values.map(lambda v, known=known: known.get(v) if v is not None and v == v else None)
         missing = values.notna().to_numpy() & found.isna().to_numpy() & ~bad
         label = column_of.get(field_name, field_name)
-        for pos in np.flatnonzero(missing):
-            line = int(staged["line"].iat[pos])
-            quarantine.append(
-                (
-                    line,
-                    label,
-                    "unknown_reference",
-                    f"{label} {values.iat[pos]!r} is not known (import it first).",
-                    raw_by_line[line],
-                    None,
-                )
-            )
+        quarantine += [
+            _unknown_reference(lines[pos], label, values.iat[pos], raw_by_line) for pos in np.flatnonzero(missing)
+        ]
         bad |= missing
         ids[column] = found
     region = staged["region_id"].astype(object).where(staged["region_id"].notna(), None)
@@ -382,45 +379,25 @@ def _direct_load(cursor, loader, staged: pd.DataFrame, resolver, needs_region, r
         region = region.where(region.notna(), derived)
     if needs_region:
         no_region = region.isna().to_numpy() & ~bad
-        for pos in np.flatnonzero(no_region):
-            line = int(staged["line"].iat[pos])
-            quarantine.append(
-                (
-                    line,
-                    column_of.get("region", ""),
-                    "missing_region",
-                    "No region: give a region column, a known customer/session/order, or the import's region.",
-                    raw_by_line[line],
-                    None,
-                )
-            )
+        region_label = column_of.get("region", "")
+        quarantine += [
+            _rejected("missing_region", lines[pos], raw_by_line, region_label) for pos in np.flatnonzero(no_region)
+        ]
         bad |= no_region
         if resolver.allowed is not None:
             allowed = set(resolver.allowed)
             forbidden = np.array([r is not None and int(r) not in allowed for r in region]) & ~bad
-            for pos in np.flatnonzero(forbidden):
-                line = int(staged["line"].iat[pos])
-                quarantine.append(
-                    (
-                        line,
-                        column_of.get("region", ""),
-                        "region_forbidden",
-                        "You may not import into this row's region.",
-                        raw_by_line[line],
-                        int(region.iat[pos]),
-                    )
-                )
+            quarantine += [
+                _rejected("region_forbidden", lines[pos], raw_by_line, region_label, region.iat[pos])
+                for pos in np.flatnonzero(forbidden)
+            ]
             bad |= forbidden
     keys = staged["source_key"].to_numpy()
     cursor.execute(f"SELECT source_key FROM {loader.table} WHERE source_key = ANY(%s)", [list(keys[~bad])])
     existing = {k for (k,) in cursor.fetchall()}
     if existing:
         in_db = np.array([k in existing for k in keys]) & ~bad
-        for pos in np.flatnonzero(in_db):
-            line = int(staged["line"].iat[pos])
-            dupes.append(
-                (line, "", "duplicate_in_database", "Already loaded by an earlier import.", raw_by_line[line], None)
-            )
+        dupes += [_rejected("duplicate_in_database", lines[pos], raw_by_line) for pos in np.flatnonzero(in_db)]
         bad |= in_db
     rows = loader.direct_rows(staged[~bad], {c: v[~bad] for c, v in ids.items()}, region[~bad])
     _copy_frame(cursor, loader.table, rows)
@@ -505,7 +482,7 @@ def _iso_utc(values: pd.Series) -> pd.Series:
     return text.where(stamps.notna(), None)
 
 
-def _sql_checks(cursor, loader, resolver, needs_region, raw_by_line, column_of) -> list[tuple]:
+def _sql_checks(cursor, loader, resolver, needs_region, raw_by_line, column_of) -> list[Rejected]:
     out = []
     region_missing = False
     if getattr(loader, "region_from", []):
@@ -522,57 +499,31 @@ def _sql_checks(cursor, loader, resolver, needs_region, raw_by_line, column_of) 
             f"(SELECT 1 FROM {table} t WHERE t.{key} = s.{column}) RETURNING s.line, s.{column}"
         )
         label = column_of.get(field_name, field_name)
-        for line, value in cursor.fetchall():
-            out.append(
-                (
-                    line,
-                    label,
-                    "unknown_reference",
-                    f"{label} {value!r} is not known (import it first).",
-                    raw_by_line[line],
-                    None,
-                )
-            )
+        out += [_unknown_reference(line, label, value, raw_by_line) for line, value in cursor.fetchall()]
     for column, table, key, _field in loader.soft_references:
         cursor.execute(
             f"UPDATE stg s SET {column} = NULL WHERE s.{column} IS NOT NULL AND NOT EXISTS "
             f"(SELECT 1 FROM {table} t WHERE t.{key} = s.{column})"
         )
     if needs_region:
+        region_label = column_of.get("region", "")
         cursor.execute("DELETE FROM stg WHERE region_id IS NULL RETURNING line")
-        for (line,) in cursor.fetchall():
-            out.append(
-                (
-                    line,
-                    column_of.get("region", ""),
-                    "missing_region",
-                    "No region: give a region column, a known customer/session/order, or the import's region.",
-                    raw_by_line[line],
-                    None,
-                )
-            )
+        out += [_rejected("missing_region", line, raw_by_line, region_label) for (line,) in cursor.fetchall()]
         if resolver.allowed is not None:
             cursor.execute(
                 "DELETE FROM stg WHERE NOT (region_id = ANY(%s)) RETURNING line, region_id", [list(resolver.allowed)]
             )
-            for line, region_id in cursor.fetchall():
-                out.append(
-                    (
-                        line,
-                        column_of.get("region", ""),
-                        "region_forbidden",
-                        "You may not import into this row's region.",
-                        raw_by_line[line],
-                        region_id,
-                    )
-                )
+            out += [
+                _rejected("region_forbidden", line, raw_by_line, region_label, region_id)
+                for line, region_id in cursor.fetchall()
+            ]
     return out
 
 
 def _finish_chunk(counts, quarantine, duplicate_examples, job_id, cursor=None) -> None:
     counts["quarantined"] += len(quarantine)
     for row in quarantine:
-        counts.add_problem(row[2])
+        counts.add_problem(row.code)
     rows = quarantine + duplicate_examples
     if not rows:
         return
