@@ -80,13 +80,23 @@ class Loader:
     soft_references: list[tuple[str, str, str, str]] = []  # unknown values load as NULL links
     keep_unmapped = False
     region_from: list[tuple[str, str, str]] = []  # (staging column, table, key column)
+    natural_key = "source_key"  # the column that identifies a row, in the table and in the staging rows
 
     def prepare(self, parsed: pd.DataFrame, context) -> tuple[pd.DataFrame, list[tuple[int, str, str, str]]]:
         """Staging rows for the valid part of a chunk, plus extra (row position, field, code, message)."""
         raise NotImplementedError
 
     def duplicates_in_db(self) -> str:
-        return f"DELETE FROM stg s USING {self.table} t WHERE t.source_key = s.source_key RETURNING s.line"
+        key = self.natural_key
+        return f"DELETE FROM stg s USING {self.table} t WHERE t.{key} = s.{key} RETURNING s.line"
+
+    def insert_staged(self, cursor, columns: list[str]) -> dict:
+        """The plain insert: these staging columns into the same columns of the table, skipping known keys."""
+        names = ", ".join(columns)
+        cursor.execute(
+            f"INSERT INTO {self.table} ({names}) SELECT {names} FROM stg ON CONFLICT ({self.natural_key}) DO NOTHING"
+        )
+        return {"loaded": cursor.rowcount, "cancellations": 0}
 
     def insert(self, cursor) -> dict:
         raise NotImplementedError
@@ -289,6 +299,7 @@ class CustomerLoader(Loader):
         key=("customer",),
     )
     table = "cartportal_customer"
+    natural_key = "external_id"
     staging = [
         ("line", "int"),
         ("external_id", "text"),
@@ -328,17 +339,24 @@ class CustomerLoader(Loader):
         )
         return out, []
 
-    def duplicates_in_db(self) -> str:
-        return "DELETE FROM stg s USING cartportal_customer t WHERE t.external_id = s.external_id RETURNING s.line"
-
     def insert(self, cursor) -> dict:
-        cursor.execute("""
-            INSERT INTO cartportal_customer (external_id, region_id, name, email, first_seen, acquisition_source,
-                acquisition_cost, device, age_band, gender, consent_personalisation, consent_marketing)
-            SELECT external_id, region_id, name, email, first_seen, acquisition_source, acquisition_cost, device,
-                age_band, gender, consent_personalisation, consent_marketing FROM stg
-            ON CONFLICT (external_id) DO NOTHING""")
-        return {"loaded": cursor.rowcount, "cancellations": 0}
+        return self.insert_staged(
+            cursor,
+            [
+                "external_id",
+                "region_id",
+                "name",
+                "email",
+                "first_seen",
+                "acquisition_source",
+                "acquisition_cost",
+                "device",
+                "age_band",
+                "gender",
+                "consent_personalisation",
+                "consent_marketing",
+            ],
+        )
 
 
 # --- products -----------------------------------------------------------------------------------------------
@@ -356,6 +374,7 @@ class ProductLoader(Loader):
         key=("sku",),
     )
     table = "cartportal_product"
+    natural_key = "sku"
     staging = [
         ("line", "int"),
         ("sku", "text"),
@@ -382,13 +401,8 @@ class ProductLoader(Loader):
         )
         return out, []
 
-    def duplicates_in_db(self) -> str:
-        return "DELETE FROM stg s USING cartportal_product t WHERE t.sku = s.sku RETURNING s.line"
-
     def insert(self, cursor) -> dict:
-        cursor.execute("""INSERT INTO cartportal_product (sku, name, category, price, house_brand)
-                          SELECT sku, name, category, price, house_brand FROM stg ON CONFLICT (sku) DO NOTHING""")
-        return {"loaded": cursor.rowcount, "cancellations": 0}
+        return self.insert_staged(cursor, ["sku", "name", "category", "price", "house_brand"])
 
 
 def _col(parsed: pd.DataFrame, name: str, default=None) -> pd.Series:
@@ -433,6 +447,7 @@ class SessionLoader(Loader):
         "adds nothing. Bot-like sessions (at least 30 pages at more than 2 pages a second) load flagged.",
     )
     table = "cartportal_session"
+    natural_key = "external_id"
     numeric = [
         "administrative_pages",
         "administrative_duration",
@@ -499,9 +514,6 @@ class SessionLoader(Loader):
         out["is_bot"] = (pages >= BOT_MIN_PAGES) & (pages > BOT_PAGES_PER_SECOND * seconds)
         out = out[[c for c, _ in self.staging]]
         return out, []
-
-    def duplicates_in_db(self) -> str:
-        return "DELETE FROM stg s USING cartportal_session t WHERE t.external_id = s.external_id RETURNING s.line"
 
     def insert(self, cursor) -> dict:
         columns = [c for c, _ in self.staging if c not in {"line", "customer"}]
@@ -638,6 +650,7 @@ class OrderLoader(Loader):
         key=("order",),
     )
     table = "cartportal_order"
+    natural_key = "external_id"
     staging = [
         ("line", "int"),
         ("external_id", "text"),
@@ -671,9 +684,6 @@ class OrderLoader(Loader):
             }
         )
         return out, []
-
-    def duplicates_in_db(self) -> str:
-        return "DELETE FROM stg s USING cartportal_order t WHERE t.external_id = s.external_id RETURNING s.line"
 
     def insert(self, cursor) -> dict:
         cursor.execute("""
@@ -775,6 +785,7 @@ class ReviewLoader(Loader):
         key=("review_id", "sku", "customer", "order", "rating", "title", "text", "created_at"),
     )
     table = "cartportal_review"
+    natural_key = "external_id"
     staging = [
         ("line", "int"),
         ("external_id", "text"),
@@ -817,9 +828,6 @@ class ReviewLoader(Loader):
             }
         )
         return out, []
-
-    def duplicates_in_db(self) -> str:
-        return "DELETE FROM stg s USING cartportal_review t WHERE t.external_id = s.external_id RETURNING s.line"
 
     def insert(self, cursor) -> dict:
         cursor.execute("""
@@ -899,6 +907,7 @@ class SellerLoader(Loader):
         key=("seller",),
     )
     table = "cartportal_seller"
+    natural_key = "external_id"
     staging = [
         ("line", "int"),
         ("external_id", "text"),
@@ -919,14 +928,8 @@ class SellerLoader(Loader):
         )
         return out, []
 
-    def duplicates_in_db(self) -> str:
-        return "DELETE FROM stg s USING cartportal_seller t WHERE t.external_id = s.external_id RETURNING s.line"
-
     def insert(self, cursor) -> dict:
-        cursor.execute("""INSERT INTO cartportal_seller (external_id, city, postcode_prefix, region_id)
-                          SELECT external_id, city, postcode_prefix, region_id FROM stg
-                          ON CONFLICT (external_id) DO NOTHING""")
-        return {"loaded": cursor.rowcount, "cancellations": 0}
+        return self.insert_staged(cursor, ["external_id", "city", "postcode_prefix", "region_id"])
 
 
 class PaymentLoader(Loader):

@@ -171,26 +171,11 @@ def run_import(*, actor, source: bytes | str | Path, options: ImportOptions, job
     mapping = resolve_mapping(loader, table.header, options)
     total_lines = max(1, raw.count(b"\n"))
     job_started(job_id)
-    counts, seen, date_formats = Counts(), set(), {}
-    state = {"duplicate_examples": 0}
+    run = ImportRun(loader, table, mapping, options, resolver, fixed_region, fingerprint, job_id, needs_region)
+    counts, date_formats = run.counts, run.date_formats
     next_analyze = 1
     for number, chunk in enumerate(table.chunks, start=1):
-        _load_chunk(
-            loader,
-            chunk,
-            table,
-            mapping,
-            options,
-            counts,
-            seen,
-            date_formats,
-            resolver,
-            fixed_region,
-            fingerprint,
-            job_id,
-            state,
-            needs_region,
-        )
+        _load_chunk(run, chunk)
         last_line = max(chunk.lines[-1] if chunk.lines else 0, chunk.problems[-1].line if chunk.problems else 0)
         job_progress(job_id, 99.0 * last_line / total_lines, message=f"line {last_line:,}", counts=dict(counts))
         if number == next_analyze:  # after chunks 1, 2, 4, 8, ...: plans for the next chunks see the grown tables
@@ -216,6 +201,26 @@ def run_import(*, actor, source: bytes | str | Path, options: ImportOptions, job
         )
     job_finished(job_id, counts=summary, message="done")
     return counts
+
+
+@dataclass
+class ImportRun:
+    """What every chunk of one import shares: its settings, and what it accumulates across chunks."""
+
+    loader: object
+    table: TableFile
+    mapping: dict
+    options: ImportOptions
+    resolver: RegionResolver
+    fixed_region: int | None
+    fingerprint: str
+    job_id: int
+    needs_region: bool
+    counts: Counts = field(default_factory=Counts)
+    seen: set = field(default_factory=set)  # row keys met earlier in this file
+    date_formats: dict = field(default_factory=dict)  # detected once per datetime field
+    duplicate_examples: int = 0
+    id_cache: dict = field(default_factory=dict)  # table -> {natural key: (id, region) or None}
 
 
 class Rejected(NamedTuple):
@@ -249,22 +254,9 @@ def _unknown_reference(line, label: str, value, raw_by_line: dict) -> Rejected:
     )
 
 
-def _load_chunk(
-    loader,
-    chunk: Chunk,
-    table: TableFile,
-    mapping,
-    options,
-    counts,
-    seen,
-    date_formats,
-    resolver,
-    fixed_region,
-    fingerprint,
-    job_id,
-    state,
-    needs_region,
-) -> None:
+def _load_chunk(run: ImportRun, chunk: Chunk) -> None:
+    loader, table, mapping, options, counts = run.loader, run.table, run.mapping, run.options, run.counts
+    seen, date_formats, job_id = run.seen, run.date_formats, run.job_id
     quarantine: list[Rejected] = []
     if options.row_errors:
         _move_row_errors(chunk, options.row_errors)
@@ -285,12 +277,12 @@ def _load_chunk(
         loader.spec, frame, column_of=column_of, date_formats=date_formats, now=pd.Timestamp(timezone.now())
     )
     lines = np.asarray(chunk.lines)
-    region_ids = _regions(frame, problems, resolver, fixed_region, needs_region, column_of)
+    region_ids = _regions(frame, problems, run.resolver, run.fixed_region, run.needs_region, column_of)
     good = ~problems.bad
     context = ChunkContext(
         lines[good],
         region_ids[good],
-        fingerprint,
+        run.fingerprint,
         unmapped[good].reset_index(drop=True) if unmapped is not None else None,
     )
     staged, extra = loader.prepare(parsed[good].reset_index(drop=True), context)
@@ -321,9 +313,7 @@ def _load_chunk(
         if getattr(loader, "direct", False):
             try:
                 with transaction.atomic():
-                    result, direct_quarantine, direct_dupes = _direct_load(
-                        cursor, loader, staged, resolver, needs_region, raw_by_line, column_of, state
-                    )
+                    result, direct_quarantine, direct_dupes = _direct_load(cursor, run, staged, raw_by_line, column_of)
             except IntegrityError:
                 result = None  # another import wrote some of these keys meanwhile: take the staging path
             else:
@@ -331,7 +321,7 @@ def _load_chunk(
                 duplicates += direct_dupes
         if result is None:
             _stage(cursor, loader, staged)
-            quarantine += _sql_checks(cursor, loader, resolver, needs_region, raw_by_line, column_of)
+            quarantine += _sql_checks(cursor, run, raw_by_line, column_of)
             cursor.execute(loader.duplicates_in_db())
             duplicates += [_rejected("duplicate_in_database", line, raw_by_line) for (line,) in cursor.fetchall()]
             result = loader.insert(cursor)
@@ -340,17 +330,17 @@ def _load_chunk(
         counts["duplicates"] += len(duplicates)
         for row in duplicates:
             counts.add_problem(row.code)
-        examples = duplicates[: max(0, MAX_DUPLICATE_EXAMPLES - state["duplicate_examples"])]
-        state["duplicate_examples"] += len(examples)
+        examples = duplicates[: max(0, MAX_DUPLICATE_EXAMPLES - run.duplicate_examples)]
+        run.duplicate_examples += len(examples)
         _finish_chunk(counts, quarantine, examples, job_id, cursor)
 
 
-def _direct_load(cursor, loader, staged: pd.DataFrame, resolver, needs_region, raw_by_line, column_of, state):
+def _direct_load(cursor, run: ImportRun, staged: pd.DataFrame, raw_by_line, column_of):
     """Resolve references with cached id lookups, drop keys already loaded, and COPY straight into the table.
     The same checks as the staging path, without the staging table and the joins (for high-volume kinds)."""
+    loader, resolver, cache = run.loader, run.resolver, run.id_cache
     quarantine, dupes = [], []
     lines = staged["line"].to_numpy()
-    cache = state.setdefault("ids", {})
     bad = np.zeros(len(staged), dtype=bool)
     ids = {}
     for column, table, key, field_name in loader.references:
@@ -377,7 +367,7 @@ def _direct_load(cursor, loader, staged: pd.DataFrame, resolver, needs_region, r
     for column, _table, _key in getattr(loader, "region_from", []):
         derived = ids[column].map(lambda pair: pair[1] if isinstance(pair, tuple) else None)
         region = region.where(region.notna(), derived)
-    if needs_region:
+    if run.needs_region:
         no_region = region.isna().to_numpy() & ~bad
         region_label = column_of.get("region", "")
         quarantine += [
@@ -482,7 +472,8 @@ def _iso_utc(values: pd.Series) -> pd.Series:
     return text.where(stamps.notna(), None)
 
 
-def _sql_checks(cursor, loader, resolver, needs_region, raw_by_line, column_of) -> list[Rejected]:
+def _sql_checks(cursor, run: ImportRun, raw_by_line, column_of) -> list[Rejected]:
+    loader, resolver = run.loader, run.resolver
     out = []
     region_missing = False
     if getattr(loader, "region_from", []):
@@ -505,7 +496,7 @@ def _sql_checks(cursor, loader, resolver, needs_region, raw_by_line, column_of) 
             f"UPDATE stg s SET {column} = NULL WHERE s.{column} IS NOT NULL AND NOT EXISTS "
             f"(SELECT 1 FROM {table} t WHERE t.{key} = s.{column})"
         )
-    if needs_region:
+    if run.needs_region:
         region_label = column_of.get("region", "")
         cursor.execute("DELETE FROM stg WHERE region_id IS NULL RETURNING line")
         out += [_rejected("missing_region", line, raw_by_line, region_label) for (line,) in cursor.fetchall()]
