@@ -6,8 +6,9 @@ Loads (once; a later run reuses the rows) a synthetic shop into a database of it
 customers, sessions, cart events (adds, removes, checkouts, purchases) and the orders those purchases made,
 all written with COPY. Then, for an executive (every region) and a regional manager (one region), requests
 every tab the user is shown through Django's test client N times and prints the 95th-percentile server time
-of each and its ratio to the 300 ms limit, and separately the first request after new data (which computes
-the rollups that later requests reuse). The last line is a JSON summary.
+of each and its ratio to the 300 ms limit; separately the first request after a new row arrives (rollups that
+were slow to compute are served as they were and refreshed by a Celery task) and the cold request of a scope
+that nothing is cached for yet (computed in the request). The last line is a JSON summary.
 """
 
 from __future__ import annotations
@@ -280,7 +281,17 @@ def _users():
     return {"executive": executive, "manager": manager, "compliance": compliance}
 
 
+def _new_row() -> object:
+    """One more session: the data watermark moves, as it does whenever a shop's data arrives."""
+    import uuid
+
+    from cartportal.models import Region, Session
+
+    return Session.objects.create(external_id=f"bench-new-{uuid.uuid4().hex}", region=Region.objects.order_by("pk")[0])
+
+
 def time_tabs(requests: int) -> list[dict]:
+    from django.core.cache import cache
     from django.test import Client
 
     from cartportal.portal.nav import tabs_for
@@ -290,11 +301,9 @@ def time_tabs(requests: int) -> list[dict]:
         client = Client()
         client.force_login(user)
         for tab in tabs_for(user):
-            from django.core.cache import cache
-
             cache.clear()
             t = time.perf_counter()
-            client.get(tab["url"], secure=True)  # the first request after new data computes the rollups
+            client.get(tab["url"], secure=True)  # nothing cached yet for this scope: computed in the request
             cold = (time.perf_counter() - t) * 1000
             times = []
             for _ in range(requests):
@@ -302,6 +311,11 @@ def time_tabs(requests: int) -> list[dict]:
                 response = client.get(tab["url"], secure=True)
                 times.append((time.perf_counter() - t) * 1000)
                 assert response.status_code == 200, (role, tab["url"], response.status_code)
+            row = _new_row()
+            t = time.perf_counter()
+            client.get(tab["url"], secure=True)  # new data: served as before, refreshed by a Celery task
+            after_new = (time.perf_counter() - t) * 1000
+            row.delete()
             p95 = float(np.percentile(times, 95))
             results.append(
                 {
@@ -311,14 +325,15 @@ def time_tabs(requests: int) -> list[dict]:
                     "p95_ms": round(p95, 1),
                     "median_ms": round(statistics.median(times), 1),
                     "ratio": round(p95 / LIMIT_MS, 3),
-                    "first_after_new_data_ms": round(cold, 1),
-                    "first_ratio": round(cold / LIMIT_MS, 3),
+                    "first_after_new_data_ms": round(after_new, 1),
+                    "first_ratio": round(after_new / LIMIT_MS, 3),
+                    "cold_ms": round(cold, 1),
                 }
             )
             print(
                 f"{role:<10} {tab['label']:<12} p95 {p95:8.1f} ms  median {statistics.median(times):8.1f} ms  "
-                f"ratio to 300 ms {p95 / LIMIT_MS:6.3f}  | first after new data {cold:9.1f} ms "
-                f"ratio {cold / LIMIT_MS:7.3f}",
+                f"ratio to 300 ms {p95 / LIMIT_MS:6.3f}  | first after new data {after_new:8.1f} ms "
+                f"ratio {after_new / LIMIT_MS:6.3f} | cold (nothing cached) {cold:9.1f} ms",
                 flush=True,
             )
     return results

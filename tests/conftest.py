@@ -3,6 +3,15 @@ import pytest
 from tests.base import build_world
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Every test starts with an empty cache (rollups, throttling), whatever an earlier test left there."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def world(db):
     return build_world()

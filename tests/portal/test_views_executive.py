@@ -142,3 +142,34 @@ def test_rollups_follow_new_data_at_once(shop):
     SessionFactory(region=shop.region_b, started_at=dt.datetime(2024, 5, 11, tzinfo=UTC), converted=True)
     again = {r["code"]: r for r in regional_rollup(shop.executive)["regions"]}["SOUTH"]["conversion"]
     assert again == 0.5
+
+
+def test_a_slow_rollup_is_served_as_it_was_and_refreshed_by_a_task(shop, settings, django_capture_on_commit_callbacks):
+    from cartportal.portal.selectors import cache
+    from cartportal.portal.tasks import refresh_rollup
+
+    def south(user=shop.executive):
+        return {r["code"]: r for r in regional_rollup(user)["regions"]}["SOUTH"]["conversion"]
+
+    assert south() == 0.0
+    settings.PORTAL_ROLLUP_SYNC_SECONDS = 0  # every rollup counts as slow: stale values are served
+    SessionFactory(region=shop.region_b, started_at=dt.datetime(2024, 5, 11, tzinfo=UTC), converted=True)
+    with django_capture_on_commit_callbacks() as queued:
+        assert south() == 0.0  # the figures as computed before the new row, without waiting
+        assert south() == 0.0
+    assert len(queued) == 1  # one refresh queued for that rollup and scope, not one per request
+    name = "cartportal.portal.selectors.executive._measured"
+    refresh_rollup(name, None)  # what the worker runs
+    assert south() == 0.5
+    assert cache.computed_at(name, None) is not None
+
+
+def test_warming_computes_each_region_and_all_regions_so_pages_read_them(shop):
+    from cartportal.portal.selectors import cache
+
+    computed = cache.warm_all([shop.region_a.pk, shop.region_b.pk])
+    assert computed == len(cache.ROLLUPS) * 3
+    name = "cartportal.portal.selectors.executive._measured"
+    at = cache.computed_at(name, [shop.region_a.pk])
+    rows = regional_rollup(shop.manager_a)["regions"]
+    assert [r["code"] for r in rows] == ["NORTH"] and cache.computed_at(name, [shop.region_a.pk]) == at
