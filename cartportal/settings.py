@@ -263,6 +263,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "state": each choice set gets its own readable name.
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignStateEnum": "interventions.models.Campaign.State",
+        "JobStateEnum": "cartportal.models.JobRun.State",
+    },
 }
 
 # --- Product settings -----------------------------------------------------------------------------
