@@ -55,8 +55,17 @@ def _seed_campaign(region):
     campaign = Campaign.objects.create(region=region, name="fuzz", intervention="reminder", state="running")
     now = timezone.now()
     Assignment.objects.bulk_create(
-        Assignment(campaign=campaign, customer=CustomerFactory(region=region), arm=arm, holdout=arm == "holdout",
-                   assigned_at=now, visited=True, converted=i % 2 == 0, revenue=10 * i, outcome_at=now)
+        Assignment(
+            campaign=campaign,
+            customer=CustomerFactory(region=region),
+            arm=arm,
+            holdout=arm == "holdout",
+            assigned_at=now,
+            visited=True,
+            converted=i % 2 == 0,
+            revenue=10 * i,
+            outcome_at=now,
+        )
         for i, arm in enumerate(["treated", "treated", "treated", "holdout", "holdout"])
     )
 
@@ -68,8 +77,13 @@ def _seed_model_versions():
     actor = SystemActor("command:test")
     for lift in (1.5, 2.5):
         version = registry.register_candidate(
-            actor=actor, kind="value", algorithm="fuzz", model_object={"w": [lift]}, features=["orders"],
-            metrics={"top_decile_lift": lift}, holdout={"fingerprint": "fuzz"},
+            actor=actor,
+            kind="value",
+            algorithm="fuzz",
+            model_object={"w": [lift]},
+            features=["orders"],
+            metrics={"top_decile_lift": lift},
+            holdout={"fingerprint": "fuzz"},
         )
         registry.promote_if_better(actor=actor, version=version, metric="top_decile_lift")
 
