@@ -197,6 +197,7 @@ CELERY_BEAT_SCHEDULE.update(
     }
 )
 
+
 # --- Cache ---------------------------------------------------------------------------------------
 # The API's throttle counters live here, so they must be shared by every web process: Django's Redis cache on the
 # Redis the project already uses (CACHE_URL, else the broker's server with database CACHE_REDIS_DB, apart from
