@@ -179,11 +179,11 @@ class CampaignFilter(django_filters.FilterSet):
         fields = ["region", "state", "intervention"]
 
 
-def _transition_doc(verb: str, *codes: int):
+def _transition_doc(summary: str, *codes: int):
     return extend_schema(
         request=TransitionSerializer,
         responses=_responses({200: CampaignSerializer}, *codes),
-        summary=f"{verb} the campaign (audited, with the reason given)",
+        summary=f"{summary} (audited with the reason given)",
     )
 
 
@@ -252,32 +252,32 @@ class CampaignViewSet(RegionScopedViewSetMixin, mixins.ListModelMixin, viewsets.
             raise
         return Response(CampaignSerializer(self._fresh(campaign)).data)
 
-    @_transition_doc("Submit a draft for approval:", 400, 401, 403, 404, 409, 429)
+    @_transition_doc("Submit a draft campaign for approval", 400, 401, 403, 404, 409, 429)
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         return self._transition(request, "submit")
 
-    @_transition_doc("Approve a pending", 400, 401, 403, 404, 409, 429)
+    @_transition_doc("Approve a pending campaign", 400, 401, 403, 404, 409, 429)
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         return self._transition(request, "approve")
 
-    @_transition_doc("Reject a pending", 400, 401, 403, 404, 409, 429)
+    @_transition_doc("Reject a pending campaign", 400, 401, 403, 404, 409, 429)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         return self._transition(request, "reject")
 
-    @_transition_doc("Start an approved", 400, 401, 403, 404, 409, 429)
+    @_transition_doc("Start an approved campaign", 400, 401, 403, 404, 409, 429)
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
         return self._transition(request, "start")
 
-    @_transition_doc("Stop an approved or running", 400, 401, 403, 404, 409, 429)
+    @_transition_doc("Stop an approved or running campaign", 400, 401, 403, 404, 409, 429)
     @action(detail=True, methods=["post"])
     def stop(self, request, pk=None):
         return self._transition(request, "stop")
 
-    @_transition_doc("Complete a running", 400, 401, 403, 404, 409, 429)
+    @_transition_doc("Complete a running campaign", 400, 401, 403, 404, 409, 429)
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
         return self._transition(request, "complete")
