@@ -202,6 +202,36 @@ CELERY_BEAT_SCHEDULE.update(
     }
 )
 
+
+# --- Cache ---------------------------------------------------------------------------------------
+# The API's throttle counters live here, so they must be shared by every web process: Django's Redis cache on the
+# Redis the project already uses (CACHE_URL, else the broker's server with database CACHE_REDIS_DB, apart from
+# the broker's and the results' databases so that clearing the cache never drops a queued task). Without a Redis
+# URL, a local-memory cache (one process only).
+def _redis_cache_location(broker_url: str, db: int) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(broker_url)
+    if parts.scheme not in ("redis", "rediss"):
+        return ""
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, ""))
+
+
+CACHE_URL = env.str("CACHE_URL", default="") or _redis_cache_location(
+    CELERY_BROKER_URL, env.int("CACHE_REDIS_DB", default=2)
+)
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default=CELERY_KEY_PREFIX + "cache"),
+            "TIMEOUT": 300,
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cartportal"}}
+
 # --- REST framework -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -239,6 +269,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "state": each choice set gets its own readable name.
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignStateEnum": "interventions.models.Campaign.State",
+        "JobStateEnum": "cartportal.models.JobRun.State",
+    },
 }
 
 # --- Product settings -----------------------------------------------------------------------------

@@ -13,6 +13,8 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-0123456789-abcdefghijk
 os.environ.setdefault("CARTPORTAL_DB_AS_OWNER", "1")
 os.environ.setdefault("STATICFILES_BACKEND", "django.contrib.staticfiles.storage.StaticFilesStorage")
 os.environ.setdefault("CELERY_TASK_DEFAULT_QUEUE", f"cartportal-test-{uuid.uuid4().hex[:8]}")
+# Cache keys (API throttle counters) of one test session never meet those of an earlier one in the same Redis.
+os.environ.setdefault("CACHE_KEY_PREFIX", f"cp-test-{uuid.uuid4().hex[:8]}:")
 
 from cartportal.devservices import ensure_env  # noqa: E402
 

@@ -1,3 +1,10 @@
 """This app's REST endpoints, included under /api/v1/ by cartportal/api/urls.py."""
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from interventions.api.campaigns import CampaignViewSet
+
+router = SimpleRouter()
+router.register("campaigns", CampaignViewSet, basename="api-campaigns")
+
+urlpatterns = router.urls

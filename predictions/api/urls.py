@@ -1,3 +1,10 @@
 """This app's REST endpoints, included under /api/v1/ by cartportal/api/urls.py."""
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from predictions.api.model_versions import ModelVersionViewSet
+
+router = SimpleRouter()
+router.register("model-versions", ModelVersionViewSet, basename="api-model-versions")
+
+urlpatterns = router.urls

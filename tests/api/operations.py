@@ -166,6 +166,112 @@ def _audience_snapshot(world):
     return sorted(AudienceDefinition.objects.values_list("pk", "name"))
 
 
+# --- Campaigns: each transition's object is a campaign in the state that transition starts from ----------
+def _campaign(region, state="draft", name="matrix campaign"):
+    from interventions.models import Campaign
+
+    return Campaign.objects.create(region=region, name=name, intervention="reminder", state=state)
+
+
+def _campaign_in(state):
+    return lambda world, region: _campaign(region, state).pk
+
+
+def _seed_campaigns(world):
+    for region in (world.region_a, world.region_b):
+        _campaign(region, "pending", name=f"marker-{region.code}")
+
+
+def _campaign_body(world, region):
+    return {"region": region.code, "name": "Matrix campaign", "intervention": "reminder", "holdout_share": 0.2}
+
+
+def _campaign_snapshot(world):
+    from cartportal.models import AuditEvent
+    from interventions.models import Campaign
+
+    return (
+        sorted(Campaign.objects.values_list("pk", "state", "decided_by")),
+        AuditEvent.objects.filter(action__startswith="campaign.").count(),
+    )
+
+
+def _running_with_assignment(world, region):
+    from django.utils import timezone
+
+    from interventions.models import Assignment
+
+    campaign = _campaign(region, "running")
+    customer = CustomerFactory(region=region, consent_marketing=True)
+    Assignment.objects.create(campaign=campaign, customer=customer, arm="treated", assigned_at=timezone.now())
+    return campaign.pk
+
+
+def _outcomes_body(world, region):
+    """Outcome of the customer assigned last in a campaign of `region` (the own object's customer)."""
+    from interventions.models import Assignment
+
+    latest = Assignment.objects.filter(campaign__region=region).latest("pk")
+    return {"outcomes": [{"customer_id": latest.customer_id, "visited": True, "converted": True, "revenue": "25.00"}]}
+
+
+def _outcomes_snapshot(world):
+    from cartportal.models import AuditEvent
+    from interventions.models import Assignment
+
+    return (
+        sorted(Assignment.objects.values_list("pk", "visited", "converted", "revenue", "outcome_at")),
+        AuditEvent.objects.filter(action="campaign.outcomes").count(),
+    )
+
+
+def _reason(world, region):
+    return {"reason": "matrix decision"}
+
+
+# --- Model versions: global objects; "own" and "foreign" are two versions alike ------------------------
+def _model_version(world=None, region=None, *, activate=False, kind="value"):
+    from cartportal.access import SystemActor
+    from predictions import registry
+
+    actor = SystemActor("command:test")
+    version = registry.register_candidate(
+        actor=actor,
+        kind=kind,
+        algorithm="matrix",
+        model_object={"w": [1]},
+        features=["orders"],
+        metrics={"top_decile_lift": 2.0},
+        holdout={"fingerprint": "matrix"},
+    )
+    if activate:
+        registry.activate(actor=actor, version=version, reason="matrix set-up")
+    return version.pk
+
+
+def _active_with_previous(world, region):
+    """The active version of a kind with an earlier active one to go back to. The "own" and "foreign" objects
+    are made one after the other before either is used, so they are of two kinds (or the second would retire
+    the first)."""
+    kind = "value" if region == world.region_a else "abandonment"
+    _model_version(activate=True, kind=kind)
+    return _model_version(activate=True, kind=kind)
+
+
+def _model_snapshot(world):
+    from cartportal.models import AuditEvent
+    from predictions.models import ModelVersion
+
+    return (
+        sorted(ModelVersion.objects.values_list("pk", "status")),
+        AuditEvent.objects.filter(action__startswith="model.").count(),
+    )
+
+
+def _campaign_transition(state):
+    return Operation(make=_campaign_in(state), body=_reason, snapshot=_campaign_snapshot)
+
+
 OPERATIONS: dict[str, Operation] = {
     "GET /api/v1/schema/": Operation(),
     "GET /api/v1/docs/": Operation(),
@@ -200,4 +306,23 @@ OPERATIONS: dict[str, Operation] = {
     "GET /api/v1/segments/audiences/{id}/": Operation(make=_audience),
     "GET /api/v1/audit-events/": Operation(seed=_seed_audit),
     "GET /api/v1/audit-events/{id}/": Operation(make=_audit_event),
+    "GET /api/v1/campaigns/": Operation(seed=_seed_campaigns, row_region=_region_code),
+    "POST /api/v1/campaigns/": Operation(body=_campaign_body, snapshot=_campaign_snapshot),
+    "GET /api/v1/campaigns/{id}/": Operation(make=_campaign_in("running")),
+    "POST /api/v1/campaigns/{id}/submit/": _campaign_transition("draft"),
+    "POST /api/v1/campaigns/{id}/approve/": _campaign_transition("pending"),
+    "POST /api/v1/campaigns/{id}/reject/": _campaign_transition("pending"),
+    "POST /api/v1/campaigns/{id}/start/": _campaign_transition("approved"),
+    "POST /api/v1/campaigns/{id}/stop/": _campaign_transition("running"),
+    "POST /api/v1/campaigns/{id}/complete/": _campaign_transition("running"),
+    "POST /api/v1/campaigns/{id}/outcomes/": Operation(
+        make=_running_with_assignment, body=_outcomes_body, snapshot=_outcomes_snapshot
+    ),
+    "GET /api/v1/model-versions/": Operation(seed=lambda world: _model_version()),
+    "GET /api/v1/model-versions/{id}/": Operation(make=_model_version),
+    "POST /api/v1/model-versions/{id}/activate/": Operation(
+        make=_model_version, body=_reason, snapshot=_model_snapshot
+    ),
+    "POST /api/v1/model-versions/{id}/rollback/": Operation(make=_active_with_previous, snapshot=_model_snapshot),
 }
+

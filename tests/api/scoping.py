@@ -73,6 +73,83 @@ def _bulk_post(world, region):
     )
 
 
+def _campaign(region, state="pending", name="campaign"):
+    from interventions.models import Campaign
+
+    return Campaign.objects.create(region=region, name=name, intervention="reminder", state=state)
+
+
+def _campaigns(world):
+    _campaign(world.region_a, name="marker-own-campaign")
+    _campaign(world.region_b, name="marker-foreign-campaign")
+    return "marker-own-campaign", "marker-foreign-campaign"
+
+
+def _campaign_kwargs(world, region):
+    return {"pk": _campaign(region).pk}
+
+
+def _campaign_snapshot(pk):
+    from cartportal.models import AuditEvent
+    from interventions.models import Campaign
+
+    def snapshot():
+        campaign = Campaign.objects.get(pk=pk)
+        return campaign.state, campaign.decided_by, AuditEvent.objects.filter(action__startswith="campaign.").count()
+
+    return snapshot
+
+
+def _campaign_post(state):
+    def post(world, region):
+        campaign = _campaign(region, state)
+        return {"pk": campaign.pk}, {"reason": "scoping check"}, _campaign_snapshot(campaign.pk)
+
+    return post
+
+
+def _create_campaign_post(world, region):
+    from interventions.models import Campaign
+
+    body = {"region": region.code, "name": "foreign draft", "intervention": "reminder"}
+    return {}, body, lambda: sorted(Campaign.objects.values_list("pk", flat=True))
+
+
+def _outcomes_post(world, region):
+    from django.utils import timezone
+
+    from interventions.models import Assignment
+
+    campaign = _campaign(region, "running")
+    customer = CustomerFactory(region=region)
+    Assignment.objects.create(campaign=campaign, customer=customer, arm="treated", assigned_at=timezone.now())
+    body = {"outcomes": [{"customer_id": customer.pk, "converted": True}]}
+    return {"pk": campaign.pk}, body, lambda: sorted(Assignment.objects.values_list("pk", "converted", "outcome_at"))
+
+
+def _model_version(world=None, region=None):
+    from cartportal.access import SystemActor
+    from predictions import registry
+
+    version = registry.register_candidate(
+        actor=SystemActor("command:test"),
+        kind="value",
+        algorithm="marker-algorithm",
+        model_object={"w": [1]},
+        features=["orders"],
+        metrics={"top_decile_lift": 2.0},
+        holdout={"fingerprint": "scoping"},
+    )
+    return {"pk": version.pk}
+
+
+def _model_post(world, region):
+    from predictions.models import ModelVersion
+
+    kwargs = _model_version()
+    return kwargs, {"reason": "not an analyst"}, lambda: sorted(ModelVersion.objects.values_list("pk", "status"))
+
+
 SPECS = {
     "api-schema": UrlSpec("global"),
     "api-docs": UrlSpec("global", api=False),
@@ -88,4 +165,31 @@ SPECS = {
     "api-jobs-detail": UrlSpec("object", make=_job),
     "api-audit-events-list": UrlSpec("list", seed=_audit, roles={"Compliance"}, denied_status=403),
     "api-audit-events-detail": UrlSpec("object", make=_audit_event, roles={"Compliance"}, denied_status=404),
+    "api-campaigns-list": UrlSpec("list", seed=_campaigns, post=_create_campaign_post),
+    "api-campaigns-detail": UrlSpec("object", make=_campaign_kwargs),
+    **{
+        f"api-campaigns-{verb}": UrlSpec(
+            "list", make=_campaign_kwargs, roles=NOBODY, denied_status=405, post=_campaign_post(state)
+        )
+        for verb, state in [
+            ("submit", "draft"),
+            ("approve", "pending"),
+            ("reject", "pending"),
+            ("start", "approved"),
+            ("stop", "running"),
+            ("complete", "running"),
+        ]
+    },
+    "api-campaigns-outcomes": UrlSpec(
+        "list", make=_campaign_kwargs, roles=NOBODY, denied_status=405, post=_outcomes_post
+    ),
+    # Model versions are global: every role reads them; the manager of region A may not activate one.
+    "api-model-versions-list": UrlSpec("global"),
+    "api-model-versions-detail": UrlSpec("global", make=_model_version),
+    "api-model-versions-activate": UrlSpec(
+        "list", make=_model_version, roles=NOBODY, denied_status=405, post=_model_post
+    ),
+    "api-model-versions-rollback": UrlSpec(
+        "list", make=_model_version, roles=NOBODY, denied_status=405, post=_model_post
+    ),
 }

@@ -42,6 +42,50 @@ def _seed(world):
         job = job_create(kind="import_transactions", region=region)
         QuarantinedRow.objects.create(job=job, region=region, line=3, column="qty", code="not_a_number", message="x")
         record(actor="command:test", action="fuzz.seed", region_code=region.code)
+        _seed_campaign(region)
+    _seed_model_versions()
+
+
+def _seed_campaign(region):
+    """A running campaign with outcomes in both arms, so lists and details carry arms and a measured lift."""
+    from django.utils import timezone
+
+    from interventions.models import Assignment, Campaign
+
+    campaign = Campaign.objects.create(region=region, name="fuzz", intervention="reminder", state="running")
+    now = timezone.now()
+    Assignment.objects.bulk_create(
+        Assignment(
+            campaign=campaign,
+            customer=CustomerFactory(region=region),
+            arm=arm,
+            holdout=arm == "holdout",
+            assigned_at=now,
+            visited=True,
+            converted=i % 2 == 0,
+            revenue=10 * i,
+            outcome_at=now,
+        )
+        for i, arm in enumerate(["treated", "treated", "treated", "holdout", "holdout"])
+    )
+
+
+def _seed_model_versions():
+    from cartportal.access import SystemActor
+    from predictions import registry
+
+    actor = SystemActor("command:test")
+    for lift in (1.5, 2.5):
+        version = registry.register_candidate(
+            actor=actor,
+            kind="value",
+            algorithm="fuzz",
+            model_object={"w": [lift]},
+            features=["orders"],
+            metrics={"top_decile_lift": lift},
+            holdout={"fingerprint": "fuzz"},
+        )
+        registry.promote_if_better(actor=actor, version=version, metric="top_decile_lift")
 
 
 def _documented_unavailable(response) -> bool:
@@ -99,6 +143,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(world, setti
     signals.request_finished.disconnect(close_old_connections)
     try:
         failures, operations = _fuzz_all(headers)
+        failures += _seeded_details_conform(headers)
     finally:
         signals.request_started.connect(close_old_connections)
         signals.request_finished.connect(close_old_connections)
@@ -116,3 +161,33 @@ def _fuzz_all(headers):
         operations += 1
         failures += _fuzz_operation(operation, headers)
     return failures, operations
+
+
+def _seeded_details_conform(headers) -> list[str]:
+    """Generated ids rarely hit a stored row: the seeded campaign (with arms and a measured lift) and model
+    version are checked against the schema explicitly."""
+    from interventions.models import Campaign
+    from predictions.models import ModelVersion
+
+    schema = _load_schema()
+    campaign = Campaign.objects.filter(name="fuzz", region__code="NORTH").get()
+    checks = [
+        ("/api/v1/campaigns/", {}),
+        ("/api/v1/campaigns/{id}/", {"id": campaign.pk}),
+        ("/api/v1/model-versions/", {}),
+        ("/api/v1/model-versions/{id}/", {"id": ModelVersion.objects.get(status="active").pk}),
+    ]
+    failures = []
+    for path, parameters in checks:
+        case = schema[path]["GET"].Case(path_parameters=parameters)
+        response = case.call(headers=headers)
+        if response.status_code != 200:
+            failures.append(f"GET {path} {parameters}: {response.status_code}")
+            continue
+        if path == "/api/v1/campaigns/{id}/" and not response.json()["lift"]["ready"]:
+            failures.append("the seeded campaign has no measured lift")
+        try:
+            case.validate_response(response, checks=[response_schema_conformance])
+        except (Exception, BaseExceptionGroup) as exc:
+            failures.append(f"GET {path}: {type(exc).__name__}: {str(exc)[:400]}")
+    return failures
