@@ -156,7 +156,8 @@ class CartEvent(models.Model):
     session = models.ForeignKey(Session, on_delete=models.CASCADE, null=True, blank=True, related_name="cart_events")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
-    product = models.ForeignKey(Product, on_delete=models.SET_NULL, null=True, blank=True)
+    # indexed with the time below: (product, occurred_at) serves product look-ups and a product's recent prices
+    product = models.ForeignKey(Product, on_delete=models.SET_NULL, null=True, blank=True, db_index=False)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     unit_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     quantity = models.IntegerField(default=1)
@@ -168,7 +169,11 @@ class CartEvent(models.Model):
     objects = RegionScopedQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["region", "occurred_at"]), models.Index(fields=["customer", "occurred_at"])]
+        indexes = [
+            models.Index(fields=["region", "occurred_at"]),
+            models.Index(fields=["customer", "occurred_at"]),
+            models.Index(fields=["product", "occurred_at"], include=["unit_price"], name="cartevent_product_time"),
+        ]
 
 
 class Review(models.Model):

@@ -12,6 +12,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+from django.db import connection
 from django.db.models import F, QuerySet
 
 from cartportal.models import CartEvent, Order, Review
@@ -191,15 +192,28 @@ def _cart_features(session_ids: list[int], cutoff: dt.datetime) -> pd.DataFrame:
     return out
 
 
+REFERENCE_PRICES = 50  # a product's usual price: the median of its latest prices seen before the cut-off
+
+
 def _reference_prices(product_ids: list[int], cutoff: dt.datetime) -> pd.Series:
-    """The median price each product was seen at in cart events before the cut-off."""
-    seen = _frame(
-        CartEvent.objects.filter(product_id__in=product_ids, occurred_at__lt=cutoff, unit_price__isnull=False),
-        {"product_id": "product_id", "unit_price": "unit_price"},
-    )
-    if seen.empty:
+    """The median of the last REFERENCE_PRICES prices each product was seen at in cart events before the cut-off
+    (read off the (product, time) index, so the cost does not grow with the shop's history)."""
+    if not product_ids:
         return pd.Series(dtype=float)
-    return seen.assign(unit_price=seen["unit_price"].astype(float)).groupby("product_id")["unit_price"].median()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT p.id, percentile_cont(0.5) WITHIN GROUP (ORDER BY recent.unit_price)
+            FROM unnest(%s::bigint[]) AS p(id)
+            CROSS JOIN LATERAL (
+                SELECT e.unit_price FROM cartportal_cartevent e
+                WHERE e.product_id = p.id AND e.occurred_at < %s AND e.unit_price IS NOT NULL
+                ORDER BY e.occurred_at DESC LIMIT %s
+            ) recent
+            GROUP BY p.id""",
+            [[int(i) for i in product_ids], cutoff, REFERENCE_PRICES],
+        )
+        return pd.Series(dict(cursor.fetchall()), dtype=float)
 
 
 def _review_features(adds: pd.DataFrame, cutoff: dt.datetime) -> pd.DataFrame:
@@ -251,25 +265,24 @@ def _customer_features(sessions: pd.DataFrame, cutoff: dt.datetime) -> pd.DataFr
     orders["delay"] = delay
     orders["late"] = np.where(delay.notna(), (delay > 0).astype(float), np.nan)
     orders["freight_share"] = orders["freight"].astype(float) / orders["total"].astype(float).replace(0, np.nan)
-    rows = []
-    for session_id, customer_id, started in sessions[["session_id", "customer_id", "started_at"]].itertuples(False):
-        if pd.isna(customer_id):
-            continue
-        mine = orders[orders["customer_id"] == customer_id]
-        if pd.notna(started):
-            mine = mine[mine["placed_at"] < started]
-        if mine.empty:
-            continue
-        reference = started if pd.notna(started) else cutoff
-        rows.append(
-            {
-                "session_id": session_id,
-                "customer_prior_orders": len(mine),
-                "customer_days_since_order": (reference - mine["placed_at"].max()).total_seconds() / 86400,
-                "customer_mean_delay_days": mine["delay"].mean(),
-                "customer_late_share": mine["late"].mean(),
-                "customer_orders_delivered": mine["delay"].notna().sum(),
-                "customer_mean_freight_share": mine["freight_share"].mean(),
-            }
-        )
-    return pd.DataFrame(rows).set_index("session_id") if rows else empty
+    # every (session, earlier order of its customer) pair, aggregated per session in one pass
+    pairs = sessions[["session_id", "customer_id", "started_at"]].dropna(subset=["customer_id"])
+    pairs = pairs.assign(customer_id=pairs["customer_id"].astype("int64"))
+    pairs = pairs.merge(orders.assign(customer_id=orders["customer_id"].astype("int64")), on="customer_id")
+    started = pd.to_datetime(pairs["started_at"], utc=True)
+    pairs = pairs[started.isna() | (pairs["placed_at"] < started)]
+    if pairs.empty:
+        return empty
+    reference = pd.to_datetime(pairs["started_at"], utc=True).fillna(pd.Timestamp(cutoff))
+    pairs = pairs.assign(since=(reference - pairs["placed_at"]).dt.total_seconds() / 86400)
+    grouped = pairs.groupby("session_id")
+    return pd.DataFrame(
+        {
+            "customer_prior_orders": grouped.size(),
+            "customer_days_since_order": grouped["since"].min(),
+            "customer_mean_delay_days": grouped["delay"].mean(),
+            "customer_late_share": grouped["late"].mean(),
+            "customer_orders_delivered": grouped["delay"].count(),
+            "customer_mean_freight_share": grouped["freight_share"].mean(),
+        }
+    )

@@ -90,3 +90,27 @@ def test_retrain_of_a_worse_model_keeps_the_active_one(shop):
     assert JobRun.objects.get(pk=job.pk).state == JobRun.State.FAILED
     assert registry.active_version("abandonment") == first
     assert np.isfinite(first.metrics["roc_auc"])
+
+
+def test_the_abandonment_tab_reads_the_published_run_within_the_users_regions(shop):
+    from predictions.abandonment import selectors
+
+    services.retrain_run(
+        actor=SystemActor("task:retrain"),
+        job_id=job_create(kind="retrain", parameters={}).pk,
+        kind="abandonment",
+        rescore=False,
+    )
+    run = score_in_process(kind="abandonment")
+    view = selectors.at_risk(shop.manager_a)
+    assert view.scored and f"run #{run.pk}" in view.source
+    stored = {
+        s.session_id: s.value for s in Score.objects.filter(run=run, region=shop.region_a).exclude(session=None)
+    }
+    assert {r["session_id"]: r["probability"] for r in view.rows} == {k: round(v, 4) for k, v in stored.items()}
+    assert [r["probability"] for r in view.rows] == sorted((r["probability"] for r in view.rows), reverse=True)
+    assert {r["region"] for r in view.rows} == {shop.region_a.code.upper()}
+    assert set(view.drivers_by_region) == {shop.region_a.code.lower()}
+    assert any("raises the risk of abandoning" in r["reason"] for r in view.rows)
+    everyone = selectors.at_risk(shop.executive)
+    assert len(everyone.rows) == 200 and set(everyone.drivers_by_region) == {"north", "south"}
