@@ -143,7 +143,11 @@ class Session(models.Model):
     objects = RegionScopedQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["region", "started_at"])]
+        indexes = [
+            models.Index(fields=["region", "started_at"]),
+            # live sessions (outcome not known yet): few at any time, read first by the Abandonment tab
+            models.Index(fields=["started_at"], condition=models.Q(converted__isnull=True), name="session_live"),
+        ]
 
 
 class CartEvent(models.Model):
