@@ -42,14 +42,13 @@ def at_risk(user, region_ids: list[int] | None = None, model=None) -> RiskView:
         published = _from_published_run(user, region_ids)
         if published is not None:
             return published
+    model = model or latest_model()
+    if model is None:
+        return unscored_sessions(user, region_ids)
     sessions = scoped_sessions(user, region_ids)
     live = sessions.filter(converted__isnull=True)
     chosen = live if live.exists() else sessions
-    model = model or latest_model()
     source = "live sessions" if chosen is live else "latest sessions"
-    if model is None:  # nothing to score with: the newest sessions, one page's worth of reading
-        latest = chosen.select_related("region").order_by("-started_at", "-id")[:CANDIDATE_LIMIT]
-        return RiskView(rows=_unscored_rows(list(latest)), scored=False, source=source)
     ids = list(chosen.order_by("-started_at", "-id").values_list("id", flat=True)[:CANDIDATE_LIMIT])
     frame = features.build(Session.objects.filter(id__in=ids), timezone.now()) if ids else pd.DataFrame()
     if frame.empty:
@@ -145,6 +144,17 @@ def driver_sentence(probability: float, contributions: dict) -> str:
     return f"{DRIVER_LABELS[driver]} raises the risk of abandoning by {points * 100:.1f} points."
 
 
+@rollup
+def unscored_sessions(user, region_ids: list[int] | None = None) -> RiskView:
+    """Without a model: live sessions (outcome unknown) first, else the latest sessions, newest first, unscored."""
+    sessions = scoped_sessions(user, scoped_region_ids(user, region_ids))
+    live = sessions.filter(converted__isnull=True)
+    chosen = live if live.exists() else sessions
+    latest = list(chosen.select_related("region").order_by("-started_at", "-id")[:CANDIDATE_LIMIT])
+    source = "live sessions" if chosen is live else "latest sessions"
+    return RiskView(rows=_unscored_rows(latest), scored=False, source=source)
+
+
 def _unscored_rows(sessions: list) -> list[dict]:
     categories = _session_categories([s.pk for s in sessions])["category"].to_dict()
     return [
@@ -193,7 +203,10 @@ def _session_categories(session_ids: list[int]) -> pd.DataFrame:
     if pairs.empty:
         return pd.DataFrame(columns=["category"], index=pd.Index([], name="session_id"))
     pairs["category"] = pairs["category"].replace("", "(uncategorised)")
-    return pairs.groupby("session_id")["category"].agg(lambda c: c.mode().iloc[0]).to_frame()
+    # each session's most added category (ties: the first by name), counted in one pass
+    counts = pairs.groupby(["session_id", "category"]).size().reset_index(name="adds")
+    top = counts.sort_values(["session_id", "adds", "category"], ascending=[True, False, True])
+    return top.drop_duplicates("session_id").set_index("session_id")[["category"]]
 
 
 @rollup

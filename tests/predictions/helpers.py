@@ -6,11 +6,12 @@ import datetime as dt
 import random
 
 import numpy as np
+import pandas as pd
 from django.utils import timezone
 from sklearn.linear_model import LogisticRegression
 
 from cartportal.access import SystemActor
-from cartportal.models import Customer, Order, Region
+from cartportal.models import Customer, Order, Region, Session
 from predictions import registry
 from predictions.scoring.features import CUSTOMER_FEATURES
 from predictions.scoring.scorers import ClassifierScorer
@@ -73,3 +74,50 @@ def active_model(kind: str = "abandonment", *, auc: float = 0.8, fingerprint: st
     registry.promote_if_better(actor=ACTOR, version=version, metric="roc_auc")
     version.refresh_from_db()
     return version
+
+
+MONTHS = {m: i + 1 for i, m in enumerate("Jan Feb Mar Apr May June Jul Aug Sep Oct Nov Dec".split())}
+COLUMNS = {
+    "Administrative": "administrative_pages",
+    "Administrative_Duration": "administrative_duration",
+    "Informational": "informational_pages",
+    "Informational_Duration": "informational_duration",
+    "ProductRelated": "product_pages",
+    "ProductRelated_Duration": "product_duration",
+    "BounceRates": "bounce_rate",
+    "ExitRates": "exit_rate",
+    "PageValues": "page_value",
+    "SpecialDay": "special_day",
+    "OperatingSystems": "operating_system",
+    "Browser": "browser",
+    "TrafficType": "traffic_source",
+    "VisitorType": "visitor_type",
+    "Weekend": "weekend",
+}
+
+
+def shopper_rows(data_dir, n: int, seed: int = 1) -> pd.DataFrame:
+    raw = pd.read_csv(data_dir / "online_shoppers_intention.csv").sample(n=n, random_state=seed)
+    frame = raw.rename(columns=COLUMNS)
+    frame["month"] = raw["Month"].map(MONTHS)
+    frame["converted"] = raw["Revenue"].astype(bool)
+    frame["region"] = "r" + raw["Region"].astype(str)
+    return frame.reset_index(drop=True)
+
+
+TEXT_FIELDS = {"weekend", "operating_system", "browser", "traffic_source", "visitor_type"}
+
+
+def shopper_session(r, **fields) -> Session:
+    """An unsaved Session from one row of shopper_rows (pages, durations, rates, context and outcome)."""
+    return Session(
+        month=int(r.month),
+        weekend=bool(r.weekend),
+        operating_system=str(r.operating_system),
+        browser=str(r.browser),
+        traffic_source=str(r.traffic_source),
+        visitor_type=str(r.visitor_type),
+        converted=bool(r.converted),
+        **{c: getattr(r, c) for c in COLUMNS.values() if c not in TEXT_FIELDS},
+        **fields,
+    )

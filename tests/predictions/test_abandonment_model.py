@@ -2,7 +2,6 @@ import datetime as dt
 from decimal import Decimal
 
 import numpy as np
-import pandas as pd
 import pytest
 from django.utils import timezone
 
@@ -10,34 +9,7 @@ from cartportal.models import AuditEvent, Session
 from predictions.abandonment import features, live, services
 from predictions.abandonment.model import AbandonmentModel, TrainingError
 from tests.factories import CartEventFactory, CustomerFactory, OrderFactory, ProductFactory, ReviewFactory
-
-MONTHS = {m: i + 1 for i, m in enumerate("Jan Feb Mar Apr May June Jul Aug Sep Oct Nov Dec".split())}
-COLUMNS = {
-    "Administrative": "administrative_pages",
-    "Administrative_Duration": "administrative_duration",
-    "Informational": "informational_pages",
-    "Informational_Duration": "informational_duration",
-    "ProductRelated": "product_pages",
-    "ProductRelated_Duration": "product_duration",
-    "BounceRates": "bounce_rate",
-    "ExitRates": "exit_rate",
-    "PageValues": "page_value",
-    "SpecialDay": "special_day",
-    "OperatingSystems": "operating_system",
-    "Browser": "browser",
-    "TrafficType": "traffic_source",
-    "VisitorType": "visitor_type",
-    "Weekend": "weekend",
-}
-
-
-def shopper_rows(data_dir, n: int, seed: int = 1) -> pd.DataFrame:
-    raw = pd.read_csv(data_dir / "online_shoppers_intention.csv").sample(n=n, random_state=seed)
-    frame = raw.rename(columns=COLUMNS)
-    frame["month"] = raw["Month"].map(MONTHS)
-    frame["converted"] = raw["Revenue"].astype(bool)
-    frame["region"] = "r" + raw["Region"].astype(str)
-    return frame.reset_index(drop=True)
+from tests.predictions.helpers import shopper_rows, shopper_session
 
 
 @pytest.fixture(scope="module")
@@ -159,22 +131,7 @@ def test_training_service_needs_enough_sessions_and_audits_a_trained_model(world
         services.abandonment_train(actor=actor)
     rows = shopper_rows(data_dir, 800, seed=4)
     Session.objects.bulk_create(
-        Session(
-            external_id=f"shop-{i}",
-            region=world.region_a if i % 2 else world.region_b,
-            month=int(r.month),
-            weekend=bool(r.weekend),
-            **{
-                c: getattr(r, c)
-                for c in COLUMNS.values()
-                if c not in {"weekend", "operating_system", "browser", "traffic_source", "visitor_type"}
-            },
-            operating_system=str(r.operating_system),
-            browser=str(r.browser),
-            traffic_source=str(r.traffic_source),
-            visitor_type=str(r.visitor_type),
-            converted=bool(r.converted),
-        )
+        shopper_session(r, external_id=f"shop-{i}", region=world.region_a if i % 2 else world.region_b)
         for i, r in enumerate(rows.itertuples())
     )
     model, _version = services.abandonment_train(actor=actor, cutoff=timezone.now())

@@ -16,9 +16,7 @@ from predictions.abandonment import features
 from predictions.abandonment.features import DRIVERS
 from predictions.demo import score_in_process
 from predictions.models import Score
-from tests.predictions.test_abandonment_model import COLUMNS, shopper_rows
-
-TEXT_FIELDS = {"weekend", "operating_system", "browser", "traffic_source", "visitor_type"}
+from tests.predictions.helpers import shopper_rows, shopper_session
 
 
 @pytest.fixture
@@ -32,19 +30,12 @@ def shop(world, data_dir):
         for i in range(220)
     ]
     Session.objects.bulk_create(
-        Session(
+        shopper_session(
+            r,
             external_id=f"abs-{i}",
             customer=customers[i % 200],
             region_id=customers[i % 200].region_id,
             started_at=now - dt.timedelta(days=30 - i // 200, minutes=i),
-            month=int(r.month),
-            weekend=bool(r.weekend),
-            operating_system=str(r.operating_system),
-            browser=str(r.browser),
-            traffic_source=str(r.traffic_source),
-            visitor_type=str(r.visitor_type),
-            converted=bool(r.converted),
-            **{c: getattr(r, c) for c in COLUMNS.values() if c not in TEXT_FIELDS},
         )
         for i, r in enumerate(rows.itertuples())
     )
@@ -104,9 +95,7 @@ def test_the_abandonment_tab_reads_the_published_run_within_the_users_regions(sh
     run = score_in_process(kind="abandonment")
     view = selectors.at_risk(shop.manager_a)
     assert view.scored and f"run #{run.pk}" in view.source
-    stored = {
-        s.session_id: s.value for s in Score.objects.filter(run=run, region=shop.region_a).exclude(session=None)
-    }
+    stored = {s.session_id: s.value for s in Score.objects.filter(run=run, region=shop.region_a).exclude(session=None)}
     assert {r["session_id"]: r["probability"] for r in view.rows} == {k: round(v, 4) for k, v in stored.items()}
     assert [r["probability"] for r in view.rows] == sorted((r["probability"] for r in view.rows), reverse=True)
     assert {r["region"] for r in view.rows} == {shop.region_a.code.upper()}

@@ -10,9 +10,7 @@ from cartportal.access import SystemActor
 from cartportal.models import Session
 from predictions.abandonment import services
 from tests.factories import CartEventFactory, ProductFactory, ReviewFactory
-from tests.predictions.test_abandonment_model import COLUMNS, shopper_rows
-
-TEXT_FIELDS = {"weekend", "operating_system", "browser", "traffic_source", "visitor_type"}
+from tests.predictions.helpers import shopper_rows, shopper_session
 
 
 def _client(user) -> Client:
@@ -24,18 +22,7 @@ def _client(user) -> Client:
 def _load_sessions(world, data_dir, n=500):
     rows = shopper_rows(data_dir, n, seed=11)
     Session.objects.bulk_create(
-        Session(
-            external_id=f"shop-{i}",
-            region=world.region_a if i % 3 else world.region_b,
-            month=int(r.month),
-            weekend=bool(r.weekend),
-            operating_system=str(r.operating_system),
-            browser=str(r.browser),
-            traffic_source=str(r.traffic_source),
-            visitor_type=str(r.visitor_type),
-            converted=bool(r.converted),
-            **{c: getattr(r, c) for c in COLUMNS.values() if c not in TEXT_FIELDS},
-        )
+        shopper_session(r, external_id=f"shop-{i}", region=world.region_a if i % 3 else world.region_b)
         for i, r in enumerate(rows.itertuples())
     )
 
