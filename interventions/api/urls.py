@@ -1,3 +1,9 @@
 """This app's REST endpoints, included under /api/v1/ by cartportal/api/urls.py."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from interventions.api.promotions import PromotionListView
+
+urlpatterns: list = [
+    path("promotions/", PromotionListView.as_view(), name="api-promotions"),
+]

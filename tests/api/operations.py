@@ -166,6 +166,13 @@ def _audience_snapshot(world):
     return sorted(AudienceDefinition.objects.values_list("pk", "name"))
 
 
+def _seed_offers(world):
+    from tests.interventions.scoping import offer
+
+    for region in (world.region_a, world.region_b):
+        offer(region, f"offer-{region.code}")
+
+
 OPERATIONS: dict[str, Operation] = {
     "GET /api/v1/schema/": Operation(),
     "GET /api/v1/docs/": Operation(),
@@ -198,6 +205,7 @@ OPERATIONS: dict[str, Operation] = {
     "GET /api/v1/segments/audiences/": Operation(seed=_seed_audiences, row_region=_region_code),
     "POST /api/v1/segments/audiences/": Operation(body=_audience_body, snapshot=_audience_snapshot),
     "GET /api/v1/segments/audiences/{id}/": Operation(make=_audience),
+    "GET /api/v1/promotions/": Operation(seed=_seed_offers, row_region=_region_code),
     "GET /api/v1/audit-events/": Operation(seed=_seed_audit),
     "GET /api/v1/audit-events/{id}/": Operation(make=_audit_event),
 }
