@@ -197,11 +197,17 @@ CELERY_BEAT_SCHEDULE.update(
     }
 )
 
-# Interventions: every Monday morning, the week's promotions for every region.
+# Interventions: every Monday morning, the week's promotions for every region; on Sundays the uplift model is
+# retrained from the outcomes of completed campaigns (promoted only when it beats the active one).
 CELERY_BEAT_SCHEDULE["interventions-weekly-promotions"] = {
     "task": "interventions.generate_promotions",
     "schedule": crontab(minute=0, hour=5, day_of_week="mon"),
     "args": (None, None),
+}
+CELERY_BEAT_SCHEDULE["interventions-train-uplift"] = {
+    "task": "interventions.train_uplift",
+    "schedule": crontab(minute=0, hour=4, day_of_week="sun"),
+    "args": ("visited",),
 }
 
 # --- REST framework -------------------------------------------------------------------------------

@@ -16,3 +16,15 @@ def generate_promotions(job_id: int | None = None, region_ids: list[int] | None 
         return services.promotions_for_beat()
     services.promotions_generate(actor=SystemActor("task:promotions", region_ids), region_ids=region_ids, job_id=job_id)
     return job_id
+
+
+@shared_task(name="interventions.train_uplift")
+def train_uplift(target: str = "visited") -> int | None:
+    """Weekly: the uplift model from the stored outcomes of completed campaigns (None when there are too few)."""
+    from interventions.uplift.outcomes import OutcomeTrainingError, outcomes_uplift_train
+
+    try:
+        version, _report, _promoted = outcomes_uplift_train(actor=SystemActor("task:train_uplift"), target=target)
+    except OutcomeTrainingError:
+        return None
+    return version.pk
