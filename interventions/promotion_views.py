@@ -97,4 +97,7 @@ def promotions_generate(request):
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("interventions:promotions")
+    if job.region_id is None:  # several regions: the job is listed on the Jobs tab for global roles
+        messages.info(request, f"Promotions job #{job.pk} queued for {len(job.parameters['region_ids'])} regions.")
+        return redirect("interventions:promotions")
     return redirect("portal:job", job_id=job.pk)

@@ -6,8 +6,8 @@ Time-based holdout: a model fitted on the window before last (features as of `la
 the following window) is scored on the last window (features as of `latest - 1 window`). Reported: mean
 absolute and root-mean-square error against a naive forecast (the customer's past spend rate in the category)
 and against the training mean, and the top-3 hit rate (share of buyers in the last window whose biggest
-category was among their three predicted ones) against the three most bought categories of their region. The model that writes the offers is then fitted on the last
-window with the same recipe.
+category was among their three predicted ones) against the three most bought categories of their region. The
+model that writes the offers is then fitted on the last window with the same recipe.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from django.utils import timezone
 from cartportal.access import region_ids_for
 from cartportal.audit import record
 from cartportal.jobs import job_create, job_failed, job_finished, job_progress, job_started
-from cartportal.models import Customer, JobRun
+from cartportal.models import Customer, JobRun, Region
 from cartportal.services import DomainError
 from interventions.models import PromotionOffer
 from interventions.promotions import model
@@ -40,8 +40,6 @@ def consenting_ids(region_ids: list[int]) -> set[int]:
 
 
 def _regions(actor, region_ids: list[int] | None) -> list[int]:
-    from cartportal.models import Region
-
     allowed = region_ids_for(actor, "change")
     wanted = list(Region.objects.values_list("pk", flat=True)) if region_ids is None else list(region_ids)
     return sorted(r for r in wanted if allowed is None or r in allowed)
@@ -53,7 +51,9 @@ def promotions_generate_start(*, actor, region_ids: list[int] | None = None) -> 
     if not ids:
         raise DomainError("you may not generate promotions in any region", code="forbidden")
     with transaction.atomic():
-        job = job_create(kind=JOB_KIND, actor=actor, parameters={"region_ids": ids})
+        # a job of one region is visible to that region's people; one over several regions to global roles
+        region = Region.objects.get(pk=ids[0]) if len(ids) == 1 else None
+        job = job_create(kind=JOB_KIND, actor=actor, region=region, parameters={"region_ids": ids})
         record(actor=actor, action="promotions.requested", object_type="job", object_id=job.pk, after={"regions": ids})
         transaction.on_commit(lambda: _enqueue(job.pk, ids))
     return job
