@@ -31,12 +31,13 @@ def week_of(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-def consenting_ids(region_ids: list[int]) -> set[int]:
-    """Customers who agreed to both personalisation and marketing and were not erased."""
+def consenting_regions(region_ids: list[int]) -> dict[int, int]:
+    """Customer id -> region id of the customers who agreed to personalisation and marketing and were not
+    erased (an offer belongs to the customer's own region, whichever country an order came from)."""
     rows = Customer.objects.filter(
         region_id__in=region_ids, consent_personalisation=True, consent_marketing=True, erased_at__isnull=True
     )
-    return set(rows.values_list("pk", flat=True))
+    return dict(rows.values_list("pk", "region_id"))
 
 
 def _regions(actor, region_ids: list[int] | None) -> list[int]:
@@ -65,14 +66,14 @@ def _enqueue(job_id: int, region_ids: list[int]) -> None:
     generate_promotions.delay(job_id, region_ids)
 
 
-def _offers(scored, consenting: set[int], week: dt.date, job_id: int | None) -> list[PromotionOffer]:
+def _offers(scored, consenting: dict[int, int], week: dt.date, job_id: int | None) -> list[PromotionOffer]:
     chosen = model.top3(scored, scored["predicted"].to_numpy())
-    chosen = chosen[chosen["customer_id"].isin(consenting)]
+    chosen = chosen[chosen["customer_id"].isin(list(consenting))]
     chosen = chosen.assign(rank=chosen.groupby("customer_id").cumcount() + 1)
     return [
         PromotionOffer(
             customer_id=int(row.customer_id),
-            region_id=int(row.region_id),
+            region_id=consenting[int(row.customer_id)],
             week_start=week,
             rank=int(row.rank),
             category=str(row.category)[:120],
@@ -101,7 +102,7 @@ def promotions_generate(
         _progress(job_id, 60, "holdout checked; ranking categories")
         scored = pairs_at(activity, trained.scoring_cutoff)
         scored["predicted"] = model.predict(trained.regressor, scored)
-        offers = _offers(scored, consenting_ids(ids), week, job_id)
+        offers = _offers(scored, consenting_regions(ids), week, job_id)
     except Exception as exc:
         if job_id:
             job_failed(job_id, str(exc))
