@@ -25,7 +25,7 @@ from django.utils import timezone
 from interventions.models import Assignment, Campaign
 from interventions.selectors import customer_features
 from interventions.uplift.data import Experiment
-from interventions.uplift.evaluate import evaluate
+from interventions.uplift.evaluate import evaluate, scores, split
 from interventions.uplift.learners import PRIMARY, UpliftLearner
 
 TARGETS = ("visited", "converted")
@@ -103,8 +103,32 @@ def outcomes_uplift_train(
             "source": "stored outcomes of completed campaigns",
         },
     )
-    promoted = registry.promote_if_better(actor=actor, version=version, metric="qini")
-    return version, report, promoted
+    return version, report, _promote(actor, version, exp, seed, report["qini"])
+
+
+def _promote(actor, version, exp: Experiment, seed: int, qini: float) -> bool:
+    """Active when it beats the active version's Qini on this held-out half (the active model is scored on it
+    again when it was measured on other rows: stored outcomes grow between trainings)."""
+    from predictions import registry
+
+    active = registry.active_version("uplift")
+    if active is None or active.holdout_fingerprint == version.holdout_fingerprint:
+        return registry.promote_if_better(actor=actor, version=version, metric="qini")
+    _X_tr, X_te, _y_tr, y_te, _t_tr, t_te = split(exp.features, exp.target, exp.treatment, seed)
+    old = registry.load_version(active)
+    active_qini = scores(y_te, old.predict(_aligned(X_te, active.features, old.cat_features)), t_te)["qini"]
+    if qini <= active_qini:
+        return False
+    registry.activate(actor=actor, version=version, reason=f"held-out qini {qini} beats {active_qini}")
+    return True
+
+
+def _aligned(X: pd.DataFrame, columns: list[str], cat_features: list[str]) -> pd.DataFrame:
+    """X with a model's columns in its order; features it lacks are missing."""
+    X = X.reindex(columns=columns)
+    for c in cat_features:
+        X[c] = X[c].where(X[c].notna(), "(missing)").astype(str)
+    return X
 
 
 def latest_features(customer) -> dict:
@@ -136,8 +160,5 @@ def uplift_by_intervention(customer) -> tuple[dict[str, float], str]:
         return {}, ""
     seen = version.card.get("interventions_seen", [])
     features = latest_features(customer)
-    X, _ = _frame([features] * len(seen), seen)
-    X = X.reindex(columns=version.features)
-    for c in learner.cat_features:
-        X[c] = X[c].where(X[c].notna(), "(missing)").astype(str)
+    X = _aligned(_frame([features] * len(seen), seen)[0], version.features, learner.cat_features)
     return dict(zip(seen, (float(u) for u in learner.predict(X)), strict=True)), version.card.get("target", "")

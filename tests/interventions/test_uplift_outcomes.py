@@ -10,6 +10,7 @@ from interventions.loaders import load_hillstrom
 from interventions.models import Assignment, Campaign
 from interventions.selectors import proposed_for
 from interventions.uplift.data import load_experiment
+from interventions.uplift.evaluate import scores, split
 from interventions.uplift.outcomes import experiment_from_outcomes, outcomes_uplift_train, uplift_by_intervention
 from predictions.models import ModelVersion
 from predictions.registry import load_version
@@ -73,3 +74,14 @@ def test_uplift_trained_from_replayed_hillstrom_outcomes(data_dir, world, tmp_pa
         assert proposal["action"] == ("reminder" if pays else None)
         actions.add(proposal["action"])
     assert actions == {"reminder", None}
+
+    # trained again on more rows (every e-mail arm against the holdout): a different held-out half, so the
+    # active model is scored on the new half and the new one replaces it only when its Qini there is higher
+    newer, newer_report, newer_promoted = outcomes_uplift_train(actor=ACTOR, target="visited", params=FAST)
+    assert newer.holdout_fingerprint != version.holdout_fingerprint
+    both = experiment_from_outcomes(ACTOR, target="visited")
+    _, X_te, _, y_te, _, t_te = split(both.features, both.target, both.treatment, 42)
+    old_qini = scores(y_te, learner.predict(X_te[version.features]), t_te)["qini"]
+    assert newer_promoted == (newer_report["qini"] > old_qini)
+    active = ModelVersion.objects.get(kind="uplift", status="active")
+    assert active.pk == (newer.pk if newer_promoted else version.pk)
