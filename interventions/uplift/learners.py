@@ -1,6 +1,5 @@
-"""Uplift learners on CatBoost: the S-learner (one model, treatment as a feature; the primary model), the
-T-learner (a model per arm) and class transformation (one classifier on the transformed target, Jaszewska &
-Rzepakowski), the last two for comparison.
+"""Uplift learners on CatBoost: the S-learner (one model, treatment as a feature; the primary model) and the
+T-learner (a model per arm; the comparison).
 
 Parameters are fixed, not tuned on any evaluation data: CatBoost's own defaults (1,000 iterations, depth 6,
 learning rate chosen by CatBoost from the data size: about 0.038 for 21,000 rows). Iterations and depth are
@@ -14,11 +13,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from catboost import CatBoostClassifier
-from sklift.models import ClassTransformation, SoloModel, TwoModels
+from sklift.models import SoloModel, TwoModels
 
 PRIMARY = "s_learner"
 COMPARISON = "t_learner"
-APPROACHES = ("s_learner", "t_learner", "class_transformation")
+APPROACHES = ("s_learner", "t_learner")
 DEFAULT_PARAMS = {"iterations": 1000, "depth": 6}
 
 
@@ -34,8 +33,7 @@ def catboost(cat_features: list[str], seed: int, params: dict | None = None) -> 
 
 
 class UpliftLearner:
-    """Fit on (X, y, t); `predict(X)` gives the estimated uplift P(y|t=1) - P(y|t=0) (or a score that ranks
-    like it, for class transformation)."""
+    """Fit on (X, y, t); `predict(X)` gives the estimated uplift P(y|t=1) - P(y|t=0)."""
 
     def __init__(self, approach: str, cat_features: list[str], seed: int = 42, params: dict | None = None):
         if approach not in APPROACHES:
@@ -47,9 +45,7 @@ class UpliftLearner:
         est = lambda: catboost(self.cat_features, self.seed, self.params)  # noqa: E731
         if self.approach == "s_learner":
             return SoloModel(est())
-        if self.approach == "t_learner":
-            return TwoModels(estimator_trmnt=est(), estimator_ctrl=est(), method="vanilla")
-        return ClassTransformation(est())
+        return TwoModels(estimator_trmnt=est(), estimator_ctrl=est(), method="vanilla")
 
     def fit(self, X: pd.DataFrame, y: pd.Series, t: pd.Series) -> UpliftLearner:
         self.model = self._make().fit(X, y, t)
