@@ -232,6 +232,19 @@ if CACHE_URL.startswith(("redis://", "rediss://")):
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cartportal"}}
 
+# Interventions: every Monday morning, the week's promotions for every region; on Sundays the uplift model is
+# retrained from the outcomes of completed campaigns (promoted only when it beats the active one).
+CELERY_BEAT_SCHEDULE["interventions-weekly-promotions"] = {
+    "task": "interventions.generate_promotions",
+    "schedule": crontab(minute=0, hour=5, day_of_week="mon"),
+    "args": (None, None),
+}
+CELERY_BEAT_SCHEDULE["interventions-train-uplift"] = {
+    "task": "interventions.train_uplift",
+    "schedule": crontab(minute=0, hour=4, day_of_week="sun"),
+    "args": ("visited",),
+}
+
 # --- REST framework -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -289,6 +302,14 @@ CARTPORTAL_SEGMENT_FREQUENT_ORDERS = env.int("CARTPORTAL_SEGMENT_FREQUENT_ORDERS
 CARTPORTAL_SEGMENT_THRESHOLDS_BY_REGION = env.bool("CARTPORTAL_SEGMENT_THRESHOLDS_BY_REGION", default=True)
 CARTPORTAL_PERSONA_MIN_ARI = env.float("CARTPORTAL_PERSONA_MIN_ARI", default=0.75)
 CARTPORTAL_WEEKLY_PROMOTION_CAP = env.int("CARTPORTAL_WEEKLY_PROMOTION_CAP", default=3)
+# Weekly promotions: the model predicts spend per category over this many days after the cut-off.
+CARTPORTAL_PROMOTION_WINDOW_DAYS = env.int("CARTPORTAL_PROMOTION_WINDOW_DAYS", default=28)
+# Fairness: a group is flagged when its offer rate differs from the overall rate by more than the tolerance
+# (absolute: 0.1 = 10 percentage points) or its mean discount by more than the discount tolerance (0.02 = 2
+# points); groups smaller than the minimum are not judged.
+CARTPORTAL_FAIRNESS_TOLERANCE = env.float("CARTPORTAL_FAIRNESS_TOLERANCE", default=0.1)
+CARTPORTAL_FAIRNESS_DISCOUNT_TOLERANCE = env.float("CARTPORTAL_FAIRNESS_DISCOUNT_TOLERANCE", default=0.02)
+CARTPORTAL_FAIRNESS_MIN_GROUP = env.int("CARTPORTAL_FAIRNESS_MIN_GROUP", default=20)
 
 LOGGING = {
     "version": 1,

@@ -3,7 +3,8 @@
 Region: every row goes to one region, code `HILLSTROM` by default (the file has no geography beyond the
 zip-code type, which describes the neighbourhood, not a sales region). Each row becomes a customer
 `hillstrom-<row number>`; a completed campaign gets one arm per `segment` value, the control arm
-("No E-Mail") marked as the holdout, and the row's visit / conversion / spend as the outcome.
+("No E-Mail") marked as the holdout, the row's visit / conversion / spend as the outcome, and its pre-treatment
+columns (recency, history, channel, ...) as the features recorded at assignment.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from cartportal.audit import record
 from cartportal.models import Customer, Region
 from cartportal.services import DomainError
 from interventions.models import Assignment, Campaign
+from interventions.uplift.data import KNOWN_OUTCOME_COLUMNS
 
 REQUIRED = {"segment", "visit", "conversion", "spend"}
 CONTROL_ARM = "No E-Mail"
@@ -42,8 +44,8 @@ def read_hillstrom(path: str | Path) -> pd.DataFrame:
 def load_hillstrom(
     path: str | Path, *, actor, region_code: str = "HILLSTROM", control: str = CONTROL_ARM, limit: int | None = None
 ) -> Campaign:
-    """Customers + a completed campaign with its arms and outcomes. Idempotent per file (re-loading reuses the
-    customers and replaces nothing)."""
+    """Customers + a completed campaign with its arms and outcomes. Idempotent per file: re-loading reuses the
+    customers and the campaign of that file in that region, and adds only assignments it does not have yet."""
     df = read_hillstrom(path)
     if limit:
         df = df.iloc[:limit]
@@ -64,15 +66,18 @@ def load_hillstrom(
             ignore_conflicts=True,
         )
         ids = dict(Customer.objects.filter(external_id__in=ext_ids).values_list("external_id", "pk"))
-        campaign = Campaign.objects.create(
+        campaign, created = Campaign.objects.get_or_create(
             region=region,
             name=f"Hillstrom e-mail test ({Path(path).name})",
-            intervention="reminder",
-            audience="all customers in the file",
-            holdout_share=float((df["segment"] == control).mean()),
-            state=Campaign.State.COMPLETED,
             created_by="import",
+            defaults={
+                "intervention": "reminder",
+                "audience": "all customers in the file",
+                "holdout_share": float((df["segment"] == control).mean()),
+                "state": Campaign.State.COMPLETED,
+            },
         )
+        covariates = df.drop(columns=[c for c in df.columns if c in REQUIRED or c in KNOWN_OUTCOME_COLUMNS])
         rows = [
             Assignment(
                 campaign=campaign,
@@ -84,17 +89,28 @@ def load_hillstrom(
                 converted=bool(c),
                 revenue=round(float(s), 2),
                 outcome_at=started,
+                features=features,
             )
-            for e, seg, v, c, s in zip(ext_ids, df["segment"], df["visit"], df["conversion"], df["spend"], strict=True)
+            for e, seg, v, c, s, features in zip(
+                ext_ids,
+                df["segment"],
+                df["visit"],
+                df["conversion"],
+                df["spend"],
+                covariates.to_dict("records"),
+                strict=True,
+            )
         ]
-        Assignment.objects.bulk_create(rows, batch_size=5000)
+        before = Assignment.objects.filter(campaign=campaign).count()
+        Assignment.objects.bulk_create(rows, batch_size=5000, ignore_conflicts=True)
+        added = Assignment.objects.filter(campaign=campaign).count() - before
         record(
             actor=actor,
             action="campaign.import",
             object_type="interventions.campaign",
             object_id=campaign.pk,
             region_code=region.code,
-            after={"rows": len(rows), "arms": sorted(set(df["segment"])), "state": campaign.state},
-            reason=f"past randomised campaign loaded from {Path(path).name}",
+            after={"rows": len(rows), "added": added, "arms": sorted(set(df["segment"])), "state": campaign.state},
+            reason=f"past randomised campaign {'loaded' if created else 're-loaded'} from {Path(path).name}",
         )
         return campaign

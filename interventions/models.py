@@ -65,9 +65,48 @@ class Assignment(models.Model):
     converted = models.BooleanField(null=True, blank=True)
     revenue = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     outcome_at = models.DateTimeField(null=True, blank=True)
+    features = models.JSONField(
+        default=dict, blank=True, help_text="The customer's features when assigned (what an uplift model learns from)"
+    )
 
     objects = AssignmentQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["campaign", "customer"], name="one_assignment_per_campaign")]
         indexes = [models.Index(fields=["customer", "assigned_at"])]
+
+
+class PromotionBase(models.TextChoices):
+    """What the customer's promotions are built from (the same split as the segments' promotion base)."""
+
+    TRANSACTION_ONLY = "transaction_only", "Transactions only"
+    BROWSING_ONLY = "browsing_only", "Browsing only"
+    BOTH = "both", "Transactions and browsing"
+
+
+class PromotionOffer(models.Model):
+    """One of a customer's three weekly promotions: a category offer at a discount, ranked by predicted order
+    value. A week's rows are replaced as a whole when the week is generated again."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="promotion_offers")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    week_start = models.DateField(db_index=True, help_text="Monday of the week the offer is for")
+    rank = models.PositiveSmallIntegerField()
+    category = models.CharField(max_length=120)
+    discount_rate = models.FloatField(help_text="Share of the price given away, e.g. 0.1")
+    relation = models.CharField(max_length=16, help_text="bought, browsed or new: the customer's tie to the category")
+    predicted_order_value = models.DecimalField(max_digits=14, decimal_places=2)
+    base = models.CharField(max_length=20, choices=PromotionBase.choices)
+    job = models.ForeignKey("cartportal.JobRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RegionScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-week_start", "region_id", "customer_id", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "week_start", "rank"], name="one_offer_per_rank_and_week"),
+            models.UniqueConstraint(fields=["customer", "week_start", "category"], name="one_offer_per_category"),
+            models.CheckConstraint(condition=models.Q(rank__gte=1, rank__lte=3), name="offer_rank_1_to_3"),
+        ]
+        indexes = [models.Index(fields=["region", "week_start"])]

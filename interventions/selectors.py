@@ -5,9 +5,11 @@ from __future__ import annotations
 from django.db.models import Count, Q, Sum
 
 from cartportal.access import get_scoped_or_404, region_ids_for
+from cartportal.models import Customer
 from interventions import catalogue
 from interventions.holdout import mean_lift, proportion_lift, sample_ratio_mismatch
 from interventions.models import Assignment, Campaign
+from segments.selectors import profile_features
 
 
 def campaigns_for(user, *, region_id: int | None = None, state: str = ""):
@@ -91,9 +93,31 @@ def measured_lift_for_segment(
     return {"ready": True, **lift.as_dict()}
 
 
+def customer_features(user, customer_ids) -> dict[int, dict]:
+    """Features recorded on a new assignment (what the uplift model learns from): acquisition source and device,
+    plus the segment profile when segments are built."""
+    ids = list(customer_ids)
+    profiles = profile_features(user, ids)
+    rows = Customer.objects.restrict(user, "view").filter(pk__in=ids).values("pk", "acquisition_source", "device")
+    return {
+        r["pk"]: {"acquisition_source": r["acquisition_source"], "device": r["device"], **profiles.get(r["pk"], {})}
+        for r in rows
+    }
+
+
+def conversion_per_visit(user, *, region_id: int | None = None) -> float:
+    """Share of visits that converted, over the stored outcomes the user can see."""
+    visits = Assignment.objects.restrict(user, "view").filter(outcome_at__isnull=False, visited=True)
+    if region_id:
+        visits = visits.filter(campaign__region_id=region_id)
+    n = visits.count()
+    return visits.filter(converted=True).count() / n if n else 0.0
+
+
 def proposed_for(user, customer) -> dict:
-    """What the portal would propose for one customer: the next-best action from measured lift per
-    intervention in the customer's region, after cost; or no action."""
+    """What the portal would propose for one customer: the next-best action after cost, or no action. Uplift per
+    intervention comes from the active uplift model (trained on stored outcomes) where it has seen the
+    intervention, otherwise from the measured lift of that intervention in the customer's region."""
     from cartportal.access import can  # noqa: PLC0415
 
     if not can(user, "view", customer.region_id):
@@ -106,12 +130,21 @@ def proposed_for(user, customer) -> dict:
         if lift.get("ready"):
             uplifts[code] = lift["difference"]
             base_rate = max(base_rate, lift["control_rate"])
+    from interventions.uplift.outcomes import uplift_by_intervention  # noqa: PLC0415 (loads CatBoost)
+
+    modelled, target = uplift_by_intervention(customer)
+    if target == "visited":  # an uplift in visits, in conversions: times the share of visits that convert
+        per_visit = conversion_per_visit(user, region_id=customer.region_id)
+        modelled = {code: uplift * per_visit for code, uplift in modelled.items()}
+    uplifts.update(modelled)
     order_value = float(customer.orders.aggregate(s=Sum("total"))["s"] or 0) / max(customer.orders.count(), 1)
     code, value = catalogue.next_best_action(uplifts, order_value or 50.0, base_rate, margin=0.3)
     return {
         "action": code,
         "expected_incremental_margin": round(value, 2),
         "reason": "highest expected incremental margin after cost" if code else "no intervention pays for itself",
+        "uplift_source": "uplift model" if modelled else "measured lift",
+        "uplift": {k: round(v, 4) for k, v in uplifts.items()},
     }
 
 

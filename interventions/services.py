@@ -20,7 +20,7 @@ from cartportal.access import EXECUTIVE, can, ensure_can, get_scoped_or_404, has
 from cartportal.audit import actor_label, record
 from cartportal.models import Customer, Region
 from cartportal.services import DomainError
-from interventions import catalogue
+from interventions import catalogue, selectors
 from interventions.holdout import in_holdout
 from interventions.models import Assignment, Campaign, KillSwitch
 
@@ -233,6 +233,7 @@ def campaign_assign(
             Assignment.objects.filter(campaign=campaign, customer_id__in=eligible).values_list("customer_id", flat=True)
         )
         counts = promotions_this_week(eligible, at)
+        features = selectors.customer_features(actor, eligible)
         rows, capped = [], 0
         for cid in eligible:
             if cid in already:
@@ -249,7 +250,16 @@ def campaign_assign(
             if not holdout and counts.get(cid, 0) >= cap:
                 capped += 1
                 continue
-            rows.append(Assignment(campaign=campaign, customer_id=cid, arm=arm, holdout=holdout, assigned_at=at))
+            rows.append(
+                Assignment(
+                    campaign=campaign,
+                    customer_id=cid,
+                    arm=arm,
+                    holdout=holdout,
+                    assigned_at=at,
+                    features=features.get(cid, {}),
+                )
+            )
         Assignment.objects.bulk_create(rows, batch_size=5000)
         summary = {
             "requested": len(ids),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from interventions import views
+from interventions import promotion_views, views
 
 app_name = "interventions"
 urlpatterns = [
@@ -9,4 +9,6 @@ urlpatterns = [
     path("campaigns/<int:pk>/approve/", views.campaign_approve, name="approve"),
     path("campaigns/<int:pk>/reject/", views.campaign_reject, name="reject"),
     path("approvals/", views.approvals, name="approvals"),
+    path("promotions/", promotion_views.promotions, name="promotions"),
+    path("promotions/generate/", promotion_views.promotions_generate, name="promotions_generate"),
 ]

@@ -12,7 +12,7 @@ from cartportal.access import visible_regions
 from cartportal.portal.export import csv_response, wants_csv
 from cartportal.portal.filters import region_filter
 from cartportal.services import DomainError
-from interventions import selectors, services
+from interventions import fairness, selectors, services
 from interventions.catalogue import CATALOGUE
 from interventions.forms import CampaignDraftForm, DecisionForm
 from interventions.services import kill_switch_engaged
@@ -129,6 +129,7 @@ def campaign_detail(request, pk: int):
             "chart": chart,
             "intervention": CATALOGUE.get(campaign.intervention),
             "can_approve": services.can_approve(request.user, campaign),
+            "fairness": fairness.campaign_fairness(request.user, campaign),
         },
     )
 

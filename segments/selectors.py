@@ -104,3 +104,15 @@ def visible_region_ids(user) -> list[int] | None:
 def profile_counts(user, *, region_ids=None) -> dict:
     qs = _in(CustomerProfile.objects.restrict(user), region_ids)
     return dict(qs.values_list("value_group").annotate(n=Count("customer_id")))
+
+
+PROFILE_FEATURES = ("recency_days", "frequency", "monetary", "value_group", "rfm_segment", "persona", "promotion_base")
+
+
+def profile_features(user, customer_ids) -> dict[int, dict]:
+    """Per customer id (of the user's regions): the profile fields other apps learn from."""
+    rows = CustomerProfile.objects.restrict(user).filter(customer_id__in=list(customer_ids))
+    return {
+        r["customer_id"]: {k: (float(v) if k == "monetary" else v) for k, v in r.items() if k != "customer_id"}
+        for r in rows.values("customer_id", *PROFILE_FEATURES)
+    }

@@ -17,6 +17,7 @@ TABS = [
     ("Executive", "portal:executive", (EXECUTIVE, ADMIN)),
     ("Campaigns", "interventions:campaigns", EVERYONE),
     ("Approvals", "interventions:approvals", EVERYONE),
+    ("Promotions", "interventions:promotions", EVERYONE),
     ("Data", "ingest:imports", EVERYONE),
     ("Models", "predictions:models", EVERYONE),
     ("Jobs", "portal:jobs", EVERYONE),

@@ -1,10 +1,15 @@
 """This app's REST endpoints, included under /api/v1/ by cartportal/api/urls.py."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from interventions.api.campaigns import CampaignViewSet
+from interventions.api.promotions import PromotionListView
 
 router = SimpleRouter()
 router.register("campaigns", CampaignViewSet, basename="api-campaigns")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("promotions/", PromotionListView.as_view(), name="api-promotions"),
+    *router.urls,
+]

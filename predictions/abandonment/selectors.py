@@ -262,4 +262,4 @@ def proposed_interventions(user, customer) -> list | None:
         from interventions.selectors import proposed_for
     except ImportError:
         return None
-    return list(proposed_for(user, customer))
+    return [proposed_for(user, customer)]

@@ -271,6 +271,12 @@ def _model_snapshot(world):
 def _campaign_transition(state):
     return Operation(make=_campaign_in(state), body=_reason, snapshot=_campaign_snapshot)
 
+def _seed_offers(world):
+    from tests.interventions.scoping import offer
+
+    for region in (world.region_a, world.region_b):
+        offer(region, f"offer-{region.code}")
+
 
 OPERATIONS: dict[str, Operation] = {
     "GET /api/v1/schema/": Operation(),
@@ -304,6 +310,7 @@ OPERATIONS: dict[str, Operation] = {
     "GET /api/v1/segments/audiences/": Operation(seed=_seed_audiences, row_region=_region_code),
     "POST /api/v1/segments/audiences/": Operation(body=_audience_body, snapshot=_audience_snapshot),
     "GET /api/v1/segments/audiences/{id}/": Operation(make=_audience),
+    "GET /api/v1/promotions/": Operation(seed=_seed_offers, row_region=_region_code),
     "GET /api/v1/audit-events/": Operation(seed=_seed_audit),
     "GET /api/v1/audit-events/{id}/": Operation(make=_audit_event),
     "GET /api/v1/campaigns/": Operation(seed=_seed_campaigns, row_region=_region_code),

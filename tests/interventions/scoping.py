@@ -1,5 +1,10 @@
-from interventions.models import Campaign
+import datetime as dt
+
+from interventions.models import Campaign, PromotionOffer
+from tests.factories import CustomerFactory
 from tests.scoping import UrlSpec
+
+WEEK = dt.date(2026, 11, 16)
 
 
 def _campaign(region, name="c", state=Campaign.State.PENDING):
@@ -40,10 +45,44 @@ def _post(action):
     return post
 
 
+def offer(region, external_id: str) -> PromotionOffer:
+    customer = CustomerFactory(region=region, external_id=external_id)
+    return PromotionOffer.objects.create(
+        customer=customer,
+        region=region,
+        week_start=WEEK,
+        rank=1,
+        category="code 229",
+        discount_rate=0.1,
+        relation="new",
+        predicted_order_value=12.5,
+        base="transaction_only",
+    )
+
+
+def _seed_offers(world):
+    offer(world.region_a, "marker-own-offer")
+    offer(world.region_b, "marker-foreign-offer")
+    return "marker-own-offer", "marker-foreign-offer"
+
+
+def _promotion_jobs():
+    from cartportal.models import JobRun
+
+    return JobRun.objects.filter(kind="interventions.promotions").count()
+
+
+def _post_generate(world, region):
+    return {}, {"region": region.code}, _promotion_jobs
+
+
 SPECS = {
     "interventions:campaigns": UrlSpec("list", seed=_seed_campaigns),
     "interventions:approvals": UrlSpec("list", seed=_seed_campaigns),
     "interventions:campaign": UrlSpec("object", make=_make, post=_post("submit")),
     "interventions:approve": UrlSpec("object", make=_make, post=_post("approve")),
     "interventions:reject": UrlSpec("object", make=_make, post=_post("reject")),
+    "interventions:promotions": UrlSpec("list", seed=_seed_offers),
+    "interventions:promotions_generate": UrlSpec("list", get_status=405, post=_post_generate),
+    "api-promotions": UrlSpec("list", seed=_seed_offers),
 }
