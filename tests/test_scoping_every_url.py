@@ -81,7 +81,8 @@ def test_url_scoping(name, spec, world):
     if api:
         assert anon.status_code in (401, 403), f"{name}: anonymous got {anon.status_code}"
     else:
-        assert anon.status_code == 302 and "/accounts/login/" in anon["Location"], f"{name}: anonymous not sent to login"
+        sent_to_login = anon.status_code == 302 and "/accounts/login/" in anon["Location"]
+        assert sent_to_login, f"{name}: anonymous not sent to login"
 
     manager = world.manager_a
     response = _get(_client(manager), url, spec)

@@ -19,7 +19,7 @@ class Command(BaseCommand):
         ensure_demo_regions()
         rows = ensure_demo_users()
         key = ensure_demo_token()
-        self.stdout.write("\nDemo logins (password for all: %s)" % DEMO_PASSWORD)
+        self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD})")
         for username, role, regions in rows:
             self.stdout.write(f"  {username:<16} {role:<28} {regions}")
         if key:
