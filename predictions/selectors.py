@@ -9,6 +9,7 @@ from django.db import connection
 from django.db.models import Count, Max
 
 from cartportal.access import region_ids_for
+from cartportal.portal.selectors.cache import rollup
 
 from .models import DriftReport, Kind, ModelVersion, Score, ScoringRun
 
@@ -82,6 +83,7 @@ def _scope_sql(user, region_ids: list[int] | None, alias: str) -> tuple[str, lis
     return f" AND {alias}.region_id = ANY(%s)", [list(ids)]
 
 
+@rollup
 def clv_by_cohort_and_region(user, region_ids: list[int] | None = None) -> list[dict]:
     """Per acquisition cohort (month of first purchase or first visit) and region: customers, value so far,
     and predicted value over the next 12 months from the current value run."""
@@ -115,6 +117,7 @@ def clv_by_cohort_and_region(user, region_ids: list[int] | None = None) -> list[
     ]
 
 
+@rollup
 def cohort_value_curves(user, region_ids: list[int] | None = None, cohorts: int = 8) -> dict:
     """Average cumulative spend per customer by months since acquisition, for the latest cohorts."""
     scope, params = _scope_sql(user, region_ids, "c")
@@ -124,12 +127,13 @@ def cohort_value_curves(user, region_ids: list[int] | None = None, cohorts: int 
             FROM cartportal_customer c JOIN cartportal_order o ON o.customer_id = c.id
             WHERE o.status NOT IN ('cancelled', 'returned') {scope}
             GROUP BY c.id
-        )
+        ),
+        sizes AS (SELECT cohort, COUNT(*) AS customers FROM firsts GROUP BY cohort)
         SELECT to_char(f.cohort, 'YYYY-MM'),
                (EXTRACT(YEAR FROM age(date_trunc('month', o.placed_at), f.cohort)) * 12
                 + EXTRACT(MONTH FROM age(date_trunc('month', o.placed_at), f.cohort)))::int AS m,
-               SUM(o.total), (SELECT COUNT(*) FROM firsts f2 WHERE f2.cohort = f.cohort)
-        FROM firsts f JOIN cartportal_order o ON o.customer_id = f.id
+               SUM(o.total), sizes.customers
+        FROM firsts f JOIN sizes ON sizes.cohort = f.cohort JOIN cartportal_order o ON o.customer_id = f.id
         WHERE o.status NOT IN ('cancelled', 'returned')
         GROUP BY 1, 2, 4 ORDER BY 1, 2
     """
@@ -153,6 +157,7 @@ def cohort_value_curves(user, region_ids: list[int] | None = None, cohorts: int 
     return {"months": list(range(CURVE_MONTHS)), "curves": curves}
 
 
+@rollup
 def payback_by_source(user, region_ids: list[int] | None = None) -> list[dict]:
     """Per acquisition source: customers, average acquisition cost, value to date and predicted 12-month
     value per customer, and the months until the average customer has paid back their acquisition cost."""

@@ -25,4 +25,5 @@ def warm_rollups() -> int:
 def _load_rollups() -> None:
     """Import the modules whose selectors register rollups (a worker may not have imported them yet)."""
     from cartportal.portal.selectors import executive, insights  # noqa: F401
+    from predictions import selectors as prediction_selectors  # noqa: F401
     from predictions.abandonment import selectors  # noqa: F401

@@ -2,7 +2,8 @@
 
 A rollup depends only on the region scope it was computed for and on the data. Each cached rollup carries
 the data watermark it was computed at: the highest id of every table the rollups read (imports only append,
-so a new row moves the watermark at once). Reading the watermark costs one index look-up per table.
+so a new row moves the watermark at once), and when the latest scoring run was published. Reading the watermark
+costs one index look-up per table.
 
 When the watermark has moved (or the rollup is older than ROLLUP_TTL, for changes to existing rows):
 - a rollup that computed quickly last time (under PORTAL_ROLLUP_SYNC_SECONDS) is recomputed in the request,
@@ -31,11 +32,13 @@ ROLLUP_TTL = 300  # seconds after which a rollup is refreshed even if no row was
 KEEP_SECONDS = 7 * 24 * 3600  # how long a stale rollup may still be served while it is refreshed
 REFRESH_LOCK_SECONDS = 600
 TABLES = ("cartevent", "order", "orderline", "session", "product", "surveyresponse", "customer")
+# ... and the moment the latest scoring run was published (the CLV rollups read the current value run)
+PUBLISHED = "(SELECT max(published_at) FROM predictions_scoringrun)"
 ROLLUPS: dict[str, object] = {}
 
 
 def watermark() -> str:
-    parts = ", ".join(f"(SELECT max(id) FROM cartportal_{t})" for t in TABLES)
+    parts = ", ".join([*(f"(SELECT max(id) FROM cartportal_{t})" for t in TABLES), PUBLISHED])
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {parts}")
         return ":".join(str(v) for v in cursor.fetchone())
