@@ -294,7 +294,7 @@ CARTPORTAL_DATA_DIR = env.str("CARTPORTAL_DATA_DIR", default="")
 CARTPORTAL_UPLOAD_DIR = env.str("CARTPORTAL_UPLOAD_DIR", default=str(Path(MEDIA_ROOT) / "imports"))
 # Portal rollups that computed faster than this are recomputed in the request when new data arrives; slower
 # ones are served as they were and refreshed by a Celery task.
-PORTAL_ROLLUP_SYNC_SECONDS = env.float("PORTAL_ROLLUP_SYNC_SECONDS", default=2.0)
+PORTAL_ROLLUP_SYNC_SECONDS = env.float("PORTAL_ROLLUP_SYNC_SECONDS", default=0.1)
 CARTPORTAL_DORMANT_DAYS = env.int("CARTPORTAL_DORMANT_DAYS", default=90)
 # Segments: high value = net spend above this quantile of the region's buyers; frequent = at least N orders.
 CARTPORTAL_SEGMENT_VALUE_QUANTILE = env.float("CARTPORTAL_SEGMENT_VALUE_QUANTILE", default=0.5)

@@ -16,6 +16,10 @@ os.environ.setdefault("CELERY_TASK_DEFAULT_QUEUE", f"cartportal-test-{uuid.uuid4
 # Cache keys (API throttle counters) of one test session never meet those of an earlier one in the same Redis.
 os.environ.setdefault("CACHE_KEY_PREFIX", f"cp-test-{uuid.uuid4().hex[:8]}:")
 
+# A test shop is tiny: its rollups always follow new data in the request, however loaded the machine is (the
+# refresh-by-task path of large shops is tested by setting this to 0).
+os.environ.setdefault("PORTAL_ROLLUP_SYNC_SECONDS", "60")
+
 from cartportal.devservices import ensure_env  # noqa: E402
 
 ensure_env()

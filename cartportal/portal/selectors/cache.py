@@ -50,7 +50,7 @@ def _key(name: str, ids: list[int] | None) -> str:
 
 
 def _sync_seconds() -> float:
-    return float(getattr(settings, "PORTAL_ROLLUP_SYNC_SECONDS", 2.0))
+    return float(getattr(settings, "PORTAL_ROLLUP_SYNC_SECONDS", 0.1))
 
 
 def compute(name: str, ids: list[int] | None, mark: str | None = None) -> dict:
