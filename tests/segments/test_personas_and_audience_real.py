@@ -1,48 +1,67 @@
 """Personas on the real Online Retail sample: stability (ARI) is measured and reported, and the page and the API
 show the same numbers; an audience over the real profiles puts every customer in exactly one segment."""
 
+import json
+import re
+from collections import Counter
+
 import pytest
-from django.core.management import call_command
 from django.test import Client
 
 from cartportal import access
-from cartportal.models import Region
-from segments.models import AudienceMember, CustomerProfile, PersonaRun
+from cartportal.models import Customer, Region
+from segments.models import AudienceMember, CustomerProfile, PersonaRun, Segment
 from segments.services import audience_create, personas_rebuild, segments_rebuild
+from tests.datasets import import_online_retail
 from tests.factories import UserFactory
-from tests.segments.test_import_helpers import IMPORT_ARGS
+
+
+def _page_data(body: str) -> list:
+    found = re.search(r'<script id="persona-data" type="application/json">(.*?)</script>', body, re.S)
+    return json.loads(found.group(1))
 
 
 @pytest.mark.django_db
 def test_persona_stability_reported_and_page_matches_api(data_dir):
-    call_command(
-        "import_transactions",
-        str(data_dir / "online_retail_sample40000.csv"),
-        *IMPORT_ARGS,
-        stdout=open("/dev/null", "w"),
-    )
-    segments_rebuild(actor="command:test")
-    region = max(Region.objects.all(), key=lambda r: CustomerProfile.objects.filter(region=r).count())
-    runs = personas_rebuild(actor="command:test", region_ids=[region.pk], bootstraps=5)
-    assert len(runs) == 1
-    run = PersonaRun.objects.get(pk=runs[0].pk)
+    import_online_retail(data_dir / "online_retail_sample40000.csv")
+    region = max(Region.objects.all(), key=lambda r: Customer.objects.filter(region=r).count())
+    result = segments_rebuild(actor="command:test", region_ids=[region.pk], bootstraps=5)
+    assert len(result.persona_runs) == 1
+    run = PersonaRun.objects.get(pk=result.persona_runs[0].pk)
     assert 0 <= run.stability_ari <= 1 and len(run.stability_runs) == 5
     assert run.unstable == (run.stability_ari < 0.75)
     assert run.k == max(run.selection, key=lambda s: s["silhouette"])["k"]
+    assert [s["k"] for s in run.selection] == [2, 3, 4, 5, 6]
     assert sum(p["size"] for p in run.profiles) == run.customers
-    named = CustomerProfile.objects.filter(region=region).exclude(persona="").count()
-    assert named == run.customers
+    personas = dict(
+        CustomerProfile.objects.filter(region=region).exclude(persona="").values_list("customer_id", "persona")
+    )
+    assert len(personas) == run.customers
+    assert Counter(personas.values()) == {p["name"]: p["size"] for p in run.profiles}
+    print(f"\npersona stability on {region.code}: k={run.k}, mean ARI {run.stability_ari} over {run.stability_runs}")
 
     user = UserFactory(username="analyst_uk", roles=[access.ANALYST])
     access.grant_region(user, region, access.ANALYST)
     client = Client()
     client.force_login(user)
-    api = client.get("/api/v1/segments/personas/").json()["results"][0]
-    page = client.get("/segments/personas/").content.decode()
-    assert api["stability_ari"] == run.stability_ari
-    assert f">{run.stability_ari}<" in page
-    for profile in api["profiles"]:
-        assert profile["name"] in page
+    api = client.get("/api/v1/segments/personas/").json()["results"]
+    body = client.get("/segments/personas/").content.decode()
+    assert len(api) == 1 and api[0]["stability_ari"] == run.stability_ari
+    assert _page_data(body) == api  # the charts draw exactly what the API returns
+    assert f">{run.stability_ari}<" in body
+    assert 'id="persona-k-0"' in body and 'id="persona-profile-0"' in body
+    for profile in api[0]["profiles"]:
+        assert profile["name"] in body
+
+    # a rebuild without re-clustering keeps every customer's persona; a persona-only rebuild rewrites them
+    segments_rebuild(actor="command:test", region_ids=[region.pk], personas=False)
+    kept = dict(CustomerProfile.objects.filter(region=region).exclude(persona="").values_list("customer_id", "persona"))
+    assert kept == personas
+    sizes = dict(Segment.objects.filter(region=region, kind="persona").values_list("code", "size"))
+    assert sizes == {p["name"]: p["size"] for p in run.profiles}
+    again = personas_rebuild(actor="command:test", region_ids=[region.pk], bootstraps=2)[0]
+    named = CustomerProfile.objects.filter(region=region).exclude(persona="").count()
+    assert named == again.customers == run.customers
 
     audience = audience_create(
         actor=user,
