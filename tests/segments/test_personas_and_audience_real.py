@@ -5,6 +5,8 @@ import json
 import re
 from collections import Counter
 
+import numpy as np
+import pandas as pd
 import pytest
 from django.test import Client
 
@@ -25,10 +27,10 @@ def _page_data(body: str) -> list:
 def test_persona_stability_reported_and_page_matches_api(data_dir):
     import_online_retail(data_dir / "online_retail_sample40000.csv")
     region = max(Region.objects.all(), key=lambda r: Customer.objects.filter(region=r).count())
-    result = segments_rebuild(actor="command:test", region_ids=[region.pk], bootstraps=5)
+    result = segments_rebuild(actor="command:test", region_ids=[region.pk])
     assert len(result.persona_runs) == 1
     run = PersonaRun.objects.get(pk=result.persona_runs[0].pk)
-    assert 0 <= run.stability_ari <= 1 and len(run.stability_runs) == 5
+    assert 0 <= run.stability_ari <= 1 and len(run.stability_runs) == 10
     assert run.unstable == (run.stability_ari < 0.75)
     assert run.k == max(run.selection, key=lambda s: s["silhouette"])["k"]
     assert [s["k"] for s in run.selection] == [2, 3, 4, 5, 6]
@@ -77,6 +79,20 @@ def test_persona_stability_reported_and_page_matches_api(data_dir):
     )
     buyers = CustomerProfile.objects.filter(region=region).exclude(value_group="").count()
     assert AudienceMember.objects.filter(audience=audience).count() == buyers
+    # independently: first matching rule, values exactly on a threshold included (>=)
+    rows = (
+        CustomerProfile.objects.filter(region=region)
+        .exclude(value_group="")
+        .values_list("customer_id", "monetary", "frequency")
+    )
+    frame = pd.DataFrame(list(rows), columns=["customer_id", "monetary", "frequency"]).set_index("customer_id")
+    money = frame["monetary"].astype(float)
+    top = money >= money.quantile(0.8)
+    repeat = ~top & (frame["frequency"] >= 2)
+    expected = pd.Series(np.where(top, "Top spenders", np.where(repeat, "Repeat", "Everyone else")), frame.index)
+    members = pd.Series(dict(AudienceMember.objects.filter(audience=audience).values_list("customer_id", "segment")))
+    assert members.sort_index().equals(expected.sort_index())
+    assert (repeat & (frame["frequency"] == 2)).sum() > 100  # many customers sit exactly on the threshold
     sizes = {s["segment"]: s["size"] for s in audience.result["segments"]}
     assert sum(sizes.values()) == buyers
     for s in audience.result["segments"]:
