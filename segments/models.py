@@ -95,7 +95,9 @@ class SegmentSnapshot(models.Model):
     """A customer's value group and dormancy at the end of a month (for month-over-month transitions)."""
 
     month = models.DateField(help_text="First day of the month the state was measured at the end of")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     region = models.ForeignKey(
         Region, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
     )  # the (region, month) index serves region filters
@@ -104,7 +106,8 @@ class SegmentSnapshot(models.Model):
     objects = RegionScopedQuerySet.as_manager()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["month", "customer"], name="snapshot_unique_month")]
+        # (customer, month): also serves a customer's own rows, so the customer key needs no index of its own
+        constraints = [models.UniqueConstraint(fields=["customer", "month"], name="snapshot_unique_customer_month")]
         indexes = [models.Index(fields=["region", "month"])]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -69,12 +70,13 @@ def _profiles_select() -> str:
         SELECT customer_id FROM cartportal_session WHERE customer_id IS NOT NULL AND started_at <= %(as_of)s
         UNION SELECT customer_id FROM cartportal_cartevent WHERE customer_id IS NOT NULL AND occurred_at <= %(as_of)s
     )
-    SELECT s.id, s.region_id, now(), %(as_of)s::timestamptz, b.last_purchase, b.recency_days,
-        coalesce(b.frequency, 0), coalesce(b.monetary, 0), b.r_score, b.f_score, b.m_score,
-        coalesce({rfm.rfm_case_sql("b.r_score", "b.f_score")}, ''), {value_group_case_sql()}, {dormant_sql()},
-        {promotion}, coalesce(sp.persona, '')
+    SELECT s.id AS customer_id, s.region_id, now() AS built_at, %(as_of)s::timestamptz AS reference_at,
+        b.last_purchase AS last_purchase_at, b.recency_days, coalesce(b.frequency, 0) AS frequency,
+        coalesce(b.monetary, 0) AS monetary, b.r_score, b.f_score, b.m_score,
+        coalesce({rfm.rfm_case_sql("b.r_score", "b.f_score")}, '') AS rfm_segment,
+        {value_group_case_sql()} AS value_group, {dormant_sql()} AS dormant, {promotion} AS promotion_base
     FROM scope s LEFT JOIN scored b ON b.customer_id = s.id LEFT JOIN thresholds t ON t.part = b.part
-        LEFT JOIN browsing br ON br.customer_id = s.id LEFT JOIN seg_persona sp ON sp.customer_id = s.id"""
+        LEFT JOIN browsing br ON br.customer_id = s.id"""
 
 
 def _region_filter(region_ids) -> tuple[str, list]:
@@ -95,42 +97,57 @@ def segments_rebuild(
     """Recompute every segment of the given regions (None = all) in one pass: each customer's RFM scores, value
     group, dormancy, promotion base and persona, the segment summaries and this month's snapshot.
 
-    Personas are clustered per region first (reads and CPU only, outside the write transaction; see
-    segments.personas); with personas=False each customer keeps the persona of the previous build."""
+    Personas are clustered per region (reads and CPU only; see segments.personas) while the profiles are
+    computed into a temporary table, then both are written in one INSERT; with personas=False each customer
+    keeps the persona of the previous build."""
     as_of = as_of or reference_moment()
     if as_of is None:
         return RebuildResult(None)
-    clusterings = _cluster_regions(region_ids, bootstraps) if personas else []
-    _report(progress, 40, f"personas clustered in {len(clusterings)} regions")
     thresholds = Thresholds.from_settings()
     params = _params(region_ids, as_of, thresholds)
     where, args = _region_filter(region_ids)
-    with transaction.atomic(), connection.cursor() as cursor:
-        plan_for_bulk(cursor)
-        if personas:
-            _stage_personas(cursor, clusterings)
-        else:
-            _stage_previous_personas(cursor, where, args)
-        cursor.execute(f"DELETE FROM segments_customerprofile WHERE {where}", args)
-        cursor.execute(f"INSERT INTO segments_customerprofile ({PROFILE_COLUMNS}) {_profiles_select()}", params)
-        customers = cursor.rowcount
-        _report(progress, 70, "profiles written")
-        runs = [_store_persona_run(actor, region, result) for region, result in clusterings]
-        counts = _refresh_summaries(cursor, region_ids)
-        _report(progress, 85, "segment summaries written")
-        _snapshot_from_profiles(cursor, region_ids, snapshots.month_start(as_of))
-        record(
-            actor=actor,
-            action="segments.rebuilt",
-            object_type="segments",
-            region_code=_region_code(region_ids),
-            after={
-                "customers": customers,
-                "reference_at": as_of,
-                "thresholds": thresholds.params(),
-                "persona_runs": [run.pk for run in runs],
-            },
-        )
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Clustering reads on its own connection while this one computes the profiles; inside an outer
+        # transaction (whose uncommitted rows another connection cannot see) it runs here, before them.
+        apart = personas and not connection.in_atomic_block
+        clustering = pool.submit(_cluster_regions_apart, region_ids, bootstraps) if apart else None
+        clusterings = _cluster_regions(region_ids, bootstraps) if personas and not apart else []
+        with transaction.atomic(), connection.cursor() as cursor:
+            plan_for_bulk(cursor)
+            cursor.execute("DROP TABLE IF EXISTS seg_profile")
+            cursor.execute(f"CREATE TEMP TABLE seg_profile ON COMMIT DROP AS {_profiles_select()}", params)
+            _report(progress, 40, "profiles computed")
+            if clustering is not None:
+                clusterings = clustering.result()
+            if personas:
+                _stage_personas(cursor, clusterings)
+            else:
+                _stage_previous_personas(cursor, where, args)
+            _report(progress, 50, f"personas of {len(clusterings)} regions staged")
+            cursor.execute(f"DELETE FROM segments_customerprofile WHERE {where}", args)
+            cursor.execute(
+                f"""INSERT INTO segments_customerprofile ({PROFILE_COLUMNS})
+                SELECT p.*, coalesce(sp.persona, '') FROM seg_profile p
+                LEFT JOIN seg_persona sp ON sp.customer_id = p.customer_id"""
+            )
+            customers = cursor.rowcount
+            _report(progress, 70, "profiles written")
+            runs = [_store_persona_run(actor, region, result) for region, result in clusterings]
+            counts = _refresh_summaries(cursor, region_ids)
+            _report(progress, 85, "segment summaries written")
+            _snapshot_from_profiles(cursor, region_ids, snapshots.month_start(as_of))
+            record(
+                actor=actor,
+                action="segments.rebuilt",
+                object_type="segments",
+                region_code=_region_code(region_ids),
+                after={
+                    "customers": customers,
+                    "reference_at": as_of,
+                    "thresholds": thresholds.params(),
+                    "persona_runs": [run.pk for run in runs],
+                },
+            )
     return RebuildResult(as_of, customers, counts, runs)
 
 
@@ -243,6 +260,14 @@ def personas_rebuild(*, actor, region_ids=None, bootstraps: int = 10) -> list:
             _refresh_summaries(cursor, [region.pk])
         runs.append(run)
     return runs
+
+
+def _cluster_regions_apart(region_ids, bootstraps: int) -> list[tuple[Region, dict]]:
+    """_cluster_regions in a worker thread, which has (and then closes) its own database connection."""
+    try:
+        return _cluster_regions(region_ids, bootstraps)
+    finally:
+        connection.close()
 
 
 def _cluster_regions(region_ids, bootstraps: int) -> list[tuple[Region, dict]]:

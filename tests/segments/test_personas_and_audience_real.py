@@ -40,7 +40,7 @@ def test_persona_stability_reported_and_page_matches_api(data_dir):
     )
     assert len(personas) == run.customers
     assert Counter(personas.values()) == {p["name"]: p["size"] for p in run.profiles}
-    print(f"\npersona stability on {region.code}: k={run.k}, mean ARI {run.stability_ari} over {run.stability_runs}")
+    print(f"\npersona stability on {region.code} ({run.customers} buyers): k={run.k}, mean ARI {run.stability_ari}")
 
     user = UserFactory(username="analyst_uk", roles=[access.ANALYST])
     access.grant_region(user, region, access.ANALYST)
