@@ -21,10 +21,13 @@ def rebuild_segments(
     re-evaluate the regions' audiences. Idempotent: a re-run replaces the same rows."""
     from cartportal.access import SystemActor
     from cartportal.jobs import job_create, job_failed, job_finished, job_progress, job_started
+    from cartportal.models import JobRun
     from segments.services import audiences_reevaluate, segments_rebuild, segments_snapshot_months
 
     if job_id is None:
         job_id = job_create(kind=REBUILD_KIND, parameters={"region_ids": region_ids}).pk
+    elif not JobRun.objects.filter(pk=job_id).exists():
+        return None  # a message that outlived its job (the database was reset): nothing asked for it any more
     job_started(job_id, task_id=self.request.id or "")
     actor = SystemActor("task:rebuild_segments", region_ids)
     try:
