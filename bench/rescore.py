@@ -1,6 +1,6 @@
 """Rescoring throughput: N customers scored end to end by the pipeline vs. bare prediction plus a bare COPY.
 
-    python bench/rescore.py [--customers 1000000] [--chunk-size 50000] [--workers 2] [--keep]
+    python bench/rescore.py [--customers 1000000] [--chunk-size 100000] [--workers 2] [--keep]
 
 Creates N synthetic customers (and orders for half of them) in a region of their own, trains a CatBoost
 classifier on synthetic rows, registers and activates it, then times:
@@ -194,7 +194,7 @@ def cleanup(region, versions) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--chunk-size", type=int, default=50_000)
+    parser.add_argument("--chunk-size", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2, help="chunk workers (Celery worker processes in production)")
     parser.add_argument("--keep", action="store_true", help="keep the synthetic customers and runs")
     args = parser.parse_args()

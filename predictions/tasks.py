@@ -24,13 +24,24 @@ def score_chunk(self, chunk_id: int) -> str:
         raise self.retry(exc=exc, countdown=5) from exc
     run_id = ScoringChunk.objects.filter(pk=chunk_id).values_list("run_id", flat=True).first()
     if run_id:
-        pipeline.publish_if_complete(run_id)
+        _publish(run_id)
     return outcome
 
 
 @shared_task(name="predictions.publish_run")
 def publish_run(run_id: int) -> bool:
-    return pipeline.publish_if_complete(run_id)
+    return _publish(run_id)
+
+
+def _publish(run_id: int) -> bool:
+    """Publish the run when it is complete; a published run then has its regions' segments rebuilt (queued once,
+    after the commit, so the publish does not wait for it)."""
+    from segments.tasks import queue_rebuild_after_scoring
+
+    published = pipeline.publish_if_complete(run_id)
+    if published:
+        queue_rebuild_after_scoring(run_id)
+    return published
 
 
 @shared_task(name="predictions.rescore")

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from django.db import connection
+from django.db import connection, transaction
+
+from segments.bulk import plan_for_bulk
 
 FEATURES = [
     "browsing_depth",
@@ -47,40 +49,46 @@ LOG_SCALED = {"browsing_depth", "category_breadth", "basket_size", "cadence_days
 SAMPLE = 20_000
 
 
-def load_features(region_id: int) -> pd.DataFrame:
-    """One row per purchasing customer of the region (set-based SQL, read into pandas)."""
-    sql = """
-    WITH lines AS (
-        SELECT o.customer_id, o.id AS order_id, o.placed_at, l.unit_price, coalesce(l.sku, '') AS sku,
-               coalesce(nullif(p.category, ''), l.sku) AS category
-        FROM cartportal_order o JOIN cartportal_orderline l ON l.order_id = o.id
-        LEFT JOIN cartportal_product p ON p.id = l.product_id
-        WHERE o.region_id = %(region)s AND o.customer_id IS NOT NULL AND o.status NOT IN ('cancelled', 'returned')
-          AND l.quantity > 0 AND l.unit_price > 0
-    ),
-    typical AS (SELECT sku, percentile_cont(0.5) WITHIN GROUP (ORDER BY unit_price) AS median FROM lines GROUP BY sku),
-    per_order AS (SELECT customer_id, order_id, min(placed_at) AS placed, count(*) AS n FROM lines
-                  GROUP BY customer_id, order_id),
-    cadence AS (SELECT customer_id, extract(epoch FROM max(placed) - min(placed)) / 86400 / nullif(count(*) - 1, 0)
-                       AS cadence_days, avg(n) AS basket_size, count(*) AS orders FROM per_order GROUP BY customer_id)
+FEATURES_SQL = """
+WITH lines AS MATERIALIZED (
+    SELECT o.customer_id, o.id AS order_id, o.placed_at, l.unit_price::float8 AS unit_price,
+           coalesce(l.sku, '') COLLATE "C" AS sku, coalesce(nullif(p.category, ''), l.sku) COLLATE "C" AS category
+    FROM cartportal_order o JOIN cartportal_orderline l ON l.order_id = o.id
+    LEFT JOIN cartportal_product p ON p.id = l.product_id
+    WHERE o.region_id = %(region)s AND o.customer_id IS NOT NULL AND o.status NOT IN ('cancelled', 'returned')
+      AND l.quantity > 0 AND l.unit_price > 0
+),
+typical AS (SELECT sku, percentile_cont(0.5) WITHIN GROUP (ORDER BY unit_price) AS median FROM lines GROUP BY sku),
+bought AS (
     SELECT l.customer_id,
         avg(CASE WHEN l.unit_price < 0.95 * t.median THEN 1.0 ELSE 0.0 END) AS discount_share,
         percentile_cont(0.5) WITHIN GROUP (ORDER BY l.unit_price / nullif(t.median, 0)) AS price_level,
         count(DISTINCT l.category) AS category_breadth,
-        max(c.basket_size) AS basket_size, max(c.cadence_days) AS cadence_days, max(c.orders) AS orders,
-        coalesce(max(s.depth), 0) AS browsing_depth, coalesce(max(r.n), 0) / max(c.orders) AS review_reliance
-    FROM lines l JOIN typical t ON t.sku = l.sku JOIN cadence c ON c.customer_id = l.customer_id
-    LEFT JOIN (SELECT customer_id, avg(product_pages) AS depth FROM cartportal_session
-               WHERE region_id = %(region)s AND customer_id IS NOT NULL GROUP BY customer_id) s
-           ON s.customer_id = l.customer_id
-    LEFT JOIN (SELECT customer_id, count(*) AS n FROM cartportal_review
-               WHERE region_id = %(region)s AND customer_id IS NOT NULL GROUP BY customer_id) r
-           ON r.customer_id = l.customer_id
-    GROUP BY l.customer_id"""
-    with connection.cursor() as cursor:
-        if connection.in_atomic_block:
-            cursor.execute("SET LOCAL enable_nestloop = off")
-        cursor.execute(sql, {"region": region_id})
+        count(DISTINCT l.order_id) AS orders, count(*) AS lines,
+        extract(epoch FROM max(l.placed_at) - min(l.placed_at)) / 86400 AS span_days
+    FROM lines l JOIN typical t ON t.sku = l.sku
+    GROUP BY l.customer_id
+)
+SELECT b.customer_id, b.discount_share, b.price_level, b.category_breadth,
+    b.lines::float8 / b.orders AS basket_size, b.span_days / nullif(b.orders - 1, 0) AS cadence_days, b.orders,
+    coalesce(s.depth, 0) AS browsing_depth, coalesce(r.n, 0)::float8 / b.orders AS review_reliance
+FROM bought b
+LEFT JOIN (SELECT customer_id, avg(product_pages) AS depth FROM cartportal_session
+           WHERE region_id = %(region)s AND customer_id IS NOT NULL GROUP BY customer_id) s
+       ON s.customer_id = b.customer_id
+LEFT JOIN (SELECT customer_id, count(*) AS n FROM cartportal_review
+           WHERE region_id = %(region)s AND customer_id IS NOT NULL GROUP BY customer_id) r
+       ON r.customer_id = b.customer_id"""
+
+
+def load_features(region_id: int) -> pd.DataFrame:
+    """One row per purchasing customer of the region, in one set-based statement read into pandas.
+
+    Mean lines per order is lines / orders and the mean gap between orders is the first-to-last span / (orders
+    - 1), so no per-order pass is needed; SKUs and categories compare byte-wise (their order does not matter)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        plan_for_bulk(cursor)
+        cursor.execute(FEATURES_SQL, {"region": region_id})
         columns = [c.name for c in cursor.description]
         frame = pd.DataFrame(cursor.fetchall(), columns=columns).set_index("customer_id")
     return frame.astype(float)
@@ -100,6 +108,18 @@ def prepare(frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
 
 
 def cluster(frame: pd.DataFrame, *, seed: int = 7, ks=range(2, 7), bootstraps: int = 10, min_ari: float = 0.75) -> dict:
+    """Choose k, fit on a sample of at most SAMPLE customers, measure stability and label every customer.
+
+    One thread: the fits are small (a sample of 20,000), and OpenMP threads that spin-wait for busy cores make
+    them up to ten times slower on a shared machine (the database is working on the other core meanwhile)."""
+    import sklearn.cluster  # noqa: F401  (loads the OpenMP runtime, so that the limit below applies to it)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _cluster(frame, seed=seed, ks=ks, bootstraps=bootstraps, min_ari=min_ari)
+
+
+def _cluster(frame: pd.DataFrame, *, seed: int, ks, bootstraps: int, min_ari: float) -> dict:
     from sklearn.cluster import KMeans
     from sklearn.metrics import adjusted_rand_score, silhouette_score
     from sklearn.mixture import GaussianMixture
@@ -142,7 +162,7 @@ def cluster(frame: pd.DataFrame, *, seed: int = 7, ks=range(2, 7), bootstraps: i
         "unstable": ari < min_ari,
         "gmm_agreement_ari": round(float(adjusted_rand_score(base, gmm_labels)), 4),
         "profiles": profiles,
-        "labels": pd.Series([profiles[c]["name"] for c in labels], index=frame.index),
+        "labels": pd.Series(np.array([p["name"] for p in profiles], dtype=object)[labels], index=frame.index),
         "note": "",
     }
 

@@ -63,20 +63,20 @@ def buyers_sql() -> str:
     Expects the CTE `scope(id, region_id)` to be defined before it."""
     return f"""
     purchases AS (
-        SELECT o.customer_id,
+        SELECT o.customer_id, s.region_id,
             max(o.placed_at) FILTER (WHERE o.status NOT IN {STANDING}) AS last_purchase,
             count(*) FILTER (WHERE o.status NOT IN {STANDING}) AS frequency,
             coalesce(sum(CASE WHEN o.status NOT IN {STANDING} THEN o.total
                               WHEN o.total < 0 THEN o.total ELSE 0 END), 0)::numeric(16, 2) AS monetary
         FROM cartportal_order o JOIN scope s ON s.id = o.customer_id
         WHERE o.placed_at <= %(as_of)s
-        GROUP BY o.customer_id
+        GROUP BY o.customer_id, s.region_id
     ),
     buyers AS (
-        SELECT s.id AS customer_id, s.region_id, p.last_purchase, p.frequency, p.monetary,
+        SELECT p.customer_id, p.region_id, p.last_purchase, p.frequency, p.monetary,
             floor(extract(epoch FROM %(as_of)s::timestamptz - p.last_purchase) / 86400)::int AS recency_days,
-            CASE WHEN %(by_region)s THEN s.region_id ELSE 0 END AS part
-        FROM scope s JOIN purchases p ON p.customer_id = s.id
+            CASE WHEN %(by_region)s THEN p.region_id ELSE 0 END AS part
+        FROM purchases p
         WHERE p.frequency > 0
     ),
     scored AS (

@@ -24,7 +24,7 @@ from ..models import ModelVersion, Score, ScoringChunk, ScoringRun
 from ..registry import load_version
 from .features import customer_features
 
-DEFAULT_CHUNK_SIZE = 20_000
+DEFAULT_CHUNK_SIZE = 100_000
 _SCORERS: dict[tuple[int, str], object] = {}
 
 _NEXT_CHUNK_SQL = """

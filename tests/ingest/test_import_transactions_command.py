@@ -9,15 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from cartportal.models import Order, OrderLine
-from tests.segments.test_import_helpers import IMPORT_ARGS
-
-ARGS = IMPORT_ARGS
-
-
-def run(path) -> dict:
-    out = StringIO()
-    call_command("import_transactions", str(path), *ARGS, stdout=out)
-    return json.loads(out.getvalue().strip().splitlines()[-1])
+from tests.datasets import import_online_retail as run
 
 
 @pytest.mark.django_db

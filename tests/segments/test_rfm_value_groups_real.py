@@ -6,14 +6,13 @@ import decides a customer's region; a handful of customers ordered from more tha
 import numpy as np
 import pandas as pd
 import pytest
-from django.core.management import call_command
 from django.test import override_settings
 
 from cartportal.models import Customer
 from segments.models import CustomerProfile
 from segments.rfm import rfm_name
 from segments.services import segments_rebuild
-from tests.segments.test_import_helpers import IMPORT_ARGS
+from tests.datasets import import_online_retail
 
 FILE = "online_retail_sample40000.csv"
 
@@ -67,12 +66,12 @@ def counts(series: pd.Series) -> dict:
 @pytest.mark.django_db
 def test_value_groups_and_rfm_match_independent_computation(data_dir):
     path = data_dir / FILE
-    call_command("import_transactions", str(path), *IMPORT_ARGS, stdout=open("/dev/null", "w"))
+    import_online_retail(path)
     regions = dict(Customer.objects.values_list("external_id", "region_id"))
 
     for by_region in (True, False):
         with override_settings(CARTPORTAL_SEGMENT_THRESHOLDS_BY_REGION=by_region):
-            result = segments_rebuild(actor="command:test")
+            result = segments_rebuild(actor="command:test", personas=False)
         expected = expected_profiles(path, regions, by_region)
         mine = product_profiles()
         assert len(mine) == len(expected) > 3000

@@ -1,0 +1,338 @@
+"""Segment writes: the set-based rebuild of every customer's segments, snapshots and audience evaluation.
+
+Each service runs in one transaction and writes its audit row inside it; a re-run replaces the rows of the
+regions it covers, so a re-delivered task neither duplicates nor half-writes anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from cartportal.audit import record
+from cartportal.models import Order, Region
+from segments import rfm, snapshots
+from segments.bulk import plan_for_bulk
+from segments.value_groups import Thresholds, dormant_sql, thresholds_cte, value_group_case_sql
+
+PROFILE_COLUMNS = (
+    "customer_id, region_id, built_at, reference_at, last_purchase_at, recency_days, frequency, monetary, "
+    "r_score, f_score, m_score, rfm_segment, value_group, dormant, promotion_base, persona"
+)
+
+
+class SegmentError(Exception):
+    """A segment operation that cannot be done as asked (the message says why)."""
+
+
+@dataclass
+class RebuildResult:
+    reference_at: dt.datetime | None
+    customers: int = 0
+    counts: dict = field(default_factory=dict)
+    persona_runs: list = field(default_factory=list)
+
+
+def reference_moment() -> dt.datetime | None:
+    """Recency is measured from the latest order in the shop (so a historical export is read as of its end)."""
+    return Order.objects.order_by("-placed_at").values_list("placed_at", flat=True).first()
+
+
+def _scope_cte() -> str:
+    return """scope AS (
+        SELECT id, region_id FROM cartportal_customer
+        WHERE erased_at IS NULL AND (%(all_regions)s OR region_id = ANY(%(regions)s::int[]))
+    )"""
+
+
+def _params(region_ids, as_of, thresholds: Thresholds) -> dict:
+    return {
+        "all_regions": region_ids is None,
+        "regions": list(region_ids or []),
+        "as_of": as_of,
+        **thresholds.params(),
+    }
+
+
+def _profiles_select() -> str:
+    promotion = """CASE WHEN b.customer_id IS NOT NULL AND br.customer_id IS NOT NULL THEN 'both'
+                        WHEN b.customer_id IS NOT NULL THEN 'transaction_only'
+                        WHEN br.customer_id IS NOT NULL THEN 'browsing_only' ELSE 'none' END"""
+    return f"""
+    WITH {_scope_cte()}, {rfm.buyers_sql()}, {thresholds_cte()},
+    browsing AS (
+        SELECT customer_id FROM cartportal_session WHERE customer_id IS NOT NULL AND started_at <= %(as_of)s
+        UNION SELECT customer_id FROM cartportal_cartevent WHERE customer_id IS NOT NULL AND occurred_at <= %(as_of)s
+    )
+    SELECT s.id AS customer_id, s.region_id, now() AS built_at, %(as_of)s::timestamptz AS reference_at,
+        b.last_purchase AS last_purchase_at, b.recency_days, coalesce(b.frequency, 0) AS frequency,
+        coalesce(b.monetary, 0) AS monetary, b.r_score, b.f_score, b.m_score,
+        coalesce({rfm.rfm_case_sql("b.r_score", "b.f_score")}, '') AS rfm_segment,
+        {value_group_case_sql()} AS value_group, {dormant_sql()} AS dormant, {promotion} AS promotion_base
+    FROM scope s LEFT JOIN scored b ON b.customer_id = s.id LEFT JOIN thresholds t ON t.part = b.part
+        LEFT JOIN browsing br ON br.customer_id = s.id"""
+
+
+def _region_filter(region_ids) -> tuple[str, list]:
+    if region_ids is None:
+        return "TRUE", []
+    return "region_id = ANY(%s::int[])", [list(region_ids)]
+
+
+def segments_rebuild(
+    *,
+    actor,
+    region_ids=None,
+    as_of: dt.datetime | None = None,
+    progress=None,
+    personas: bool = True,
+    bootstraps: int = 10,
+) -> RebuildResult:
+    """Recompute every segment of the given regions (None = all) in one pass: each customer's RFM scores, value
+    group, dormancy, promotion base and persona, the segment summaries and this month's snapshot.
+
+    Personas are clustered per region (reads and CPU only; see segments.personas) while the profiles are
+    computed into a temporary table, then both are written in one INSERT; with personas=False each customer
+    keeps the persona of the previous build."""
+    as_of = as_of or reference_moment()
+    if as_of is None:
+        return RebuildResult(None)
+    thresholds = Thresholds.from_settings()
+    params = _params(region_ids, as_of, thresholds)
+    where, args = _region_filter(region_ids)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Clustering reads on its own connection while this one computes the profiles; inside an outer
+        # transaction (whose uncommitted rows another connection cannot see) it runs here, before them.
+        apart = personas and not connection.in_atomic_block
+        clustering = pool.submit(_cluster_regions_apart, region_ids, bootstraps) if apart else None
+        clusterings = _cluster_regions(region_ids, bootstraps) if personas and not apart else []
+        with transaction.atomic(), connection.cursor() as cursor:
+            plan_for_bulk(cursor)
+            cursor.execute("DROP TABLE IF EXISTS seg_profile")
+            cursor.execute(f"CREATE TEMP TABLE seg_profile ON COMMIT DROP AS {_profiles_select()}", params)
+            _report(progress, 40, "profiles computed")
+            if clustering is not None:
+                clusterings = clustering.result()
+            if personas:
+                _stage_personas(cursor, clusterings)
+            else:
+                _stage_previous_personas(cursor, where, args)
+            _report(progress, 50, f"personas of {len(clusterings)} regions staged")
+            cursor.execute(f"DELETE FROM segments_customerprofile WHERE {where}", args)
+            cursor.execute(
+                f"""INSERT INTO segments_customerprofile ({PROFILE_COLUMNS})
+                SELECT p.*, coalesce(sp.persona, '') FROM seg_profile p
+                LEFT JOIN seg_persona sp ON sp.customer_id = p.customer_id"""
+            )
+            customers = cursor.rowcount
+            _report(progress, 70, "profiles written")
+            runs = [_store_persona_run(actor, region, result) for region, result in clusterings]
+            counts = _refresh_summaries(cursor, region_ids)
+            _report(progress, 85, "segment summaries written")
+            _snapshot_from_profiles(cursor, region_ids, snapshots.month_start(as_of))
+            record(
+                actor=actor,
+                action="segments.rebuilt",
+                object_type="segments",
+                region_code=_region_code(region_ids),
+                after={
+                    "customers": customers,
+                    "reference_at": as_of,
+                    "thresholds": thresholds.params(),
+                    "persona_runs": [run.pk for run in runs],
+                },
+            )
+    return RebuildResult(as_of, customers, counts, runs)
+
+
+def _report(progress, value: float, message: str) -> None:
+    if progress is not None:
+        progress(value, message)
+
+
+def _region_code(region_ids) -> str:
+    if region_ids is not None and len(region_ids) == 1:
+        return Region.objects.filter(pk=region_ids[0]).values_list("code", flat=True).first() or ""
+    return ""
+
+
+SUMMARY_SOURCES = {
+    "value_group": "value_group",
+    "rfm": "rfm_segment",
+    "promotion_base": "promotion_base",
+    "persona": "persona",
+}
+
+
+def _refresh_summaries(cursor, region_ids) -> dict:
+    from segments.models import PromotionBase, ValueGroup
+
+    where, args = _region_filter(region_ids)
+    cursor.execute(f"DELETE FROM segments_segment WHERE {where}", args)
+    names = {**{g.value: g.label for g in ValueGroup}, **{p.value: p.label for p in PromotionBase}}
+    counts: dict[str, int] = {}
+    for kind, column in SUMMARY_SOURCES.items():
+        cursor.execute(
+            f"""INSERT INTO segments_segment (region_id, kind, code, name, size, dormant_size, monetary_total, built_at)
+            SELECT region_id, %s, {column}, {column}, count(*), count(*) FILTER (WHERE dormant), sum(monetary), now()
+            FROM segments_customerprofile WHERE {where} AND {column} <> '' GROUP BY region_id, {column}""",
+            [kind, *args],
+        )
+        counts[kind] = cursor.rowcount
+    for code, name in names.items():
+        cursor.execute(f"UPDATE segments_segment SET name = %s WHERE code = %s AND {where}", [name, code, *args])
+    return counts
+
+
+def _snapshot_from_profiles(cursor, region_ids, month: dt.date) -> None:
+    where, args = _region_filter(region_ids)
+    cursor.execute(f"DELETE FROM segments_segmentsnapshot WHERE month = %s AND {where}", [month, *args])
+    cursor.execute(
+        f"""INSERT INTO segments_segmentsnapshot (month, customer_id, region_id, state)
+        SELECT %s, customer_id, region_id, {snapshots.state_sql("value_group", "dormant")}
+        FROM segments_customerprofile WHERE {where} AND value_group <> ''""",
+        [month, *args],
+    )
+
+
+def segments_snapshot_months(*, actor, months: int = 12, region_ids=None) -> list[dt.date]:
+    """Backfill the snapshots of the `months` months up to the reference date, each measured at month end."""
+    if not 1 <= months <= 60:
+        raise SegmentError("Between 1 and 60 months can be snapshotted.")
+    reference = reference_moment()
+    if reference is None:
+        return []
+    thresholds = Thresholds.from_settings()
+    done = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        plan_for_bulk(cursor)
+        where, args = _region_filter(region_ids)
+        for month in snapshots.previous_months(snapshots.month_start(reference), months):
+            as_of = min(snapshots.month_end_moment(month), reference)
+            params = _params(region_ids, as_of, thresholds)
+            cursor.execute(f"DELETE FROM segments_segmentsnapshot WHERE month = %s AND {where}", [month, *args])
+            cursor.execute(
+                f"""INSERT INTO segments_segmentsnapshot (month, customer_id, region_id, state)
+                SELECT %(month)s, p.id, p.region_id, {snapshots.state_sql("p.value_group", "p.dormant")}
+                FROM ({_snapshot_select()}) p""",
+                {**params, "month": month},
+            )
+            done.append(month)
+        record(
+            actor=actor,
+            action="segments.snapshotted",
+            object_type="segments",
+            region_code=_region_code(region_ids),
+            after={"months": [m.isoformat() for m in done]},
+        )
+    return done
+
+
+def _snapshot_select() -> str:
+    """The profile select narrowed to the columns a snapshot needs (customers with no order yet are skipped)."""
+    return f"""
+    WITH {_scope_cte()}, {rfm.buyers_sql()}, {thresholds_cte()}
+    SELECT s.id, s.region_id, {value_group_case_sql()} AS value_group, {dormant_sql()} AS dormant
+    FROM scope s JOIN scored b ON b.customer_id = s.id LEFT JOIN thresholds t ON t.part = b.part"""
+
+
+def personas_rebuild(*, actor, region_ids=None, bootstraps: int = 10) -> list:
+    """Re-cluster each region's purchasing customers only (the other segments stay as built): store the run and
+    write each customer's persona."""
+    runs = []
+    for region, result in _cluster_regions(region_ids, bootstraps):
+        with transaction.atomic(), connection.cursor() as cursor:
+            plan_for_bulk(cursor)
+            run = _store_persona_run(actor, region, result)
+            _stage_personas(cursor, [(region, result)])
+            cursor.execute(
+                """UPDATE segments_customerprofile p
+                SET persona = coalesce((SELECT t.persona FROM seg_persona t WHERE t.customer_id = p.customer_id), '')
+                WHERE p.region_id = %s""",
+                [region.pk],
+            )
+            _refresh_summaries(cursor, [region.pk])
+        runs.append(run)
+    return runs
+
+
+def _cluster_regions_apart(region_ids, bootstraps: int) -> list[tuple[Region, dict]]:
+    """_cluster_regions in a worker thread, which has (and then closes) its own database connection."""
+    try:
+        return _cluster_regions(region_ids, bootstraps)
+    finally:
+        connection.close()
+
+
+def _cluster_regions(region_ids, bootstraps: int) -> list[tuple[Region, dict]]:
+    """(region, clustering) for every region whose purchasing customers can be clustered."""
+    from segments import personas
+
+    regions = Region.objects.all() if region_ids is None else Region.objects.filter(pk__in=region_ids)
+    min_ari = float(getattr(settings, "CARTPORTAL_PERSONA_MIN_ARI", 0.75))
+    done = []
+    for region in regions.order_by("pk"):
+        frame = personas.load_features(region.pk)
+        result = personas.cluster(frame, bootstraps=bootstraps, min_ari=min_ari) if len(frame) else None
+        if result is not None and result.get("k") is not None:
+            done.append((region, result))
+    return done
+
+
+def _store_persona_run(actor, region: Region, result: dict):
+    from segments.models import PersonaRun
+
+    run = PersonaRun.objects.create(
+        region=region,
+        built_at=timezone.now(),
+        customers=result["customers"],
+        features=result["features"],
+        k=result["k"],
+        selection=result["selection"],
+        stability_ari=result["stability_ari"],
+        stability_runs=result["stability_runs"],
+        gmm_agreement_ari=result["gmm_agreement_ari"],
+        unstable=result["unstable"],
+        profiles=result["profiles"],
+        note=f"Gaussian mixture chose k={result['k_bic']} by BIC",
+    )
+    record(
+        actor=actor,
+        action="segments.personas_built",
+        object_type="persona run",
+        object_id=run.pk,
+        region_code=region.code,
+        after={"k": run.k, "stability_ari": run.stability_ari},
+    )
+    return run
+
+
+def _persona_table(cursor) -> None:
+    cursor.execute("DROP TABLE IF EXISTS seg_persona")
+    cursor.execute("CREATE TEMP TABLE seg_persona (customer_id bigint PRIMARY KEY, persona text) ON COMMIT DROP")
+
+
+def _stage_personas(cursor, clusterings) -> None:
+    """COPY each clustered customer's persona into a temporary table the profile statement joins."""
+    _persona_table(cursor)
+    with cursor.cursor.copy("COPY seg_persona (customer_id, persona) FROM STDIN (FORMAT csv)") as copy:
+        for _region, result in clusterings:
+            buffer = io.StringIO()
+            result["labels"].to_csv(buffer, header=False)
+            copy.write(buffer.getvalue())
+    cursor.execute("ANALYZE seg_persona")
+
+
+def _stage_previous_personas(cursor, where: str, args: list) -> None:
+    _persona_table(cursor)
+    cursor.execute(
+        f"""INSERT INTO seg_persona SELECT customer_id, persona FROM segments_customerprofile
+        WHERE {where} AND persona <> ''""",
+        args,
+    )
