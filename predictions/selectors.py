@@ -248,3 +248,13 @@ def revenue_at_risk_by_region(user, region_ids: list[int] | None = None) -> dict
             [run.pk, *params],
         )
         return {region_id: round(float(total), 2) for region_id, total in cursor.fetchall()}
+
+
+def published_purchase_probability(customer_ids: list[int]) -> dict[int, float]:
+    """Customer id -> probability of buying again (p_active) from the current value run, for the customers given
+    (the caller has already scoped them, e.g. an audience's universe); customers without a score are absent."""
+    run = latest_run(Kind.VALUE)
+    if run is None or not customer_ids:
+        return {}
+    rows = Score.objects.filter(run=run, customer_id__in=customer_ids).values_list("customer_id", "extra")
+    return {c: float(extra["p_active"]) for c, extra in rows if extra and extra.get("p_active") is not None}

@@ -44,15 +44,11 @@ def parse_weights(raw: dict | None) -> dict[str, float]:
 
 
 def published_conversion(customer_ids: list[int]) -> dict[int, float] | None:
-    """Customer id -> published purchase probability, or None while predictions has none to offer."""
-    try:
-        from predictions.selectors import published_purchase_probability_unchecked
-    except ImportError:
-        return None
-    try:
-        return published_purchase_probability_unchecked(customer_ids) or None
-    except Exception:  # the predictions app is optional; its absence must not break segments
-        return None
+    """Customer id -> published probability of buying again (the value run's p_active), or None while no value
+    run has scored any of them."""
+    from predictions.selectors import published_purchase_probability
+
+    return published_purchase_probability(customer_ids) or None
 
 
 def measured_lift(region_id: int, segment: str) -> float | None:
