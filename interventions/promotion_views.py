@@ -19,17 +19,7 @@ from interventions import fairness
 from interventions.models import PromotionBase
 from interventions.promotions import selectors, services
 
-CSV_HEADER = [
-    "week_start",
-    "region",
-    "customer",
-    "rank",
-    "category",
-    "discount_rate",
-    "predicted_order_value",
-    "base",
-    "relation",
-]
+CSV_HEADER = selectors.OFFER_FIELDS
 
 
 def _csv_rows(offers):

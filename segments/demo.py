@@ -5,23 +5,13 @@ from __future__ import annotations
 
 from cartportal.access import SystemActor
 from cartportal.models import Region
+from segments.audiences.rules import EXAMPLE_RULES
 from segments.models import AudienceDefinition, CustomerProfile
 from segments.services import audience_create, audience_evaluate, segments_rebuild, segments_snapshot_months
 
 ACTOR = SystemActor("command:seed_demo")
 AUDIENCE_NAME = "Demo: spenders, repeat buyers, lapsed"
-AUDIENCE_RULES = [
-    {
-        "name": "High spenders",
-        "feature": "monetary",
-        "op": ">=",
-        "value": 0.8,
-        "threshold": "quantile",
-        "strategic_fit": 0.8,
-    },
-    {"name": "Repeat buyers", "feature": "frequency", "op": ">=", "value": 2, "strategic_fit": 0.6},
-    {"name": "Lapsed", "feature": "recency_days", "op": ">", "value": 90, "strategic_fit": 0.4},
-]
+AUDIENCE_RULES = EXAMPLE_RULES
 
 
 def build_demo(stdout) -> None:

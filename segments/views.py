@@ -16,6 +16,7 @@ from cartportal.jobs import job_create
 from cartportal.portal.export import csv_response, wants_csv
 from cartportal.portal.filters import region_filter
 from segments import selectors
+from segments.audiences.rules import EXAMPLE_RULES
 from segments.models import AudienceDefinition
 from segments.services import UNIVERSES, SegmentError, audience_create, changeable_region_or_404
 
@@ -150,20 +151,7 @@ def audiences(request):
         return csv_response("audiences.csv", ["id", "region", "name", "universe", "evaluated_at"], rows)
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     regions = visible_regions(request.user, "change")
-    example = json.dumps(
-        [
-            {
-                "name": "High spenders",
-                "feature": "monetary",
-                "op": ">=",
-                "value": 0.8,
-                "threshold": "quantile",
-                "strategic_fit": 0.8,
-            },
-            {"name": "Repeat buyers", "feature": "frequency", "op": ">=", "value": 2},
-        ],
-        indent=1,
-    )
+    example = json.dumps(EXAMPLE_RULES, indent=1)
     return render(
         request,
         "segments/audiences.html",

@@ -22,17 +22,7 @@ class PromotionOfferSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = PromotionOffer
-        fields = [
-            "week_start",
-            "region",
-            "customer",
-            "rank",
-            "category",
-            "discount_rate",
-            "predicted_order_value",
-            "base",
-            "relation",
-        ]
+        fields = selectors.OFFER_FIELDS
 
 
 @extend_schema(

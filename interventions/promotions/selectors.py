@@ -6,6 +6,19 @@ import datetime as dt
 
 from interventions.models import PromotionOffer
 
+# What an offer shows in the page's CSV export and in the API, in this order (the customer and region by code).
+OFFER_FIELDS = [
+    "week_start",
+    "region",
+    "customer",
+    "rank",
+    "category",
+    "discount_rate",
+    "predicted_order_value",
+    "base",
+    "relation",
+]
+
 
 def promotion_weeks(user, region_ids: list[int] | None = None) -> list[dt.date]:
     qs = PromotionOffer.objects.restrict(user, "view")

@@ -117,3 +117,20 @@ def apply_size_bounds(
             f"invalid: size {catch_size} outside [{min_size}, {max_size if max_size is not None else '∞'}]"
         )
     return labels, flags
+
+
+# A worked example (shown on the audiences page, used by the demo): top spenders by quantile, then repeat buyers,
+# then lapsed customers; everyone else falls to the catch-all.
+EXAMPLE_RULES = [
+    {
+        "name": "High spenders",
+        "feature": "monetary",
+        "op": ">=",
+        "value": 0.8,
+        "threshold": "quantile",
+        "strategic_fit": 0.8,
+    },
+    {"name": "Repeat buyers", "feature": "frequency", "op": ">=", "value": 2, "strategic_fit": 0.6},
+    {"name": "Lapsed", "feature": "recency_days", "op": ">", "value": 90, "strategic_fit": 0.4},
+]
+

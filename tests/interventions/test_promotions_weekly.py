@@ -5,10 +5,8 @@ served from their cart categories, a re-run replaces the week, and a region's ex
 import csv
 import datetime as dt
 import io
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 from django.db.models import Count
 from django.test import Client
 from django.urls import reverse
@@ -18,7 +16,7 @@ from cartportal.access import SystemActor
 from cartportal.models import CartEvent, Customer, OrderLine, Product
 from interventions.models import PromotionOffer
 from interventions.promotions.services import promotions_generate
-from tests.segments.test_import_helpers import IMPORT_ARGS
+from tests.datasets import import_online_retail
 
 pytestmark = pytest.mark.django_db
 WEEK = dt.date(2026, 11, 16)
@@ -48,9 +46,7 @@ def _active_consenting() -> set[int]:
 
 
 def test_weekly_promotions_on_the_online_retail_sample(data_dir, world):
-    call_command(
-        "import_transactions", str(data_dir / "online_retail_sample40000.csv"), *IMPORT_ARGS, stdout=StringIO()
-    )
+    import_online_retail(data_dir / "online_retail_sample40000.csv")
     uk = Customer.objects.values("region").annotate(n=Count("id")).order_by("-n").first()["region"]
     browsers = _browsers(Customer.objects.get(pk=Customer.objects.filter(region_id=uk).first().pk).region, "229", 4)
     buyers = list(Customer.objects.filter(region_id=uk, orders__isnull=False).distinct().order_by("pk"))

@@ -1,9 +1,7 @@
 """The promotions button queues a job that a real Celery worker runs for the manager's region only."""
 
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 from django.db.models import Count
 from django.test import Client
 from django.urls import reverse
@@ -12,16 +10,14 @@ from cartportal import access
 from cartportal.models import Customer, JobRun, Region
 from interventions.models import PromotionOffer
 from tests.base import build_world
+from tests.datasets import import_online_retail
 from tests.ingest.test_upload_page import wait_for
-from tests.segments.test_import_helpers import IMPORT_ARGS
 
 
 @pytest.mark.django_db(transaction=True)
 def test_generate_button_runs_on_a_worker_for_the_chosen_region(celery_worker_process, data_dir):
     world = build_world()
-    call_command(
-        "import_transactions", str(data_dir / "online_retail_sample40000.csv"), *IMPORT_ARGS, stdout=StringIO()
-    )
+    import_online_retail(data_dir / "online_retail_sample40000.csv")
     biggest = Customer.objects.values("region").annotate(n=Count("id")).order_by("-n").first()["region"]
     region = Region.objects.get(pk=biggest)
     access.grant_region(world.manager_a, region, access.REGIONAL_MANAGER)
