@@ -13,11 +13,25 @@ def refresh_rollup(name: str, region_ids: list[int] | None) -> float:
     return cache.compute(name, region_ids)["seconds"]
 
 
+WARM_QUEUED = "portal-rollup:warm-queued"
+
+
+def queue_warm_rollups() -> None:
+    """Queue one warm-up of every rollup; imports finishing while one is queued add nothing more."""
+    from django.core.cache import cache
+
+    if cache.add(WARM_QUEUED, 1, 3600):
+        warm_rollups.delay()
+
+
 @shared_task(name="portal.warm_rollups")
 def warm_rollups() -> int:
+    from django.core.cache import cache as django_cache
+
     from cartportal.models import Region
     from cartportal.portal.selectors import cache
 
+    django_cache.delete(WARM_QUEUED)  # data arriving from now on needs another warm-up
     _load_rollups()
     return cache.warm_all(list(Region.objects.values_list("pk", flat=True)))
 

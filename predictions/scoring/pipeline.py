@@ -152,7 +152,8 @@ def score_chunk(chunk_id: int) -> str:
         if chunk.done:
             return "already-done"
         run = chunk.run
-        scorer = scorer_for(ModelVersion.objects.get(pk=run.model_version_id))
+        # the artifact is read only when this process has not loaded this version yet (scorer_for caches it)
+        scorer = scorer_for(ModelVersion.objects.defer("artifact").get(pk=run.model_version_id))
         # A scorer may read its own rows for a chunk (the abandonment model: each customer's latest session);
         # by default it gets the customer features computed in the database at the cut-off.
         read = getattr(scorer, "chunk_features", customer_features)

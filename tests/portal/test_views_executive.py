@@ -173,3 +173,13 @@ def test_warming_computes_each_region_and_all_regions_so_pages_read_them(shop):
     at = cache.computed_at(name, [shop.region_a.pk])
     rows = regional_rollup(shop.manager_a)["regions"]
     assert [r["code"] for r in rows] == ["NORTH"] and cache.computed_at(name, [shop.region_a.pk]) == at
+
+
+def test_imports_finishing_together_queue_one_warm_up(monkeypatch):
+    from cartportal.portal import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.warm_rollups, "delay", lambda: sent.append(1))
+    tasks.queue_warm_rollups()
+    tasks.queue_warm_rollups()
+    assert sent == [1]
