@@ -45,7 +45,7 @@ def _csv(header: list[str], rows: list[list]) -> bytes:
 
 
 SHIPPING_SKU = "SHIPPING"  # the shipping line of a cart, as many shops export it (see ABANDONMENT_SHIPPING_SKUS)
-SHIPPING_COSTS = [0.0, 0.0, 2.99, 4.99, 7.99, 12.99]
+SHIPPING_COSTS = [0.0, 0.0, 3.99, 5.99, 8.99, 14.99]
 DRIVERS = ("all", "price", "shipping", "reviews", "returning", "none")
 
 
@@ -262,7 +262,7 @@ class _Shop:
             return 0.5
         logit = -0.9
         logit += 8.0 * max_rise if acts["price"] else 0.0
-        logit += 7.0 * min(shipping_share, 1.0) if acts["shipping"] else 0.0
+        logit += 9.0 * min(shipping_share, 1.0) if acts["shipping"] else 0.0
         logit += 1.5 * poorly if acts["reviews"] else 0.0
         logit += -1.2 * returning if acts["returning"] else 0.0
         return 1 / (1 + math.exp(-logit))

@@ -59,7 +59,7 @@ EVENT_FIELDS = {
 def for_points(points: pd.DataFrame) -> pd.DataFrame:
     """Features of stored carts (rows of points.cart_points, indexed by cart = session id), each at its own t."""
     if points.empty:
-        return assemble(points, pd.DataFrame(columns=list(EVENT_FIELDS.values())))
+        return empty(points)
     events = frame_of(
         CartEvent.objects.filter(session_id__in=points.index.tolist(), occurred_at__lt=points["t"].max()),
         EVENT_FIELDS,
@@ -82,6 +82,11 @@ def assemble(points: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     frame = _context_columns(frame)
     frame["prediction_point"] = frame["t"].map(lambda t: t.isoformat())
     return finish(frame)
+
+
+def empty(points: pd.DataFrame) -> pd.DataFrame:
+    columns = [c for c in points.columns if c not in FEATURES] + FEATURES + FACTS
+    return pd.DataFrame({c: pd.Series(dtype=float if c in NUMERIC else object) for c in columns}, index=points.index)
 
 
 def finish(frame: pd.DataFrame) -> pd.DataFrame:
@@ -323,11 +328,11 @@ def _earlier_carts(known: pd.DataFrame, customers: list[int], horizon) -> pd.Dat
     if events.empty:
         return pd.DataFrame(index=pd.Index([], name="cart"))
     events["occurred_at"] = pd.to_datetime(events["occurred_at"], utc=True)
-    carts = events.pivot_table(
-        index=["customer_id", "session_id"], columns="kind", values="occurred_at", aggfunc="min"
-    ).reset_index()
-    if "purchase" not in carts:
-        carts["purchase"] = pd.NaT
+    first = {
+        kind: events[events["kind"] == kind].groupby(["customer_id", "session_id"])["occurred_at"].min().rename(kind)
+        for kind in ("add", "purchase")
+    }
+    carts = pd.concat(first.values(), axis=1).reset_index()
     pairs = known.reset_index(names="cart").merge(carts.dropna(subset=["add"]), on="customer_id")
     earlier = pairs[(pairs["session_id"] != pairs["cart"]) & (pairs["add"] + window() < pairs["t"])]
     abandoned = earlier[earlier["purchase"].isna() | (earlier["purchase"] >= earlier["t"])]

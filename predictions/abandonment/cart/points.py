@@ -10,6 +10,8 @@ outcome, never for features (see features.py).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 
 import numpy as np
@@ -33,8 +35,23 @@ CONTEXT_FIELDS = {
 }
 
 
+_window_hours: contextvars.ContextVar[int | None] = contextvars.ContextVar("abandonment_window_hours", default=None)
+
+
 def window() -> pd.Timedelta:
-    return pd.Timedelta(hours=settings.CARTPORTAL_ABANDONMENT_WINDOW_HOURS)
+    """The recovery window: CARTPORTAL_ABANDONMENT_WINDOW_HOURS, unless a backtest asks for another one."""
+    hours = _window_hours.get()
+    return pd.Timedelta(hours=settings.CARTPORTAL_ABANDONMENT_WINDOW_HOURS if hours is None else hours)
+
+
+@contextlib.contextmanager
+def recovery_window(hours: int | None):
+    """Within the block, outcomes (and earlier abandoned carts) use a window of ``hours`` (None: the setting)."""
+    token = _window_hours.set(hours)
+    try:
+        yield
+    finally:
+        _window_hours.reset(token)
 
 
 def frame_of(queryset, fields: dict[str, str]) -> pd.DataFrame:
