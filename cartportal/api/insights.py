@@ -152,3 +152,12 @@ def score_live_session(session: dict) -> dict | None:
     except ImportError:
         return None
     return live(session)
+
+
+def score_live_cart(user, cart: dict, region) -> dict:
+    """The cart abandonment model's live answer for an open cart; the customer is looked up in the caller's scope
+    (a customer in a region the caller may not see counts as unknown)."""
+    from cartportal.models import Customer
+    from predictions.abandonment.cart.live import score_cart
+
+    return score_cart(cart, region=region, customers=Customer.objects.restrict(user, "view"))

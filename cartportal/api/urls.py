@@ -30,6 +30,7 @@ urlpatterns = [
     ),
     path("docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
     path("sessions/score/", views.LiveSessionScoreView.as_view(), name="api-session-score"),
+    path("carts/score/", views.LiveCartScoreView.as_view(), name="api-cart-score"),
     path("", include(router.urls)),
     path("", include("segments.api.urls")),
     path("", include("predictions.api.urls")),

@@ -22,7 +22,7 @@ from cartportal.api.base import (
     RegionScopedReadOnlyViewSet,
     error_body,
 )
-from cartportal.api.insights import customer_insights, score_live_session
+from cartportal.api.insights import customer_insights, score_live_cart, score_live_session
 from cartportal.api.schema import ErrorSerializer
 from cartportal.models import AuditEvent, Customer, JobRun, Region
 
@@ -205,6 +205,29 @@ class LiveSessionScoreView(APIView):
         if result is None:
             return Response(error_body(503, "Live scoring is not available yet.", code="unavailable"), status=503)
         return Response({"probability": float(result["probability"]), "drivers": list(result.get("drivers", []))})
+
+
+class LiveCartScoreView(APIView):
+    """Score an open cart now: the probability it is not bought within the recovery window, the friction drivers
+    behind it in concrete words, and the proposed intervention. Products and the customer are looked up by the
+    shop's own ids; those not found are reported under "unknown". Stores nothing, so "read" scope is enough."""
+
+    permission_classes = DEFAULT_PERMISSIONS
+    read_only_post = True
+
+    @extend_schema(
+        request=s.LiveCartSerializer, responses=_responses({200: s.LiveCartScoreSerializer}, 503, 400, 401, 403, 429)
+    )
+    def post(self, request):
+        data = dict(_valid(s.LiveCartSerializer, request.data))
+        region = data.pop("region")
+        if not can(request.user, "view", region.pk):
+            raise exceptions.ValidationError({"region": ["Unknown region."]})
+        try:
+            result = score_live_cart(request.user, data, region)
+        except LookupError as exc:  # no active model yet
+            return Response(error_body(503, str(exc) or "No abandonment model is active.", code="unavailable"), 503)
+        return Response(result)
 
 
 # --- Jobs and import batches ---------------------------------------------------------------------------

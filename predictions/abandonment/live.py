@@ -46,6 +46,9 @@ def score_live_session(session_dict: dict, model=None) -> dict:
     model = model or latest_model()
     if model is None:
         raise NoModel("no abandonment model has been trained yet")
+    if not hasattr(model, "shap_values") or "page_value" not in getattr(model, "features", []):
+        # the portal's model now scores open carts; whole-session fields describe the outcome, not a cart
+        raise NoModel("session scoring is retired: score the open cart with POST /api/v1/carts/score/")
     frame = session_frame(session_dict)
     probability = float(model.predict(frame)[0])
     shap, expected = model.shap_values(frame)

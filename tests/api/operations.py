@@ -82,6 +82,16 @@ def _bulk_body(world, region):
     return {"ids": [_customer(world, region)], "consent_marketing": False}
 
 
+def _live_cart(world, region):
+    return {
+        "region": region.code,
+        "items": [{"product_id": f"SKU-{i}", "price": 10.0 + i, "quantity": 1} for i in range(3)],
+        "shipping_cost": 4.99,
+        "device": "mobile",
+        "minutes_in_session": 12,
+    }
+
+
 def _live_session(world, region):
     return {
         "region": region.code,
@@ -135,8 +145,15 @@ def _profile(region, value_group="loyal"):
 
     customer = CustomerFactory(region=region)
     now = timezone.now()
-    return CustomerProfile.objects.create(customer=customer, region=region, built_at=now, reference_at=now,
-                                          frequency=3, monetary=120, value_group=value_group)
+    return CustomerProfile.objects.create(
+        customer=customer,
+        region=region,
+        built_at=now,
+        reference_at=now,
+        frequency=3,
+        monetary=120,
+        value_group=value_group,
+    )
 
 
 def _seed_profiles(world):
@@ -156,8 +173,12 @@ def _seed_audiences(world):
 
 
 def _audience_body(world, region):
-    return {"region": region.code, "name": "Matrix audience", "universe": "all",
-            "rules": [{"name": "Repeat", "feature": "frequency", "op": ">=", "value": 2}]}
+    return {
+        "region": region.code,
+        "name": "Matrix audience",
+        "universe": "all",
+        "rules": [{"name": "Repeat", "feature": "frequency", "op": ">=", "value": 2}],
+    }
 
 
 def _audience_snapshot(world):
@@ -271,6 +292,7 @@ def _model_snapshot(world):
 def _campaign_transition(state):
     return Operation(make=_campaign_in(state), body=_reason, snapshot=_campaign_snapshot)
 
+
 def _seed_offers(world):
     from tests.interventions.scoping import offer
 
@@ -291,6 +313,7 @@ OPERATIONS: dict[str, Operation] = {
     ),
     "POST /api/v1/customers/bulk-consent/": Operation(body=_bulk_body, snapshot=_consent_snapshot),
     "POST /api/v1/sessions/score/": Operation(body=_live_session),
+    "POST /api/v1/carts/score/": Operation(body=_live_cart),
     "GET /api/v1/jobs/": Operation(seed=_seed_jobs, row_region=_region_code),
     "GET /api/v1/jobs/{id}/": Operation(make=_job),
     "GET /api/v1/imports/": Operation(seed=_seed_imports, row_region=_region_code),
@@ -332,4 +355,3 @@ OPERATIONS: dict[str, Operation] = {
     ),
     "POST /api/v1/model-versions/{id}/rollback/": Operation(make=_active_with_previous, snapshot=_model_snapshot),
 }
-

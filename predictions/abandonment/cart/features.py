@@ -134,15 +134,19 @@ def _contents(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, pd.DataFra
         quantity=pd.to_numeric(events["quantity"], errors="coerce").fillna(1),
         is_shipping=events["sku"].fillna("").astype(str).str.upper().isin(shipping_skus()),
     )
-    lines = events[events["kind"].isin(["add", "remove"])].sort_values("occurred_at")
+    lines = events[events["kind"].isin(["add", "remove"])].sort_values("occurred_at", kind="stable")
     quoted = lines[lines["is_shipping"] & (lines["kind"] == "add")]
     shipping = (quoted["unit_price"] * quoted["quantity"]).groupby(quoted["cart"]).last()
-    goods = lines[~lines["is_shipping"] & lines["product_id"].notna()]
+    goods = lines[~lines["is_shipping"] & (lines["product_id"].notna() | lines["sku"].fillna("").astype(bool))]
+    # an item is its product, or its SKU where the product is not in the catalogue (a live cart may hold those)
+    known = goods["product_id"].notna()
+    goods = goods.assign(item=np.where(known, "p" + goods["product_id"].astype(str), "s" + goods["sku"].astype(str)))
     signed = goods["quantity"].where(goods["kind"] == "add", -goods["quantity"])
-    net = signed.groupby([goods["cart"], goods["product_id"]]).sum().rename("quantity")
-    added = goods[goods["kind"] == "add"]
-    price = added.groupby(["cart", "product_id"])["unit_price"].last().rename("unit_price")
-    items = pd.concat([net, price], axis=1).reset_index()
+    net = signed.groupby([goods["cart"], goods["item"]]).sum().rename("quantity")
+    added = goods[goods["kind"] == "add"].groupby(["cart", "item"])
+    items = pd.concat(
+        [net, added["unit_price"].last().rename("unit_price"), added["product_id"].last().rename("product_id")], axis=1
+    ).reset_index()
     items = items[items["quantity"] > 0]
     return items, shipping, goods
 
@@ -170,8 +174,8 @@ def _price_columns(items: pd.DataFrame, carts: pd.DataFrame) -> pd.DataFrame:
     items = items.join(carts[["t"]], on="cart")
     own = carts["session_id"] if "session_id" in carts else pd.Series(None, index=carts.index)
     items["session_id"] = items["cart"].map(own)
-    reference = _recent_prices(items)
-    catalogue = _catalogue(items["product_id"].unique().tolist())
+    reference = _recent_prices(items[items["product_id"].notna()]).reindex(items.index)
+    catalogue = _catalogue(items["product_id"].dropna().unique().tolist())
     items["reference"] = reference.fillna(items["product_id"].map(catalogue["price"]))
     items["rise"] = items["unit_price"] / items["reference"].where(items["reference"] > 0) - 1
     items["name"] = items["product_id"].map(catalogue["name"])
@@ -191,6 +195,8 @@ def _recent_prices(items: pd.DataFrame) -> pd.Series:
     """Per item row: the median price its product was put in other carts for over the 30 days before t (the
     latest 50 such events, read off the (product, time) index so the cost does not grow with the history)."""
     rows = items.reset_index(drop=True)
+    if rows.empty:
+        return pd.Series(dtype=float, index=items.index)
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -226,6 +232,7 @@ def _catalogue(product_ids: list) -> pd.DataFrame:
 
 
 def _review_columns(items: pd.DataFrame, t: pd.Series) -> pd.DataFrame:
+    items = items[items["product_id"].notna()]
     if items.empty:
         return pd.DataFrame(index=pd.Index([], name="cart"))
     reviews = frame_of(

@@ -20,7 +20,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from predictions.abandonment.cart import explain, features
+from predictions.abandonment.cart import explain, features, proposals
 from predictions.abandonment.cart.features import CATEGORICAL, DRIVERS, FEATURES, NUMERIC
 from predictions.abandonment.model import TrainingError, catboost_classifier
 
@@ -156,6 +156,7 @@ class CartAbandonmentModel:
             return pd.DataFrame({"value": [], "session_id": [], "contributions": []}, index=frame.index)
         probability, drivers = self.explain(frame)
         value = frame["cart_value"].to_numpy(float)
+        top = [explain.top_driver(row) for row in drivers]
         return pd.DataFrame(
             {
                 "value": probability,
@@ -165,7 +166,13 @@ class CartAbandonmentModel:
                 "expected_loss": np.round(probability * value, 2),
                 "reasons": [explain.top_reasons(row) for row in drivers],
                 "prediction_point": frame["prediction_point"].to_numpy(),
-                "top_driver": [explain.top_driver(row) for row in drivers],
+                "top_driver": top,
+                "intervention": [
+                    proposals.propose({"top_driver": driver, "customer_id": customer, "low_rated_items": low})
+                    for driver, customer, low in zip(
+                        top, _ids(frame["customer_id"]), frame["low_rated_items"], strict=True
+                    )
+                ],
             },
             index=frame.index,
         )
@@ -175,6 +182,10 @@ class CartAbandonmentModel:
         from predictions.abandonment.cart import carts
 
         return carts.features_between(start=start, end=end)
+
+
+def _ids(values: pd.Series) -> list[int | None]:
+    return [None if pd.isna(v) else int(v) for v in values]
 
 
 __all__ = ["CartAbandonmentModel", "TrainingError", "features"]
