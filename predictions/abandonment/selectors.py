@@ -224,7 +224,7 @@ def session_explanation(user, pk: int, model=None) -> dict:
         "session": session,
         "probability": None,
         "drivers": [],
-        "features": {},
+        "features": [],
         "intervention": None,
         "reasons": [],
         "cart": None,
@@ -238,7 +238,8 @@ def session_explanation(user, pk: int, model=None) -> dict:
         "items": int(row["items"]),
         "outcome": _outcome(row["abandoned"]),
     }
-    result["features"] = {name: row[name] for name in features.FEATURES if _shown(row[name])}
+    # (name, value) pairs: a dict would clash with template look-ups ("items" is a feature name)
+    result["features"] = [(name, row[name]) for name in features.FEATURES if _shown(row[name])]
     if model is not None:
         probability, drivers = model.explain(frame)
         result["probability"] = round(float(probability[0]), 4)
