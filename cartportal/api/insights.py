@@ -145,15 +145,6 @@ def customer_insights(customer_ids: Iterable[int]) -> dict[int, dict]:
     return out
 
 
-def score_live_session(session: dict) -> dict | None:
-    """The abandonment model's live scoring, or None when no live scorer is installed."""
-    try:
-        from predictions.abandonment.live import score_live_session as live
-    except ImportError:
-        return None
-    return live(session)
-
-
 def score_live_cart(user, cart: dict, region) -> dict:
     """The cart abandonment model's live answer for an open cart; the customer is looked up in the caller's scope
     (a customer in a region the caller may not see counts as unknown)."""

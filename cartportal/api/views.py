@@ -22,7 +22,7 @@ from cartportal.api.base import (
     RegionScopedReadOnlyViewSet,
     error_body,
 )
-from cartportal.api.insights import customer_insights, score_live_cart, score_live_session
+from cartportal.api.insights import customer_insights, score_live_cart
 from cartportal.api.schema import ErrorSerializer
 from cartportal.models import AuditEvent, Customer, JobRun, Region
 
@@ -176,13 +176,14 @@ def _valid(serializer_class, data) -> dict:
 
 # --- Live session scoring ------------------------------------------------------------------------------
 class LiveSessionScoreView(APIView):
-    """Score a session in progress: the probability it ends without a purchase and the friction drivers
-    behind it. Reads nothing and stores nothing, so a token's "read" scope is enough."""
+    """Retired: whole-session scoring answered from the outcome itself. Validates the body as before and answers
+    503 with a pointer to POST /api/v1/carts/score/, which scores an open cart."""
 
     permission_classes = DEFAULT_PERMISSIONS
     read_only_post = True
 
     @extend_schema(
+        deprecated=True,
         request=s.LiveSessionSerializer,
         responses=_responses(
             {200: s.LiveScoreSerializer},
@@ -198,13 +199,16 @@ class LiveSessionScoreView(APIView):
         region = data.pop("region")
         if not can(request.user, "view", region.pk):
             raise exceptions.ValidationError({"region": ["Unknown region."]})
-        try:
-            result = score_live_session(data)
-        except LookupError as exc:  # no active model yet
-            return Response(error_body(503, str(exc) or "No abandonment model is active.", code="unavailable"), 503)
-        if result is None:
-            return Response(error_body(503, "Live scoring is not available yet.", code="unavailable"), status=503)
-        return Response({"probability": float(result["probability"]), "drivers": list(result.get("drivers", []))})
+        # Whole-session fields (pages, exit rate, page value) describe the outcome, not a moment one can act on: the
+        # abandonment model scores open carts instead.
+        return Response(
+            error_body(
+                503,
+                "Session scoring is retired: score the open cart with POST /api/v1/carts/score/.",
+                code="unavailable",
+            ),
+            status=503,
+        )
 
 
 class LiveCartScoreView(APIView):

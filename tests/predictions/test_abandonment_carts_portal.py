@@ -19,7 +19,8 @@ from tests.predictions.cartshop import load_generated_shop
 
 # every driver sentence names what in this cart (or of this customer) moves the risk: an item, a share, a count
 CONCRETE = {
-    "Price": r"(the .+ is \d+% dearer than its recent price|no item is dearer than its recent price \(cart worth [\d.]+\))",
+    "Price": r"(the .+ is \d+% dearer than its recent price"
+    r"|no item is dearer than its recent price \(cart worth [\d.]+\))",
     "Shipping": r"(shipping is \d+% of the cart \([\d.]+\)|shipping is free|no shipping cost quoted yet)",
     "Reviews & trust": r"(\w+ of the items average [\d.]+ stars|the .+ averages [\d.]+ stars|the items average [\d.]+ "
     r"stars over|none of the items has a review yet)",

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from catboost import Pool
+from catboost import CatBoostClassifier, Pool
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.isotonic import IsotonicRegression
@@ -22,9 +22,26 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from predictions.abandonment.cart import explain, features, proposals
 from predictions.abandonment.cart.features import CATEGORICAL, DRIVERS, FEATURES, NUMERIC
-from predictions.abandonment.model import TrainingError, catboost_classifier
 
 MIN_CARTS, MIN_CLASS = 200, 30
+
+
+class TrainingError(ValueError):
+    """Not enough carts with a known outcome to train or evaluate; the message says why."""
+
+
+def catboost_classifier(seed: int = 0, iterations: int = 400) -> CatBoostClassifier:
+    # no files: CatBoost would otherwise write catboost_info/ into the working directory
+    return CatBoostClassifier(
+        iterations=iterations,
+        learning_rate=0.05,
+        depth=6,
+        l2_leaf_reg=5,
+        random_seed=seed,
+        thread_count=2,
+        allow_writing_files=False,
+        verbose=False,
+    )
 
 
 def matrix(frame: pd.DataFrame) -> pd.DataFrame:
