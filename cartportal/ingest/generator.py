@@ -9,9 +9,10 @@ ratings skewed to 4-5 (a fifth of the products are poorly made and rated 1-3) an
 shipping, packaging, quality, price or service.
 
 Cart abandonment has a causal structure the model can find (``drivers``): each product's price is raised
-by 10-45 % in about a third of the weeks, and a cart holding a raised item is abandoned more often; so is a
-cart whose shipping cost is a large share of its value, one holding a poorly reviewed item, and (less often)
-a new customer's cart than a returning customer's. ``drivers`` picks which of these act ("all", or one of
+by 10-45 % in about a third of the weeks, and a cart holding an item raised by more than 15 % is abandoned
+more often (above 25 % much more often; a returning customer ignores the smaller rises); so is a cart whose
+shipping cost is more than 15 % (much more above 30 %) of its value, one holding a poorly reviewed item, and
+(less often) a new customer's cart than a returning customer's. ``drivers`` picks which of these act ("all", or one of
 "price", "shipping", "reviews", "returning"), and "none" makes every cart's outcome an independent coin flip
 (used to check that the abandonment model finds nothing where there is nothing). A bought cart becomes an
 order a few minutes later. Everything goes through the same import pipeline as a shop's own files.
@@ -260,9 +261,13 @@ class _Shop:
         acts = {d: self.drivers in ("all", d) for d in ("price", "shipping", "reviews", "returning")}
         if self.drivers == "none":
             return 0.5
+        # thresholds, as shoppers notice them: a rise above about 15 %, shipping above about a sixth of the cart; a
+        # returning customer shrugs off a small rise
         logit = -0.9
-        logit += 8.0 * max_rise if acts["price"] else 0.0
-        logit += 9.0 * min(shipping_share, 1.0) if acts["shipping"] else 0.0
+        if acts["price"]:
+            logit += 2.6 if max_rise > 0.25 else 1.6 if max_rise > 0.15 and not returning else 0.0
+        if acts["shipping"]:
+            logit += 2.6 if shipping_share > 0.3 else 1.6 if shipping_share > 0.15 else 0.0
         logit += 1.5 * poorly if acts["reviews"] else 0.0
         logit += -1.2 * returning if acts["returning"] else 0.0
         return 1 / (1 + math.exp(-logit))

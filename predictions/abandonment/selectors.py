@@ -55,7 +55,7 @@ def at_risk(user, region_ids: list[int] | None = None, model=None) -> RiskView:
         frame = frame.sort_values("cart_value", ascending=False).head(CANDIDATE_LIMIT)
         return RiskView(rows=[_row(r, None) for _, r in frame.iterrows()], scored=False, source="open carts")
     scored = model.score(frame)
-    frame = frame.join(scored.drop(columns=["session_id", "cart_value"]))
+    frame = frame.join(scored[[c for c in scored.columns if c not in frame.columns]])
     frame = frame.sort_values("expected_loss", ascending=False)
     pushes = pd.DataFrame(list(frame["contributions"]), index=frame.index)
     return RiskView(

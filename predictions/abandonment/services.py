@@ -89,6 +89,7 @@ def abandonment_train(
 
     trained = train(region_ids=region_ids, cutoff=cutoff, seed=seed, iterations=iterations)
     version, _promoted = registry.register_trained(actor=actor, kind=KIND, trained=trained, metric="roc_auc")
+    version.refresh_from_db()  # the promotion changed the row, not this instance
     with transaction.atomic():
         audit.record(
             actor=actor,

@@ -35,8 +35,9 @@ def catboost_classifier(seed: int = 0, iterations: int = 400) -> CatBoostClassif
     return CatBoostClassifier(
         iterations=iterations,
         learning_rate=0.05,
-        depth=6,
-        l2_leaf_reg=5,
+        # shallow, well-regularised trees: a shop's labelled carts are often a few thousand
+        depth=3,
+        l2_leaf_reg=10,
         random_seed=seed,
         thread_count=2,
         allow_writing_files=False,
