@@ -265,9 +265,9 @@ class _Shop:
         # returning customer shrugs off a small rise
         logit = -0.9
         if acts["price"]:
-            logit += 2.6 if max_rise > 0.25 else 1.6 if max_rise > 0.15 and not returning else 0.0
+            logit += 3.2 if max_rise > 0.25 else 2.0 if max_rise > 0.15 and not returning else 0.0
         if acts["shipping"]:
-            logit += 2.6 if shipping_share > 0.3 else 1.6 if shipping_share > 0.15 else 0.0
+            logit += 3.2 if shipping_share > 0.3 else 2.0 if shipping_share > 0.15 else 0.0
         logit += 1.5 * poorly if acts["reviews"] else 0.0
         logit += -1.2 * returning if acts["returning"] else 0.0
         return 1 / (1 + math.exp(-logit))
