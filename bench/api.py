@@ -55,7 +55,10 @@ math.randomseed(os.time())
 local cart_body = [==[%(cart_body)s]==]
 request = function()
   if path_kind == "cart" then
-    return wrk.format("POST", "/api/v1/carts/score/", {["Content-Type"] = "application/json"}, cart_body)
+    -- headers given to wrk.format replace the global ones, so the token goes along again
+    local headers = {["Authorization"] = "Token " .. key, ["Accept"] = "application/json",
+                     ["Content-Type"] = "application/json"}
+    return wrk.format("POST", "/api/v1/carts/score/", headers, cart_body)
   end
   if path_kind == "risk" then
     return wrk.format("GET", "/api/v1/customers/" .. math.random(ids_lo, ids_hi) .. "/risk/")

@@ -12,6 +12,7 @@ mentioned complaint) are kept for the driver sentences.
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 
 import numpy as np
@@ -269,16 +270,21 @@ def _review_columns(items: pd.DataFrame, t: pd.Series) -> pd.DataFrame:
 
 def _text_verdicts(texts: list[str], index: pd.Index) -> pd.DataFrame:
     """Whether each review text reads negative (its words, not its stars) and its first complaint theme."""
-    from predictions import reviews as review_text
-
-    verdicts = review_text.analyse(texts)
+    verdicts = [_verdict(text) for text in texts]
     return pd.DataFrame(
-        {
-            "negative": [v["negative"] and bool(text.strip()) for v, text in zip(verdicts, texts, strict=True)],
-            "theme": [(v["themes"] or [""])[0] for v in verdicts],
-        },
+        {"negative": [v[0] for v in verdicts], "theme": [v[1] for v in verdicts]},
         index=index,
     )
+
+
+@functools.lru_cache(maxsize=200_000)
+def _verdict(text: str) -> tuple[bool, str]:
+    # a review's text never changes, so its verdict is worked out once per process (live scoring reads the same
+    # products' reviews again and again)
+    from predictions import reviews as review_text
+
+    verdict = review_text.analyse([text])[0]
+    return bool(verdict["negative"] and text.strip()), (verdict["themes"] or [""])[0]
 
 
 def _customer_columns(carts: pd.DataFrame) -> pd.DataFrame:

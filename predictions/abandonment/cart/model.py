@@ -151,16 +151,22 @@ class CartAbandonmentModel:
         return values[:, :-1], float(values[0, -1]) if len(values) else 0.0
 
     def driver_log_odds(self, frame: pd.DataFrame) -> pd.DataFrame:
-        shap, _ = self.shap_values(frame)
+        return self._by_driver(self.shap_values(frame)[0], frame.index)
+
+    @staticmethod
+    def _by_driver(shap: np.ndarray, index: pd.Index) -> pd.DataFrame:
         position = {name: i for i, name in enumerate(FEATURES)}
         return pd.DataFrame(
-            {d: shap[:, [position[n] for n in names]].sum(axis=1) for d, names in DRIVERS.items()}, index=frame.index
+            {d: shap[:, [position[n] for n in names]].sum(axis=1) for d, names in DRIVERS.items()}, index=index
         )
 
     def explain(self, frame: pd.DataFrame) -> tuple[np.ndarray, list[list[dict]]]:
-        """Probabilities and, per cart, every driver with its effect and its concrete sentence (strongest first)."""
-        probability = self.predict(frame)
-        return probability, explain.drivers(probability, self.driver_log_odds(frame), frame)
+        """Probabilities and, per cart, every driver with its effect and its concrete sentence (strongest first).
+        The raw score is the SHAP values' sum (exact for CatBoost), so the model is evaluated once."""
+        shap, expected = self.shap_values(frame)
+        raw = 1.0 / (1.0 + np.exp(-(expected + shap.sum(axis=1))))
+        probability = self.calibrator.predict(raw)
+        return probability, explain.drivers(probability, self._by_driver(shap, frame.index), frame)
 
     # The rescoring pipeline's scorer interface (see predictions/scoring/scorers.py): one row per customer with
     # an open cart (their latest), the risk at the cart's latest change, its drivers and its value.
