@@ -1,0 +1,55 @@
+"""Elasticity recovery: on a generated history with known elasticities (-0.5, -1.5, -3 in three categories),
+read back from the database, each category's interval contains the true value, the intervals are narrow
+enough to tell the categories apart, and a region's estimate uses only that region's lines."""
+
+import pytest
+
+from cartportal.access import SystemActor
+from predictions.price_response.selectors import elasticities, elasticity_for, history
+from tests.predictions.price_history import TRUE_ELASTICITY, write_price_history
+
+pytestmark = pytest.mark.django_db
+
+
+def test_each_category_interval_contains_the_true_elasticity(world):
+    write_price_history(world.region_a)
+    found = elasticities(world.manager_a, region_ids=[world.region_a.pk])
+    assert found["ready"], found
+    assert set(found["category"]) == set(TRUE_ELASTICITY)
+    for category, true in TRUE_ELASTICITY.items():
+        estimate = found["category"][category]
+        assert estimate["ci_low"] <= true <= estimate["ci_high"], (category, estimate)
+        assert estimate["ci_high"] - estimate["ci_low"] < 0.4, estimate  # informative, not just wide
+        assert estimate["products"] == 25
+    ordered = [found["category"][c] for c in ("mugs", "candles", "cards")]
+    assert ordered[0]["ci_low"] > ordered[1]["ci_high"] and ordered[1]["ci_low"] > ordered[2]["ci_high"]
+
+
+def test_products_with_enough_weeks_get_their_own_interval(world):
+    write_price_history(world.region_a, products_per_category=5, weeks=40, seed=3)
+    found = elasticities(world.executive, region_ids=[world.region_a.pk])
+    assert len(found["product"]) == 15
+    covered = [e["ci_low"] <= TRUE_ELASTICITY[e["category"]] <= e["ci_high"] for e in found["product"].values()]
+    assert sum(covered) >= 13  # 95 % intervals: one or two of fifteen may miss
+    one = elasticity_for(world.executive, sku=f"{world.region_a.code}-cards-0", category="cards")
+    assert one["level"] == "product" and one["key"] == f"{world.region_a.code}-cards-0"
+
+
+def test_estimate_reads_only_visible_regions_and_says_why_when_it_cannot(world):
+    write_price_history(world.region_b, products_per_category=4, weeks=10)
+    assert history(world.manager_a).empty
+    nothing = elasticities(world.manager_a)
+    assert nothing == {"ready": False, "reason": "no sold order lines with a product and a price yet"}
+    seen = elasticities(SystemActor("task:test"), region_ids=[world.region_b.pk])
+    assert seen["ready"] and set(seen["category"]) == set(TRUE_ELASTICITY)
+
+
+def test_a_history_whose_prices_never_moved_gives_a_reason(world):
+    write_price_history(world.region_a, products_per_category=4, weeks=6, seed=5)
+    from cartportal.models import OrderLine
+
+    for line in OrderLine.objects.filter(region=world.region_a).select_related("product"):
+        line.unit_price = line.product.price
+        line.save(update_fields=["unit_price"])
+    found = elasticities(world.manager_a)
+    assert not found["ready"] and "price moved" in found["reason"]
