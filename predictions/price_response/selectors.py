@@ -80,11 +80,16 @@ def _estimate(user, region_ids: list[int] | None) -> dict:
 
 
 def elasticity_for(user, *, sku: str, category: str | None, region_ids: list[int] | None = None) -> dict | None:
-    """The product's own estimate where it has one, else its category's; None when neither exists."""
+    """The category's estimate (pooled over its products, so the more precise one), or the product's own where
+    its interval and the category's do not overlap (the product responds differently); None when neither exists."""
     found = elasticities(user, region_ids=region_ids)
     if not found["ready"]:
         return None
-    return found["product"].get(sku) or found["category"].get(category_of(category, sku) or "")
+    own = found["product"].get(sku)
+    pooled = found["category"].get(category_of(category, sku) or "")
+    if own and (pooled is None or own["ci_high"] < pooled["ci_low"] or own["ci_low"] > pooled["ci_high"]):
+        return own
+    return pooled
 
 
 __all__ = ["Elasticity", "category_of", "elasticities", "elasticity_for", "history"]

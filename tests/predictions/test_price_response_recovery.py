@@ -31,8 +31,25 @@ def test_products_with_enough_weeks_get_their_own_interval(world):
     assert len(found["product"]) == 15
     covered = [e["ci_low"] <= TRUE_ELASTICITY[e["category"]] <= e["ci_high"] for e in found["product"].values()]
     assert sum(covered) >= 13  # 95 % intervals: one or two of fifteen may miss
+    # a product that responds like its category gets the (more precise) category estimate
     one = elasticity_for(world.executive, sku=f"{world.region_a.code}-cards-0", category="cards")
-    assert one["level"] == "product" and one["key"] == f"{world.region_a.code}-cards-0"
+    assert one["level"] == "category" and one["key"] == "cards"
+
+
+def test_a_product_that_responds_differently_gets_its_own_estimate(world):
+    elasticities_by_category = {"mugs": -0.5, "candles": -1.5, "cards": -3.0}
+    write_price_history(
+        world.region_a, products_per_category=6, weeks=40, seed=4, elasticities=elasticities_by_category
+    )
+    from cartportal.models import Product
+
+    # one more "mugs" product whose demand is as elastic as the cards
+    write_price_history(world.region_b, products_per_category=1, weeks=40, seed=9, elasticities={"mugs": -3.0})
+    Product.objects.filter(sku=f"{world.region_b.code}-mugs-0").update(category="mugs")
+    found = elasticity_for(world.executive, sku=f"{world.region_b.code}-mugs-0", category="mugs")
+    assert found["level"] == "product" and found["ci_low"] <= -3.0 <= found["ci_high"]
+    pooled = elasticity_for(world.executive, sku=f"{world.region_a.code}-mugs-0", category="mugs")
+    assert pooled["level"] == "category" and -3.0 < pooled["elasticity"] < -0.5  # pooled over all seven mugs
 
 
 def test_estimate_reads_only_visible_regions_and_says_why_when_it_cannot(world):
