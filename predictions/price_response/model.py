@@ -165,7 +165,16 @@ def _product_slopes(panel: pd.DataFrame, y: np.ndarray, x: np.ndarray, confidenc
         t = stats.t.ppf(0.5 + confidence / 2, max(n - 2, 1))
         out.append(
             Elasticity(
-                "product", str(product), str(category), slope, se, slope - t * se, slope + t * se, n, 1, confidence
+                "product",
+                str(product),
+                str(category),
+                slope,
+                se,
+                float(slope - t * se),
+                float(slope + t * se),
+                n,
+                1,
+                confidence,
             )
         )
     return out
