@@ -74,6 +74,7 @@ def test_simulated_womens_email_contains_the_held_out_lift(world, data_dir, tmp_
     assert visited["measured"]["treated_n"] == int((chosen["segment"] == "Womens E-Mail").sum())
 
     predicted = visited["predicted"]
+    print(f"replayed Womens E-Mail: visited {visited}; converted {result['measured']['metrics']['converted']}")
     assert visited["within_interval"], visited
     assert predicted["low"] <= visited["measured"]["difference"] <= predicted["high"]
     assert predicted["low"] > 0 and predicted["high"] - predicted["low"] < 0.06, predicted  # informative
