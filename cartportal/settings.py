@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "segments",
     "predictions",
     "interventions",
+    "cartportal.portal.apps.PortalConfig",
 ]
 
 MIDDLEWARE = [

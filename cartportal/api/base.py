@@ -174,7 +174,7 @@ class CsvRenderer(BaseRenderer):
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        from cartportal.portal.export import _safe
+        from cartportal.pages.export import _safe
 
         if isinstance(data, dict) and "error" in data:
             rows, header = [data["error"]], ["status", "code", "message", "fields"]
@@ -363,7 +363,7 @@ __all__ = [
 def handler404(request, exception=None):
     if is_api_path(request.path):
         return json_not_found(request, exception)
-    from cartportal.portal.views import not_found
+    from cartportal.pages.errors import not_found
 
     return not_found(request, exception)
 
@@ -371,6 +371,6 @@ def handler404(request, exception=None):
 def handler500(request):
     if is_api_path(request.path):
         return json_server_error(request)
-    from cartportal.portal.views import server_error
+    from cartportal.pages.errors import server_error
 
     return server_error(request)

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from cartportal.access import get_scoped_or_404
 from cartportal.models import CartEvent, Session
-from cartportal.portal.selectors import region_sql, scoped_region_ids
-from cartportal.portal.selectors.cache import rollup
+from cartportal.access import region_sql, scoped_region_ids
+from cartportal.pages.rollups import rollup
 from predictions.abandonment import features
 from predictions.abandonment.explain import drivers_by_group, explain_rows
 from predictions.abandonment.services import latest_model

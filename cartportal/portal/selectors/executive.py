@@ -15,7 +15,7 @@ from interventions.selectors import campaign_results_by_region
 from predictions.selectors import revenue_at_risk_by_region
 
 from . import fetch_dicts, region_sql, scoped_region_ids
-from .cache import rollup
+from cartportal.pages.rollups import rollup
 
 TREND_MONTHS = 6
 NOT_MEASURED = "not measured yet"
