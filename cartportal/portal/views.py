@@ -9,7 +9,6 @@ from django.shortcuts import render
 from cartportal import selectors
 from cartportal.access import ADMIN, EXECUTIVE, get_scoped_or_404, has_role, visible_regions
 from cartportal.models import AuditEvent
-
 from cartportal.pages.export import csv_response, wants_csv
 from cartportal.pages.filters import region_filter
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from . import fetch_dicts, region_sql, scoped_region_ids
 from cartportal.pages.rollups import rollup
+
+from . import fetch_dicts, region_sql, scoped_region_ids
 
 MIN_PAIR_ORDERS = 3
 MAX_PAIRS = 15
