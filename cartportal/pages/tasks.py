@@ -35,4 +35,3 @@ def warm_rollups() -> int:
 
     django_cache.delete(WARM_QUEUED)  # data arriving from now on needs another warm-up
     return rollups.warm_all(list(Region.objects.values_list("pk", flat=True)))
-

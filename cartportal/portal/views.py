@@ -105,4 +105,3 @@ def job_detail(request, job_id: int):
             {"id": job.pk, "state": job.state, "progress": job.progress, "message": job.message, "counts": job.counts}
         )
     return render(request, "portal/job.html", {"job": job})
-

@@ -133,4 +133,3 @@ EXAMPLE_RULES = [
     {"name": "Repeat buyers", "feature": "frequency", "op": ">=", "value": 2, "strategic_fit": 0.6},
     {"name": "Lapsed", "feature": "recency_days", "op": ">", "value": 90, "strategic_fit": 0.4},
 ]
-
