@@ -10,7 +10,7 @@ from django.core.validators import MaxValueValidator
 from django.shortcuts import render
 
 from cartportal.access import NotFoundOrForbidden, visible_regions
-from cartportal.portal.filters import region_filter
+from cartportal.pages.filters import region_filter
 from cartportal.services import DomainError
 from interventions import simulator
 from interventions.catalogue import CATALOGUE
