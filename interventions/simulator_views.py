@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator
 from django.shortcuts import render
 
 from cartportal.access import NotFoundOrForbidden, visible_regions
+from cartportal.pages.export import csv_response, wants_csv
 from cartportal.pages.filters import region_filter
 from cartportal.services import DomainError
 from interventions import simulator
@@ -75,6 +76,8 @@ def simulator_page(request):
             result = simulator.simulate(request.user, _plan(form, regions))
         except (DomainError, NotFoundOrForbidden) as exc:
             form.add_error(None, getattr(exc, "message", "no such region"))
+    if wants_csv(request) and result:
+        return csv_response("simulation.csv", ["figure", "expected", "low", "high"], _csv_rows(result))
     return render(
         request,
         "interventions/simulator.html",
@@ -88,3 +91,17 @@ def simulator_page(request):
             "max_discount": settings.CARTPORTAL_MAX_DISCOUNT_RATE,
         },
     )
+
+
+FIGURES = ("incremental_conversions", "incremental_revenue", "cost", "net_margin")
+
+
+def _csv_rows(result: dict):
+    for key in ("audience", "without_consent_or_erased", "over_weekly_cap", "reach", "treated", "holdout"):
+        yield [f"reach.{key}", result["reach"][key], "", ""]
+    for metric, rate in result.get("uplift", {}).items():
+        if isinstance(rate, dict):
+            yield [f"lift.{metric}", rate["uplift"], rate["low"], rate["high"]]
+    for key in FIGURES:
+        if result.get(key):
+            yield [key, result[key]["expected"], result[key]["low"], result[key]["high"]]

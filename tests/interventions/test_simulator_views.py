@@ -109,6 +109,10 @@ def test_manager_simulates_a_reminder_on_a_segment(world):
     body = page.content.decode()
     assert "Incremental conversions" in body and "17.7" in body and "measured lift of the region" in body
 
+    response = client.get(reverse("interventions:simulator"), {**query, "format": "csv"})
+    exported = b"".join(response.streaming_content).decode()
+    assert "reach.reach,17,," in exported and "net_margin,17.7," in exported
+
     api = client.get(reverse("api-simulator"), query)
     assert api.status_code == 200
     assert api.json()["net_margin"] == result["net_margin"] and api.json()["reach"] == result["reach"]
