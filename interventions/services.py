@@ -16,7 +16,7 @@ from django.db.models import Count
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
-from cartportal.access import EXECUTIVE, can, ensure_can, get_scoped_or_404, has_role
+from cartportal.access import EXECUTIVE, KILL_SWITCH, authorize, can, ensure_can, get_scoped_or_404, has_role
 from cartportal.audit import actor_label, record
 from cartportal.models import Customer, Region
 from cartportal.services import DomainError
@@ -150,8 +150,7 @@ def kill_switch_engaged() -> bool:
 
 def kill_switch_set(*, actor, engaged: bool, reason: str) -> KillSwitch:
     """Engage or release the global kill switch (executives and superusers only); running campaigns stop."""
-    if not (getattr(actor, "is_superuser", False) or has_role(actor, EXECUTIVE)):
-        raise DomainError("only an executive may change the kill switch", code="forbidden")
+    authorize(actor, KILL_SWITCH, what="kill switch")
     if not reason.strip():
         raise DomainError("a reason is required")
     with transaction.atomic():
