@@ -124,11 +124,24 @@ def _region_ids_uncached(user, action: str) -> list[int] | None:
         return None
     if action == "approve" and EXECUTIVE in roles:
         return None
+    return list(_granted(user, action).values_list("id", flat=True))
+
+
+def _granted(user, action: str) -> models.QuerySet[Region]:
+    """The regions on which `user` (or one of its groups) holds the grant itself; roles that read everything and
+    superusers do not count here."""
     perm = f"cartportal.{ACTION_PERMS[action]}"
-    regions = get_objects_for_user(
+    return get_objects_for_user(
         user, perm, klass=Region, use_groups=True, with_superuser=False, accept_global_perms=False
     )
-    return list(regions.values_list("id", flat=True))
+
+
+def holds_grant(user, action: str, region_id: int) -> bool:
+    """Whether the user holds the `action` grant on that region itself (an executive's approve-everywhere does not
+    count: the campaign service records such a decision as an override)."""
+    if is_system(user) or not getattr(user, "is_authenticated", False):
+        return False
+    return _granted(user, action).filter(pk=region_id).exists()
 
 
 @dataclass(frozen=True)

@@ -135,10 +135,11 @@ def rescore_fail(*, run_id: int, error: str) -> None:
 
 
 def prune_runs(*, actor, kind: str, keep: int = 3) -> int:
-    """Delete the scores of older published and failed runs, keeping the newest `keep` published runs."""
+    """Delete older published and failed runs (and their scores), keeping the newest `keep` published runs and any
+    older one that is still the newest run of a region (a run may cover some regions only)."""
     authorize(actor, MANAGE_MODELS, what="model")
-    published = ScoringRun.objects.filter(kind=kind, state=ScoringRun.State.PUBLISHED).order_by("-published_at")
-    keep_ids = list(published.values_list("pk", flat=True)[:keep])
+    published = ScoringRun.objects.filter(kind=kind, state=ScoringRun.State.PUBLISHED).order_by("-published_at", "-pk")
+    keep_ids = _runs_to_keep(list(published.values_list("pk", "region_ids")), keep)
     old = ScoringRun.objects.filter(kind=kind, state__in=["published", "failed"]).exclude(pk__in=keep_ids)
     with transaction.atomic():
         ids = list(old.values_list("pk", flat=True))
@@ -146,6 +147,16 @@ def prune_runs(*, actor, kind: str, keep: int = 3) -> int:
             old.delete()
             record(actor=actor, action="scoring.pruned", object_type="scoring_run", after={"runs": ids})
     return len(ids)
+
+
+def _runs_to_keep(newest_first: list[tuple[int, list[int] | None]], keep: int) -> list[int]:
+    kept, covered_all, covered = [], False, set()
+    for position, (pk, region_ids) in enumerate(newest_first):
+        if position < keep or not (covered_all or (region_ids is not None and set(region_ids) <= covered)):
+            kept.append(pk)
+        covered_all = covered_all or region_ids is None
+        covered |= set(region_ids or [])
+    return kept
 
 
 def model_activate(*, actor, version: ModelVersion, reason: str = "") -> ModelVersion:
