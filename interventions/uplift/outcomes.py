@@ -22,6 +22,7 @@ import pandas as pd
 from django.db.models import Q
 from django.utils import timezone
 
+from cartportal.access import MANAGE_MODELS, authorize
 from cartportal.errors import AppError
 from interventions.models import Assignment, Campaign
 from interventions.selectors import customer_features
@@ -80,6 +81,7 @@ def outcomes_uplift_train(
     params: dict | None = None,
 ):
     """Held-out evaluation, then the primary learner on every row, registered (and promoted when better)."""
+    authorize(actor, MANAGE_MODELS, what="model")
     from predictions import registry
 
     exp = experiment_from_outcomes(actor, target=target, intervention=intervention, treated_arm=treated_arm)
