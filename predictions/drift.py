@@ -14,6 +14,7 @@ import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
+from cartportal.access import MANAGE_MODELS, authorize
 from cartportal.audit import record
 
 from . import registry
@@ -58,6 +59,7 @@ def drift_compute(*, actor, kind: str, month: dt.date) -> DriftReport:
     one. A model that says which population it scores (``drift_population``: the abandonment model's carts whose
     prediction point falls in the month) is compared on that; otherwise the customer population at each month's
     end. One report per kind and month (recomputed)."""
+    authorize(actor, MANAGE_MODELS, what="drift report")
     month, reference = month_start(month), previous_month(month_start(month))
     version = registry.active_version(kind)
     scorer = registry.load_version(version) if version is not None else None

@@ -12,10 +12,9 @@ import pandas as pd
 from django.db import connection
 from django.utils import timezone
 
-from cartportal.access import get_scoped_or_404
+from cartportal.access import get_scoped_or_404, region_sql, scoped_region_ids
 from cartportal.models import CartEvent, Session
-from cartportal.portal.selectors import region_sql, scoped_region_ids
-from cartportal.portal.selectors.cache import rollup
+from cartportal.pages.rollups import rollup
 from predictions.abandonment.cart import carts, features, points, proposals
 from predictions.abandonment.cart.explain import top_driver, top_reasons
 from predictions.abandonment.services import latest_model

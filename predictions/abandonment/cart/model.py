@@ -20,13 +20,14 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from cartportal.errors import AppError
 from predictions.abandonment.cart import explain, features, proposals
 from predictions.abandonment.cart.features import CATEGORICAL, DRIVERS, FEATURES, NUMERIC
 
 MIN_CARTS, MIN_CLASS = 200, 30
 
 
-class TrainingError(ValueError):
+class TrainingError(AppError, ValueError):
     """Not enough carts with a known outcome to train or evaluate; the message says why."""
 
 
