@@ -72,11 +72,13 @@ def cart_points(sessions: QuerySet, *, horizon: dt.datetime, since: dt.datetime 
     purchases = events[events["kind"] == "purchase"].groupby("session_id")["occurred_at"].min()
     changes = events[events["kind"].isin(["add", "remove"])].join(purchases.rename("bought_at"), on="session_id")
     changes = changes[changes["bought_at"].isna() | (changes["occurred_at"] < changes["bought_at"])]
-    points = (changes.groupby("session_id")["occurred_at"].max() + AFTER_CHANGE).rename("t").to_frame()
+    # just after the latest change, but never past the horizon (a cart changed a moment ago is open now)
+    latest = changes.groupby("session_id")["occurred_at"].max() + AFTER_CHANGE
+    points = latest.clip(upper=pd.Timestamp(horizon)).rename("t").to_frame()
     points = points.join(purchases.rename("bought_at"))
     if since is not None:
         points = points[points["t"] >= pd.Timestamp(since)]
-    points = points[points["t"] < pd.Timestamp(horizon)]
+    points = points[points["t"] <= pd.Timestamp(horizon)]
     if points.empty:
         return _empty()
     context = frame_of(Session.objects.filter(pk__in=points.index.tolist()), CONTEXT_FIELDS)
