@@ -1,7 +1,8 @@
 """python manage.py import_file KIND FILE [--map field=column ...] [--region CODE] [--date-format FMT]
 
 Any kind the Data tab takes (customers, products, transactions, orders, order_items, payments, sellers, sessions,
-cart_events, reviews, survey). Prints the reasons, then one JSON object with the counts as its last line."""
+cart_events, reviews, survey). Prints the reasons, then one JSON object with the counts as its last line, with
+`failed` null, or why the import stopped early (a database error; the command then exits with status 1)."""
 
 import json
 
@@ -20,8 +21,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("kind", choices=sorted(LOADERS))
         parser.add_argument("file")
-        parser.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
-                            help="column for a field (repeatable); other columns are matched by name")
+        parser.add_argument(
+            "--map",
+            action="append",
+            default=[],
+            metavar="FIELD=COLUMN",
+            help="column for a field (repeatable); other columns are matched by name",
+        )
         parser.add_argument("--region", help="region code (or name) for rows without one")
         parser.add_argument("--region-prefix", default="")
         parser.add_argument("--date-format")
@@ -35,9 +41,16 @@ class Command(BaseCommand):
                 raise CommandError(f"--map takes FIELD=COLUMN, got {item!r}")
             field, column = item.split("=", 1)
             mapping[field.strip()] = column.strip()
-        options = ImportOptions(kind=o["kind"], mapping=mapping, region=o["region"], region_prefix=o["region_prefix"],
-                                date_format=o["date_format"], delimiter=o["delimiter"], encoding=o["encoding"],
-                                filename=o["file"])
+        options = ImportOptions(
+            kind=o["kind"],
+            mapping=mapping,
+            region=o["region"],
+            region_prefix=o["region_prefix"],
+            date_format=o["date_format"],
+            delimiter=o["delimiter"],
+            encoding=o["encoding"],
+            filename=o["file"],
+        )
         try:
             job = import_run(actor=SystemActor("command:import_file"), source=o["file"], options=options)
         except (DomainError, FileNotFoundError) as error:
@@ -47,4 +60,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {code:<24} {n:>9,}")
         result = {k: counts[k] for k in ("read", "loaded", "cancellations", "quarantined", "duplicates")}
         result.update(job=job.pk, by_code=counts.get("by_code", {}), mapping=counts.get("mapping", {}))
+        result["failed"] = counts.get("failed")  # why the import stopped early (a database error), else null
         self.stdout.write(json.dumps(result))
+        if result["failed"]:
+            raise SystemExit(1)  # the summary stays the last line; the exit status tells scripts it failed
