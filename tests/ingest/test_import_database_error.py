@@ -36,7 +36,7 @@ def test_a_database_error_fails_the_import_with_a_json_summary(tmp_path, world):
     status, lines = run(path)
     assert status == 1
     result = json.loads(lines[-1])
-    assert "numeric field overflow" in result["failed"] and "lines 2–5" in result["failed"]
+    assert "numeric field overflow" in result["failed"] and "lines 2-5" in result["failed"]
     # the whole chunk rolled back, and the counts say so
     assert (result["read"], result["loaded"], result["quarantined"], result["duplicates"]) == (0, 0, 0, 0)
     assert Order.objects.count() == OrderLine.objects.count() == 0

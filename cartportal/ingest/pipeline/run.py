@@ -136,7 +136,7 @@ def _load_chunks(run: ImportRun, total_lines: int) -> str | None:
             first = min([*chunk.lines[:1], *(p.line for p in chunk.problems[:1])], default=0)
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             return (
-                f"Database error while loading lines {first:,}–{_last_line(chunk):,} ({reason}); nothing of those "
+                f"Database error while loading lines {first:,}-{_last_line(chunk):,} ({reason}); nothing of those "
                 "lines was kept, earlier lines were. Re-running the import adds only what is missing."
             )
     return None
