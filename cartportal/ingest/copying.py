@@ -51,6 +51,8 @@ def whole(values: pd.Series) -> pd.Series:
     """Nullable integers (Int64) from ints, floats with gaps, or objects mixing ints and missing values."""
     if pd.api.types.is_integer_dtype(values.dtype):
         return values.astype("Int64")
+    if pd.api.types.is_float_dtype(values.dtype):
+        return values.round().astype("Int64")
     return pd.to_numeric(_object(values), errors="coerce").astype("Float64").round().astype("Int64")
 
 

@@ -137,11 +137,11 @@ def validate(
             problems.add(empty, f.name, "missing_required", f"{label} is empty but required.")
         value, invalid, code, message = _parse(f, text, empty, label, date_formats.get(f.name))
         if f.kind in {"int", "decimal"}:
-            not_finite = ~empty & (_non_finite(value) | text.str.lower().isin(NON_FINITE_WORDS).to_numpy())
+            not_finite = _non_finite(value, text, empty)
             problems.add(not_finite, f.name, "not_finite", f"{label} is not a finite number.")
             invalid = invalid & ~not_finite
         if f.kind == "datetime":  # 0001-01-01 or 9999-12-31 (beyond what parses) are far dates, not bad ones
-            far = invalid & _far_years(text)
+            far = _far_years(text, invalid)
             problems.add(far, f.name, "date_out_of_range", f"{label} is too far in the past or the future.")
             invalid = invalid & ~far
         problems.add(invalid, f.name, code, message)
@@ -189,9 +189,15 @@ def _parse(f: Field, text: pd.Series, empty: np.ndarray, label: str, date_format
     raise ValueError(f"unknown field kind {f.kind}")
 
 
-def _non_finite(value: pd.Series) -> np.ndarray:
+def _non_finite(value: pd.Series, text: pd.Series, empty: np.ndarray) -> np.ndarray:
+    """Infinities (inf, 1e400) and NaN written as a word; only the few values that parsed to neither a finite
+    number nor nothing are looked at as text."""
     numbers = value.to_numpy(dtype=float, na_value=np.nan)
-    return np.isinf(numbers)
+    out = ~empty & np.isinf(numbers)
+    unparsed = ~empty & np.isnan(numbers)
+    if unparsed.any():
+        out[unparsed] = text[unparsed].str.lower().isin(NON_FINITE_WORDS).to_numpy()
+    return out
 
 
 def _check_range(f: Field, value: pd.Series, empty: np.ndarray, label: str, problems: Problems) -> None:
@@ -216,9 +222,14 @@ def _check_range(f: Field, value: pd.Series, empty: np.ndarray, label: str, prob
         problems.add(outside, f.name, "out_of_range", message)
 
 
-def _far_years(text: pd.Series) -> np.ndarray:
-    years = pd.to_numeric(text.str.extract(r"(?<!\d)(\d{4})(?!\d)", expand=False), errors="coerce")
-    return ((years < EARLIEST_DATE.year) | (years > pd.Timestamp.max.year)).to_numpy(dtype=bool, na_value=False)
+def _far_years(text: pd.Series, invalid: np.ndarray) -> np.ndarray:
+    """Among dates that did not parse, those whose year is beyond what a date can hold here."""
+    out = np.zeros(len(text), dtype=bool)
+    if invalid.any():
+        years = pd.to_numeric(text[invalid].str.extract(r"(?<!\d)(\d{4})(?!\d)", expand=False), errors="coerce")
+        far = (years < EARLIEST_DATE.year) | (years > pd.Timestamp.max.year)
+        out[invalid] = far.to_numpy(dtype=bool, na_value=False)
+    return out
 
 
 def _check_dates(f: Field, value: pd.Series, skip: np.ndarray, label: str, now: pd.Timestamp, problems) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..schema import EntitySpec, Field
@@ -79,23 +80,17 @@ class CartEventLoader(Loader):
     ]
 
     @staticmethod
-    def direct_rows(staged: pd.DataFrame, ids: dict, region: pd.Series) -> pd.DataFrame:
-        def id_of(column):
-            return ids[column].map(lambda pair: pair[0] if isinstance(pair, tuple) else None).astype("Int64")
-
-        return pd.DataFrame(
-            {
-                "session_id": id_of("session").to_numpy(),
-                "customer_id": id_of("customer").to_numpy(),
-                "region_id": region.astype("Int64").to_numpy(),
-                "product_id": id_of("sku").to_numpy(),
-                "kind": staged["kind"].to_numpy(),
-                "unit_price": staged["unit_price"].to_numpy(),
-                "quantity": staged["quantity"].to_numpy(),
-                "occurred_at": staged["occurred_at"].to_numpy(),
-                "source_key": staged["source_key"].to_numpy(),
-            }
-        )
+    def direct_rows(staged: pd.DataFrame, ids: dict[str, np.ndarray], region: np.ndarray) -> pd.DataFrame:
+        """The rows as the table holds them; ids are floats with NaN gaps, written as whole numbers or NULL."""
+        rows = staged[["kind", "unit_price", "quantity", "occurred_at", "source_key"]].reset_index(drop=True)
+        for name, values in (
+            ("session_id", ids["session"]),
+            ("customer_id", ids["customer"]),
+            ("region_id", region),
+            ("product_id", ids["sku"]),
+        ):
+            rows[name] = values
+        return rows
 
     def prepare(self, parsed, context):
         event_id = column_or(parsed, "event_id")

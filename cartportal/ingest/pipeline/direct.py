@@ -24,43 +24,32 @@ def direct_load(cursor, run: ImportRun, staged: pd.DataFrame, raw_by_line, colum
     quarantine, dupes = [], []
     lines = staged["line"].to_numpy()
     bad = np.zeros(len(staged), dtype=bool)
-    ids = {}
+    ids, regions = {}, {}
     for column, table, key, field_name in loader.references:
         values = staged[column]
         known = cache.setdefault(table, {})
-        wanted = [v for v in values.dropna().unique() if v not in known]
-        for start in range(0, len(wanted), 50_000):
-            region_column = "NULL" if table in REGIONLESS_TABLES else "region_id"
-            cursor.execute(
-                f"SELECT {key}, id, {region_column} FROM {table} WHERE {key} = ANY(%s)",
-                [list(wanted[start : start + 50_000])],
-            )
-            known.update({k: (i, r) for k, i, r in cursor.fetchall()})
-            known.update({k: None for k in wanted[start : start + 50_000] if k not in known})
-        found = values.map(lambda v, known=known: known.get(v) if v is not None and v == v else None)
-        missing = values.notna().to_numpy() & found.isna().to_numpy() & ~bad
+        _fetch_missing(cursor, table, key, values, known)
+        ids[column], regions[column] = _lookup(values, known)
+        missing = values.notna().to_numpy() & np.isnan(ids[column]) & ~bad
         label = column_of.get(field_name, field_name)
         quarantine += [
             unknown_reference(lines[pos], label, values.iat[pos], raw_by_line) for pos in np.flatnonzero(missing)
         ]
         bad |= missing
-        ids[column] = found
-    region = staged["region_id"].astype(object).where(staged["region_id"].notna(), None)
+    region = pd.to_numeric(staged["region_id"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     for column, _table, _key in getattr(loader, "region_from", []):
-        derived = ids[column].map(lambda pair: pair[1] if isinstance(pair, tuple) else None)
-        region = region.where(region.notna(), derived)
+        region = np.where(np.isnan(region), regions[column], region)
     if run.needs_region:
-        no_region = region.isna().to_numpy() & ~bad
+        no_region = np.isnan(region) & ~bad
         region_label = column_of.get("region", "")
         quarantine += [
             rejected("missing_region", lines[pos], raw_by_line, region_label) for pos in np.flatnonzero(no_region)
         ]
         bad |= no_region
         if resolver.allowed is not None:
-            allowed = set(resolver.allowed)
-            forbidden = np.array([r is not None and int(r) not in allowed for r in region]) & ~bad
+            forbidden = ~np.isin(region, list(resolver.allowed)) & ~bad
             quarantine += [
-                rejected("region_forbidden", lines[pos], raw_by_line, region_label, region.iat[pos])
+                rejected("region_forbidden", lines[pos], raw_by_line, region_label, region[pos])
                 for pos in np.flatnonzero(forbidden)
             ]
             bad |= forbidden
@@ -68,9 +57,29 @@ def direct_load(cursor, run: ImportRun, staged: pd.DataFrame, raw_by_line, colum
     cursor.execute(f"SELECT source_key FROM {loader.table} WHERE source_key = ANY(%s)", [list(keys[~bad])])
     existing = {k for (k,) in cursor.fetchall()}
     if existing:
-        in_db = np.array([k in existing for k in keys]) & ~bad
+        in_db = pd.Series(keys).isin(existing).to_numpy() & ~bad
         dupes += [rejected("duplicate_in_database", lines[pos], raw_by_line) for pos in np.flatnonzero(in_db)]
         bad |= in_db
     rows = loader.direct_rows(staged[~bad], {c: v[~bad] for c, v in ids.items()}, region[~bad])
     copy_rows(cursor, loader.table, rows, dict(loader.direct_columns))
     return {"loaded": len(rows), "cancellations": 0}, quarantine, dupes
+
+
+def _fetch_missing(cursor, table: str, key: str, values: pd.Series, known: dict) -> None:
+    """Add to the cache {natural key: (id, region id) or None} the keys of this chunk it has not seen."""
+    wanted = [v for v in values.dropna().unique() if v not in known]
+    region_column = "NULL" if table in REGIONLESS_TABLES else "region_id"
+    for start in range(0, len(wanted), 50_000):
+        batch = wanted[start : start + 50_000]
+        cursor.execute(f"SELECT {key}, id, {region_column} FROM {table} WHERE {key} = ANY(%s)", [list(batch)])
+        known.update({k: (i, r) for k, i, r in cursor.fetchall()})
+        known.update({k: None for k in batch if k not in known})
+
+
+def _lookup(values: pd.Series, known: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The id and region id of each value (NaN where empty or unknown), looked up once per distinct value."""
+    codes, uniques = pd.factorize(values)  # an empty value gets code -1, which picks the trailing NaN
+    pairs = [known.get(value) for value in uniques]
+    unique_ids = np.array([p[0] if p else np.nan for p in pairs] + [np.nan], dtype=float)
+    unique_regions = np.array([p[1] if p and p[1] is not None else np.nan for p in pairs] + [np.nan], dtype=float)
+    return unique_ids[codes], unique_regions[codes]
