@@ -125,12 +125,6 @@ def _load_chunks(run: ImportRun, total_lines: int) -> str | None:
         before = run.counts.snapshot()
         try:
             load_chunk(run, chunk)
-            last_line = _last_line(chunk)
-            message = f"line {last_line:,}"
-            job_progress(run.job_id, 99.0 * last_line / total_lines, message=message, counts=dict(run.counts))
-            if number == next_analyze:  # after chunks 1, 2, 4, 8, ...: later chunks' plans see the grown tables
-                _analyze(run.loader)
-                next_analyze *= 2
         except DatabaseError as error:
             run.counts.restore(before)
             first = min([*chunk.lines[:1], *(p.line for p in chunk.problems[:1])], default=0)
@@ -139,6 +133,12 @@ def _load_chunks(run: ImportRun, total_lines: int) -> str | None:
                 f"Database error while loading lines {first:,}-{_last_line(chunk):,} ({reason}); nothing of those "
                 "lines was kept, earlier lines were. Re-running the import adds only what is missing."
             )
+        last_line = _last_line(chunk)
+        message = f"line {last_line:,}"
+        job_progress(run.job_id, 99.0 * last_line / total_lines, message=message, counts=dict(run.counts))
+        if number == next_analyze:  # after chunks 1, 2, 4, 8, ...: later chunks' plans see the grown tables
+            _analyze(run.loader)
+            next_analyze *= 2
     return None
 
 
