@@ -13,6 +13,7 @@ from cartportal import audit
 from predictions.abandonment.cart import carts
 from predictions.abandonment.cart.features import DRIVERS, FEATURES
 from predictions.abandonment.cart.model import CartAbandonmentModel
+from predictions.models import ModelVersion
 
 KIND = "abandonment"
 _latest: dict[str, CartAbandonmentModel] = {}
@@ -106,10 +107,21 @@ def abandonment_train(
 
 
 def latest_model() -> CartAbandonmentModel | None:
-    """The active registered model, else the one trained last in this process, else None."""
+    """The active registered model, else the one trained last in this process, else None.
+
+    The active version is looked up on every call (one small query, so a promotion takes effect at once), but its
+    artifact is read and unpickled once per process and version: live scoring calls this on every request."""
     from predictions import registry
 
-    try:
-        return registry.load_active(KIND)
-    except registry.RegistryError:
+    version = (
+        ModelVersion.objects.filter(kind=KIND, status=ModelVersion.Status.ACTIVE).values_list("pk", "checksum").first()
+    )
+    if version is None:
         return _latest.get(KIND)
+    if _loaded.get(KIND, (None, None))[0] != version:
+        _loaded[KIND] = (version, registry.load_version(ModelVersion.objects.get(pk=version[0])))
+    return _loaded[KIND][1]
+
+
+# kind -> ((version id, checksum), model): the active model as unpickled in this process
+_loaded: dict[str, tuple[tuple, CartAbandonmentModel]] = {}

@@ -181,7 +181,12 @@ def _price_columns(items: pd.DataFrame, carts: pd.DataFrame) -> pd.DataFrame:
     items["rise"] = items["unit_price"] / items["reference"].where(items["reference"] > 0) - 1
     items["name"] = items["product_id"].map(catalogue["name"])
     grouped = items.groupby("cart")
-    top = items.sort_values("rise", ascending=False, na_position="last").drop_duplicates("cart").set_index("cart")
+    # stable sorts: of items risen alike, the first in item order is named (the live path names the same one)
+    top = (
+        items.sort_values("rise", ascending=False, na_position="last", kind="stable")
+        .drop_duplicates("cart")
+        .set_index("cart")
+    )
     return pd.DataFrame(
         {
             "max_price_rise": grouped["rise"].max(),
@@ -260,7 +265,9 @@ def _review_columns(items: pd.DataFrame, t: pd.Series) -> pd.DataFrame:
             "lowest_item_rating": grouped["rating"].min(),
             "low_rated_items": low.groupby("cart").size(),
             "low_rated_mean": low.groupby("cart")["rating"].mean(),
-            "low_rated_product": low.sort_values("rating").drop_duplicates("cart").set_index("cart")["name"],
+            "low_rated_product": low.sort_values("rating", kind="stable")
+            .drop_duplicates("cart")
+            .set_index("cart")["name"],
             "negative_review_share": grouped["negative"].sum() / grouped["reviews"].sum(),
             "cart_reviews": grouped["reviews"].sum(),
             "complaint": complaints.groupby("cart")["theme"].agg(lambda s: s.value_counts().index[0]),

@@ -12,7 +12,7 @@ import pandas as pd
 from django.utils import timezone
 
 from cartportal.models import Customer, Product
-from predictions.abandonment.cart import explain, features, proposals
+from predictions.abandonment.cart import explain, features, proposals, single
 from predictions.abandonment.services import latest_model
 
 LIVE_CART = -1  # the key of the cart being scored (stored carts are keyed by their session id)
@@ -29,13 +29,14 @@ def score_cart(cart: dict, *, region, customers=None, model=None, now: dt.dateti
     model = model or latest_model()
     if model is None:
         raise NoModel("no abandonment model has been trained yet")
-    t = pd.Timestamp(now or timezone.now())
-    products = {p.sku: p for p in Product.objects.filter(sku__in=[str(i["product_id"]) for i in cart["items"]])}
+    t = now or timezone.now()
+    products = _products(cart)
     customer = _customer(cart.get("customer_id"), customers)
-    frame = features.assemble(_point(cart, region, customer, t), _events(cart, products, t))
-    probability, drivers = model.explain(frame)
+    row = single.cart_features(
+        cart, region=region, products=products, customer_id=customer.pk if customer else None, t=t
+    )
+    probability, drivers = model.explain(single.frame(row, LIVE_CART))
     top = explain.top_driver(drivers[0])
-    row = frame.iloc[0]
     proposal = proposals.propose(
         {"top_driver": top, "customer_id": customer.pk if customer else None, "low_rated_items": row["low_rated_items"]}
     )
@@ -50,8 +51,20 @@ def score_cart(cart: dict, *, region, customers=None, model=None, now: dt.dateti
             "products": unknown_products,
             "customer": None if customer or cart.get("customer_id") in (None, "") else str(cart["customer_id"]),
         },
-        "prediction_point": t.isoformat(),
+        "prediction_point": row["prediction_point"],
     }
+
+
+def batch_features(cart: dict, *, region, customer: Customer | None, now: dt.datetime) -> pd.DataFrame:
+    """The cart's features as the batch path (features.assemble) computes them: the reference the lean path is
+    tested against."""
+    t = pd.Timestamp(now)
+    return features.assemble(_point(cart, region, customer, t), _events(cart, _products(cart), t))
+
+
+def _products(cart: dict) -> dict[str, Product]:
+    skus = {str(item["product_id"]) for item in cart["items"]}
+    return {p.sku: p for p in Product.objects.filter(sku__in=skus).only("pk", "sku", "name", "price")}
 
 
 def _customer(external_id, customers) -> Customer | None:
