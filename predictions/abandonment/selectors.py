@@ -183,28 +183,44 @@ def _session_categories(session_ids: list[int]) -> pd.DataFrame:
     return top.drop_duplicates("session_id").set_index("session_id")[["category"]]
 
 
+def funnel_cutoff():
+    """The moment the funnel is counted up to: the data cut-off of the published abandonment run that the At-risk list
+    and the driver charts show (so all three describe the same carts), else now while no run is published."""
+    from predictions.models import Kind
+    from predictions.selectors import latest_run
+
+    run = latest_run(Kind.ABANDONMENT)
+    if run is None:
+        return timezone.now()
+    return run.as_of or run.published_at or run.created_at
+
+
 @rollup
 def funnel(user, region_ids: list[int] | None = None) -> list[dict]:
-    """Sessions that viewed, added to cart, reached checkout and purchased (by cart events or the session outcome).
-    Bot-flagged sessions are left out. One pass over the events, kept as a portal rollup."""
+    """Sessions that viewed, added to cart, reached checkout and purchased, as of ``funnel_cutoff()``: sessions
+    started before it and their cart events before it (a cart added later joins with the next published run).
+    A session imported without cart events counts as purchased by its recorded outcome; one with cart events only
+    by a purchase event before the cut-off. Bot-flagged sessions are left out. One pass over the events, kept as a
+    portal rollup (a newly published run makes it stale)."""
     ids = scoped_region_ids(user, region_ids)
+    cutoff = funnel_cutoff()
     sessions_where, params = region_sql(ids, "s.region_id")
     events_where, event_params = region_sql(ids, "e.region_id")
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             SELECT count(*), count(*) FILTER (WHERE e.added), count(*) FILTER (WHERE e.checked_out),
-                   count(*) FILTER (WHERE e.bought OR s.converted)
+                   count(*) FILTER (WHERE e.bought OR (e.session_id IS NULL AND s.converted))
             FROM cartportal_session s
             LEFT JOIN (
                 SELECT session_id, bool_or(kind = 'add') AS added, bool_or(kind = 'checkout') AS checked_out,
                        bool_or(kind = 'purchase') AS bought
                 FROM cartportal_cartevent e
-                WHERE session_id IS NOT NULL AND {events_where}
+                WHERE session_id IS NOT NULL AND occurred_at < %s AND {events_where}
                 GROUP BY session_id
             ) e ON e.session_id = s.id
-            WHERE {sessions_where} AND NOT s.is_bot""",
-            event_params + params,
+            WHERE {sessions_where} AND NOT s.is_bot AND (s.started_at IS NULL OR s.started_at < %s)""",
+            [cutoff, *event_params, *params, cutoff],
         )
         viewed, added, checkout, purchased = cursor.fetchone()
     steps = [("Viewed", viewed), ("Added to cart", added), ("Checkout", checkout), ("Purchased", purchased)]

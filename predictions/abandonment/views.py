@@ -57,6 +57,7 @@ def abandonment(request):
         "risk": risk,
         "page": Paginator(risk.rows, 25).get_page(request.GET.get("page")),
         "funnel": funnel,
+        "funnel_as_of": selectors.funnel_cutoff(),
         "chart": chart,
         "review_friction": reviews.review_friction(request.user, "category", rf.region_ids).head(15).to_dict("records"),
     }

@@ -141,3 +141,54 @@ def test_live_cart_scoring_moves_with_price_and_shipping_and_reports_unknown_ids
     assert odd["unknown"] == {"products": ["NOT-A-SKU"], "customer": "X"}
     bad = client.post(reverse("api-cart-score"), data={**base, "items": []}, content_type="application/json")
     assert bad.status_code == 400
+
+
+def test_funnel_and_driver_charts_read_the_published_run_and_a_later_cart_joins_with_the_next_run(published):
+    run, uk, client = published
+    from django.utils import timezone
+
+    from cartportal.models import Customer, Product, Session
+
+    def funnel():
+        page = client.get(reverse("predictions:abandonment"))
+        assert page.status_code == 200
+        return {s["step"]: s["sessions"] for s in page.context["funnel"]}, page
+
+    before, page = funnel()
+    # counted up to the run's cut-off: the sessions of the manager's region with an add before it
+    added = (
+        CartEvent.objects.filter(region=uk, kind="add", occurred_at__lt=run.as_of, session__is_bot=False)
+        .values("session_id")
+        .distinct()
+        .count()
+    )
+    assert before["Added to cart"] == added > 0
+    assert page.context["funnel_as_of"] == run.as_of
+    assert f"Counted as of {run.as_of:%Y-%m-%d %H:%M}" in page.content.decode()
+    assert page.context["risk"].source.startswith(f"open carts scored by run #{run.pk}")
+
+    # a cart opened after the run: not in the funnel, the list or the charts until the next run scores it
+    customer = Customer.objects.filter(region=uk, erased_at__isnull=True).order_by("pk").first()
+    now = timezone.now()
+    session = Session.objects.create(external_id="later-cart", region=uk, customer=customer, started_at=now)
+    for n, product in enumerate(Product.objects.order_by("pk")[:3]):
+        CartEvent.objects.create(
+            session=session,
+            customer=customer,
+            region=uk,
+            product=product,
+            kind="add",
+            unit_price=product.price or 10,
+            occurred_at=now + timezone.timedelta(milliseconds=n),
+        )
+    after, page = funnel()
+    assert after == before
+    assert session.pk not in {r["session_id"] for r in page.context["risk"].rows}
+
+    later = score_in_process(kind="abandonment")
+    assert later.state == "published" and later.pk != run.pk
+    rescored, page = funnel()
+    assert rescored["Viewed"] == before["Viewed"] + 1 and rescored["Added to cart"] == before["Added to cart"] + 1
+    assert page.context["funnel_as_of"] == later.as_of
+    assert Score.objects.filter(run=later, session=session).exists()
+    assert page.context["risk"].source.startswith(f"open carts scored by run #{later.pk}")
