@@ -47,11 +47,8 @@ def catboost_classifier(seed: int = 0, iterations: int = 400) -> CatBoostClassif
 
 
 def matrix(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame[FEATURES].copy()
-    for name in CATEGORICAL:
-        out[name] = out[name].astype(str)
-    out[NUMERIC] = out[NUMERIC].astype(float)
-    return out
+    # one astype for every column: column-by-column assignment costs more than the model on a single live cart
+    return frame[FEATURES].astype({**dict.fromkeys(NUMERIC, float), **dict.fromkeys(CATEGORICAL, str)})
 
 
 def logistic_baseline():

@@ -49,11 +49,10 @@ def cart_features(cart: dict, *, region, products: dict[str, Product], customer_
 
 def frame(row: dict, key: int) -> pd.DataFrame:
     """The row as the one-row frame the model reads (numeric columns float, categorical columns str)."""
-    out = pd.DataFrame([row], index=pd.Index([key], name="cart"))
-    out[NUMERIC] = out[NUMERIC].astype(float)
-    for name in CATEGORICAL:
-        out[name] = out[name].astype(str)
-    return out
+    columns = {name: [float(row[name])] for name in NUMERIC}
+    columns.update({name: [str(row[name])] for name in CATEGORICAL})
+    columns.update({name: [row[name]] for name in FACTS})
+    return pd.DataFrame(columns, index=pd.Index([key], name="cart"))
 
 
 def _contents(cart: dict, products: dict[str, Product]) -> tuple[list[dict], float, int, int]:
