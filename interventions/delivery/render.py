@@ -1,0 +1,37 @@
+"""One message for one customer: the intervention's template filled by its content provider, then checked
+against every guardrail. A refusal (nothing to offer, or a guardrail broken) leaves the customer out of the
+campaign and is counted by its reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from interventions import catalogue
+from interventions.content import NothingToOffer, offer_content
+
+
+@dataclass
+class Rendered:
+    text: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
+    refusal: str = ""  # empty when the message may be sent
+
+    def as_content(self) -> dict[str, Any]:
+        return {"text": self.text, "values": self.values}
+
+
+def render_message(intervention_code: str, customer, **context: Any) -> Rendered:
+    intervention = catalogue.get(intervention_code)
+    try:
+        values = offer_content(intervention_code=intervention_code, customer=customer, **context)
+    except NothingToOffer as exc:
+        return Rendered(refusal=f"nothing to offer: {exc.reason}")
+    try:
+        text = intervention.template.format(**values)
+    except (KeyError, IndexError, ValueError) as exc:
+        return Rendered(values=values, refusal=f"template could not be filled: {exc}")
+    broken = catalogue.message_violations(intervention, text)
+    if broken:
+        return Rendered(text=text, values=values, refusal=f"guardrail: {', '.join(broken)}")
+    return Rendered(text=text, values=values)
