@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Avg, Count, Q, Sum
 
 from cartportal.access import get_scoped_or_404, region_ids_for
 from cartportal.models import Customer
@@ -46,6 +46,21 @@ def arm_summary(campaign: Campaign) -> list[dict]:
         .order_by("holdout", "arm")
     )
     return [{**r, "revenue": float(r["revenue"] or 0)} for r in rows]
+
+
+def arm_propensities(campaign: Campaign) -> dict[str, float]:
+    """Mean recorded propensity per arm (the allocation as it was actually run)."""
+    rows = (
+        Assignment.objects.filter(campaign=campaign, propensity__isnull=False)
+        .values("arm")
+        .annotate(p=Avg("propensity"))
+    )
+    return {r["arm"]: round(r["p"], 4) for r in rows}
+
+
+def campaign_assignments(user, campaign: Campaign):
+    """The campaign's assignments as a partner pulls them (customer external id, arm, message, propensity)."""
+    return Assignment.objects.restrict(user).filter(campaign=campaign).select_related("customer").order_by("pk")
 
 
 def campaign_lift(campaign: Campaign, *, treated_arm: str | None = None, metric: str = "converted") -> dict:

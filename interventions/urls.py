@@ -9,6 +9,7 @@ urlpatterns = [
     path("campaigns/<int:pk>/approve/", views.campaign_approve, name="approve"),
     path("campaigns/<int:pk>/reject/", views.campaign_reject, name="reject"),
     path("approvals/", views.approvals, name="approvals"),
+    path("kill-switch/", views.kill_switch, name="kill_switch"),
     path("promotions/", promotion_views.promotions, name="promotions"),
     path("promotions/generate/", promotion_views.promotions_generate, name="promotions_generate"),
 ]

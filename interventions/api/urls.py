@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from interventions.api.campaigns import CampaignViewSet
+from interventions.api.killswitch import KillSwitchView
 from interventions.api.promotions import PromotionListView
 
 router = SimpleRouter()
@@ -11,5 +12,6 @@ router.register("campaigns", CampaignViewSet, basename="api-campaigns")
 
 urlpatterns = [
     path("promotions/", PromotionListView.as_view(), name="api-promotions"),
+    path("kill-switch/", KillSwitchView.as_view(), name="api-kill-switch"),
     *router.urls,
 ]

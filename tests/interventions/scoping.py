@@ -8,7 +8,14 @@ WEEK = dt.date(2026, 11, 16)
 
 
 def _campaign(region, name="c", state=Campaign.State.PENDING):
-    return Campaign.objects.create(region=region, name=name, intervention="reminder", state=state)
+    return Campaign.objects.create(
+        region=region,
+        name=name,
+        intervention="reminder",
+        state=state,
+        audience_kind="at_risk",
+        audience_ref={"threshold": 0.5},
+    )
 
 
 def _seed_campaigns(world):
