@@ -243,6 +243,20 @@ def _outcomes_snapshot(world):
     )
 
 
+def _kill_switch_body(world, region):
+    return {"engaged": False, "reason": "matrix check", "region": region.code}
+
+
+def _kill_switch_snapshot(world):
+    from cartportal.models import AuditEvent
+    from interventions.models import KillSwitch
+
+    return (
+        sorted(KillSwitch.objects.values_list("pk", "engaged", "reason")),
+        AuditEvent.objects.filter(action="interventions.kill_switch").count(),
+    )
+
+
 def _reason(world, region):
     return {"reason": "matrix decision"}
 
@@ -344,6 +358,9 @@ OPERATIONS: dict[str, Operation] = {
     "POST /api/v1/campaigns/{id}/outcomes/": Operation(
         make=_running_with_assignment, body=_outcomes_body, snapshot=_outcomes_snapshot
     ),
+    "GET /api/v1/campaigns/{id}/assignments/": Operation(make=_running_with_assignment),
+    "GET /api/v1/kill-switch/": Operation(),
+    "POST /api/v1/kill-switch/": Operation(body=_kill_switch_body, snapshot=_kill_switch_snapshot),
     "GET /api/v1/model-versions/": Operation(seed=lambda world: _model_version()),
     "GET /api/v1/model-versions/{id}/": Operation(make=_model_version),
     "POST /api/v1/model-versions/{id}/activate/": Operation(

@@ -93,3 +93,47 @@ SPECS = {
     "interventions:promotions_generate": UrlSpec("list", get_status=405, post=_post_generate),
     "api-promotions": UrlSpec("list", seed=_seed_offers),
 }
+
+
+def _running_assignment(world, region):
+    from django.utils import timezone
+
+    from interventions.models import Assignment
+
+    campaign = _campaign(region, state=Campaign.State.RUNNING)
+    customer = CustomerFactory(region=region, external_id=f"marker-assigned-{region.code}")
+    Assignment.objects.create(
+        campaign=campaign, customer=customer, arm="reminder", assigned_at=timezone.now(), propensity=0.8
+    )
+    return {"pk": campaign.pk}
+
+
+def _seed_switches(world):
+    from interventions.models import KillSwitch
+
+    KillSwitch.objects.create(region=world.region_a, engaged=False, reason="marker-own-switch")
+    KillSwitch.objects.create(region=world.region_b, engaged=False, reason="marker-foreign-switch")
+    return "marker-own-switch", "marker-foreign-switch"
+
+
+def _switch_snapshot():
+    from interventions.models import KillSwitch
+
+    return sorted(KillSwitch.objects.values_list("pk", "engaged", "reason"))
+
+
+def _post_switch(world, region):
+    return {}, {"engaged": "1", "reason": "not mine to pull", "region": region.code}, _switch_snapshot
+
+
+def _post_switch_api(world, region):
+    return {}, {"engaged": True, "reason": "not mine to pull", "region": region.code}, _switch_snapshot
+
+
+SPECS.update(
+    {
+        "interventions:kill_switch": UrlSpec("list", seed=_seed_switches, post=_post_switch),
+        "api-kill-switch": UrlSpec("list", seed=_seed_switches, post=_post_switch_api),
+        "api-campaigns-assignments": UrlSpec("object", make=_running_assignment),
+    }
+)
