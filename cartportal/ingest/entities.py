@@ -201,7 +201,7 @@ class TransactionLoader(Loader):
         cursor.execute("""
             INSERT INTO cartportal_customer (external_id, region_id, name, email, first_seen, acquisition_source,
                 device, age_band, gender, consent_personalisation, consent_marketing)
-            SELECT DISTINCT ON (customer) customer, region_id, '', '', placed, '', '', '', '', true, true
+            SELECT DISTINCT ON (customer) customer, region_id, '', '', placed, '', '', '', '', false, false
             FROM stg ORDER BY customer, placed
             ON CONFLICT (external_id) DO NOTHING""")
         cursor.execute("""
@@ -333,8 +333,9 @@ class CustomerLoader(Loader):
                 "device": col("device").fillna(""),
                 "age_band": col("age_band").fillna(""),
                 "gender": col("gender").fillna(""),
-                "consent_personalisation": col("consent_personalisation").fillna(True),
-                "consent_marketing": col("consent_marketing").fillna(True),
+                # Opt-in: a customer whose export says nothing about consent has not consented.
+                "consent_personalisation": col("consent_personalisation").fillna(False),
+                "consent_marketing": col("consent_marketing").fillna(False),
             }
         )
         return out, []
