@@ -118,6 +118,7 @@ def campaign_assign_start(*, actor, campaign: Campaign) -> JobRun:
     """Queue the assignment of a campaign that has just started (called inside the start transaction)."""
     job = job_create(kind=JOB_KIND, actor=actor, region=campaign.region, parameters={"campaign_id": campaign.pk})
     Campaign.objects.filter(pk=campaign.pk).update(assign_job=job)
+    campaign.assign_job = job
     transaction.on_commit(lambda: _enqueue(job.pk, campaign.pk, campaign.region_id))
     return job
 

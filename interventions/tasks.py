@@ -33,9 +33,12 @@ def train_uplift(target: str = "visited") -> int | None:
 @shared_task(name="interventions.assign_campaign", acks_late=True)
 def assign_campaign(job_id: int, campaign_id: int, region_ids: list[int]) -> dict | None:
     """Assign a started campaign's eligible customers (a re-delivered task assigns nobody twice)."""
+    from cartportal.models import JobRun
     from cartportal.services import DomainError
     from interventions.assignment import campaign_assign_run
 
+    if JobRun.objects.filter(pk=job_id, state=JobRun.State.SUCCEEDED).exists():
+        return None  # a re-delivered task, or a job the demo ran in its own process
     actor = SystemActor("task:assign_campaign", region_ids)
     try:
         return campaign_assign_run(actor=actor, campaign_id=campaign_id, job_id=job_id)
