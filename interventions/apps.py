@@ -5,12 +5,18 @@ class InterventionsConfig(AppConfig):
     name = "interventions"
 
     def ready(self) -> None:
-        from cartportal.signals import import_finished
+        """Fill the platform's extension points (lower layers ask them instead of importing this app)."""
+        from cartportal import extensions
+        from interventions import loaders, selectors
 
         # Registering the content providers of this app's interventions with the content registry.
         from interventions.delivery import providers  # noqa: F401
 
-        import_finished.connect(_attribute_after_import, dispatch_uid="interventions-attribute-after-import")
+        extensions.proposed_action.register(selectors.proposed_for)
+        extensions.segment_lift.register(selectors.measured_lift_of_segment)
+        extensions.register_dataset_loader(loaders.HILLSTROM_FILE, loaders.load_hillstrom_counts)
+        extensions.register_demo_builder(30, "interventions.demo.build_demo")
+        extensions.import_finished.connect(_attribute_after_import, dispatch_uid="interventions-attribute-after-import")
 
 
 def _attribute_after_import(sender, **kwargs) -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from django.conf import settings
 
+from cartportal import extensions
 from cartportal.jobs import job_create, job_failed
 from cartportal.models import JobRun
 from cartportal.services import DomainError
-from cartportal.signals import import_finished
 
 from .pipeline import ImportOptions, run_import
 
@@ -37,7 +37,7 @@ def import_run(*, actor, source, options: ImportOptions, job: JobRun | None = No
     except DomainError as error:
         job_failed(job.pk, str(error))
         raise
-    import_finished.send(sender=import_run, kind=options.kind, job_id=job.pk)
+    extensions.import_finished.send(sender=import_run, kind=options.kind, job_id=job.pk)
     job.refresh_from_db()
     return job
 

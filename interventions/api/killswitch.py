@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from cartportal.access import region_ids_for, visible_regions
 from cartportal.api.base import error_response
 from cartportal.api.views import ERRORS, _valid
+from cartportal.errors import status_for
 from cartportal.services import DomainError
 from interventions import killswitch
 
@@ -56,5 +57,5 @@ class KillSwitchView(APIView):
                 actor=request.user, engaged=data["engaged"], reason=data["reason"], region=region
             )
         except DomainError as exc:
-            return error_response(400, exc.code, exc.message)
+            return error_response(status_for(exc.code), exc.code, exc.message)
         return self.get(request)
