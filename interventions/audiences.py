@@ -87,9 +87,12 @@ def _list(user, region, ref) -> tuple[dict, str]:
 
 def _int(ref: dict, key: str) -> int:
     try:
-        return int(ref.get(key))
-    except (TypeError, ValueError):
+        value = int(ref.get(key))
+    except (TypeError, ValueError, OverflowError):
         raise DomainError(f"{key} must be a number") from None
+    if not 0 < value < 2**63:
+        raise DomainError(f"{key} must be a positive id")
+    return value
 
 
 _RESOLVERS = {
