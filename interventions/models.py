@@ -18,6 +18,10 @@ class KillSwitch(models.Model):
     changed_at = models.DateTimeField(auto_now=True)
     changed_by = models.CharField(max_length=120, blank=True, default="")
 
+    # Its readers are the assignment and delivery checks (every switch that covers a region, the global one
+    # included); the pages and the API list the switches of the regions the reader sees.
+    objects = RegionScopedQuerySet.as_manager()
+
 
 class Campaign(models.Model):
     class State(models.TextChoices):
