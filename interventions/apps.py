@@ -9,8 +9,9 @@ class InterventionsConfig(AppConfig):
         from cartportal import extensions
         from interventions import loaders, selectors
 
-        # Registering the content providers of this app's interventions with the content registry.
+        # Content providers register themselves with `interventions.content` when imported.
         from interventions.delivery import providers  # noqa: F401
+        from interventions.offers import pricing  # noqa: F401
 
         extensions.proposed_action.register(selectors.proposed_for)
         extensions.segment_lift.register(selectors.measured_lift_of_segment)

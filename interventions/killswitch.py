@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Q
 
-from cartportal.access import ADMIN, EXECUTIVE, has_role
+from cartportal.access import KILL_SWITCH, authorize, has_capability
 from cartportal.audit import actor_label, record
 from cartportal.models import Region
 from cartportal.services import DomainError
@@ -37,14 +37,13 @@ def kill_switches() -> list[dict]:
 
 
 def may_change_kill_switch(actor) -> bool:
-    return bool(getattr(actor, "is_superuser", False) or has_role(actor, EXECUTIVE, ADMIN))
+    return has_capability(actor, KILL_SWITCH)
 
 
 def kill_switch_set(*, actor, engaged: bool, reason: str, region: Region | None = None) -> KillSwitch:
     """Engage or release the switch of one region (or, without a region, of all); engaging stops the running
     campaigns it covers."""
-    if not may_change_kill_switch(actor):
-        raise DomainError("only an executive or an administrator may change the kill switch", code="forbidden")
+    authorize(actor, KILL_SWITCH, what="kill switch")
     if not reason.strip():
         raise DomainError("a reason is required")
     with transaction.atomic():

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from interventions import promotion_views, views
+from interventions import promotion_views, simulator_views, views
 
 app_name = "interventions"
 urlpatterns = [
@@ -12,4 +12,5 @@ urlpatterns = [
     path("kill-switch/", views.kill_switch, name="kill_switch"),
     path("promotions/", promotion_views.promotions, name="promotions"),
     path("promotions/generate/", promotion_views.promotions_generate, name="promotions_generate"),
+    path("simulator/", simulator_views.simulator_page, name="simulator"),
 ]

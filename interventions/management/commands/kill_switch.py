@@ -13,12 +13,6 @@ from cartportal.services import DomainError
 from interventions import killswitch
 
 
-class CommandActor(SystemActor):
-    """The command runs as the operator of this installation, who may change the switch like an administrator."""
-
-    is_superuser = True
-
-
 class Command(BaseCommand):
     help = "Engage or release the campaign kill switch for one region or all; 'status' lists the switches."
 
@@ -43,7 +37,7 @@ class Command(BaseCommand):
                 raise CommandError(f"no region {opts['region']!r}")
         try:
             killswitch.kill_switch_set(
-                actor=CommandActor("command:kill_switch"),
+                actor=SystemActor("command:kill_switch"),
                 engaged=opts["action"] == "engage",
                 reason=opts["reason"],
                 region=region,
