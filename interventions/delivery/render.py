@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+
 from interventions import catalogue
 from interventions.content import NothingToOffer, offer_content
 
@@ -31,7 +33,19 @@ def render_message(intervention_code: str, customer, **context: Any) -> Rendered
         text = intervention.template.format(**values)
     except (KeyError, IndexError, ValueError) as exc:
         return Rendered(values=values, refusal=f"template could not be filled: {exc}")
-    broken = catalogue.message_violations(intervention, text)
+    broken = catalogue.message_violations(intervention, text) + _price_cut_over_limit(values)
     if broken:
         return Rendered(text=text, values=values, refusal=f"guardrail: {', '.join(broken)}")
     return Rendered(text=text, values=values)
+
+
+def _price_cut_over_limit(values: dict[str, Any]) -> list[str]:
+    """A message that quotes an old and a new price gives the difference away: it must stay within the largest
+    discount any intervention may give (CARTPORTAL_MAX_DISCOUNT_RATE)."""
+    try:
+        old, new = float(values["old_price"]), float(values["new_price"])
+    except (KeyError, TypeError, ValueError):
+        return []
+    if old <= 0 or 1 - new / old <= settings.CARTPORTAL_MAX_DISCOUNT_RATE + 1e-9:
+        return []
+    return ["discount over limit"]

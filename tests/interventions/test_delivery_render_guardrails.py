@@ -51,3 +51,14 @@ def test_a_provider_whose_message_breaks_a_guardrail_is_refused(world, monkeypat
     register("bundle_offer")(lambda **kw: {"product": "Mug", "companion": "Saucer", "discount": 25})
     rendered = render_message("bundle_offer", CustomerFactory(region=world.region_a))
     assert rendered.refusal == "guardrail: discount over limit" and "25%" in rendered.text
+
+
+def test_a_price_cut_beyond_the_largest_discount_is_refused(world, monkeypatch, settings):
+    settings.CARTPORTAL_MAX_DISCOUNT_RATE = 0.3
+    monkeypatch.setitem(PROVIDERS, "price_drop", PROVIDERS.get("price_drop"))
+    register("price_drop")(lambda **kw: {"product": "Mug", "old_price": "10.00", "new_price": "6.00"})
+    assert (
+        render_message("price_drop", CustomerFactory(region=world.region_a)).refusal == "guardrail: discount over limit"
+    )
+    register("price_drop")(lambda **kw: {"product": "Mug", "old_price": "10.00", "new_price": "8.00"})
+    assert render_message("price_drop", CustomerFactory(region=world.region_a)).refusal == ""
