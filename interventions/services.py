@@ -142,8 +142,14 @@ def _checked_arms(intervention: str, arms: list[str] | None) -> list[str]:
 
 def _checked_webhook(url: str) -> str:
     url = (url or "").strip()
-    if url and urlsplit(url).scheme != "https":
-        raise DomainError("a webhook URL must start with https://")
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise DomainError(f"{url!r} is not a URL") from None
+    if parts.scheme != "https" or not parts.hostname:
+        raise DomainError("a webhook URL must be https://HOST/...")
     return url
 
 
