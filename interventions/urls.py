@@ -1,6 +1,7 @@
 from django.urls import path
 
 from interventions import promotion_views, views
+from interventions.winback import views as winback_views
 
 app_name = "interventions"
 urlpatterns = [
@@ -10,5 +11,7 @@ urlpatterns = [
     path("campaigns/<int:pk>/reject/", views.campaign_reject, name="reject"),
     path("approvals/", views.approvals, name="approvals"),
     path("promotions/", promotion_views.promotions, name="promotions"),
+    path("winback/", winback_views.winback, name="winback"),
+    path("winback/draft/", winback_views.winback_draft, name="winback_draft"),
     path("promotions/generate/", promotion_views.promotions_generate, name="promotions_generate"),
 ]

@@ -48,6 +48,10 @@ class Window:
     def previous(self) -> Window:
         return Window(self.base_start - pd.DateOffset(months=self.months), self.months)
 
+    def label(self) -> str:
+        w = self.describe()
+        return ", ".join(f"{name} {start} to {end}" for name, (start, end) in w.items())
+
     def describe(self) -> dict:
         day = lambda t: t.date().isoformat()  # noqa: E731
         return {
@@ -142,7 +146,7 @@ def window_features(lines: pd.DataFrame, window: Window, activity: pd.DataFrame 
     """One row per dormant customer of ``window``; nothing on or after the target start is read."""
     customers = dormant_customers(lines, window)
     if customers.empty:
-        raise TransactionError(f"no dormant customers in the window {window.describe()}")
+        raise TransactionError(f"no dormant customers in the window ({window.label()})")
     cutoff = window.target_start
     everything = lines[(lines["at"] < cutoff) & lines["customer_id"].isin(customers)]
     history = purchases(everything)

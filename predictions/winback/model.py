@@ -108,7 +108,7 @@ def cross_validated_lift(candidate: Candidate, features: pd.DataFrame, returned:
 def _check_trainable(returned: np.ndarray, window: wf.Window) -> None:
     if len(returned) < 50 or returned.sum() < MIN_RETURNERS or returned.sum() > len(returned) - MIN_RETURNERS:
         raise TransactionError(
-            f"the training window {window.describe()} has {len(returned)} dormant customers of whom "
+            f"the training window ({window.label()}) has {len(returned)} dormant customers of whom "
             f"{int(returned.sum())} came back; at least 50 customers and {MIN_RETURNERS} of each outcome are needed "
             "(give an earlier --base-start or longer --months, or load more history)"
         )

@@ -76,6 +76,22 @@ def _post_generate(world, region):
     return {}, {"region": region.code}, _promotion_jobs
 
 
+def _seed_winback(world):
+    from tests.interventions.winback_data import seed_shop
+
+    seed_shop(world.region_a, "marker-own-winback", seed=1)
+    seed_shop(world.region_b, "marker-foreign-winback", seed=2)
+    return "marker-own-winback", "marker-foreign-winback"
+
+
+def _winback_campaigns():
+    return Campaign.objects.count()
+
+
+def _post_winback_draft(world, region):
+    return {}, {"region": region.code, "top": 10, "intervention": "winback_discount"}, _winback_campaigns
+
+
 SPECS = {
     "interventions:campaigns": UrlSpec("list", seed=_seed_campaigns),
     "interventions:approvals": UrlSpec("list", seed=_seed_campaigns),
@@ -85,4 +101,6 @@ SPECS = {
     "interventions:promotions": UrlSpec("list", seed=_seed_offers),
     "interventions:promotions_generate": UrlSpec("list", get_status=405, post=_post_generate),
     "api-promotions": UrlSpec("list", seed=_seed_offers),
+    "interventions:winback": UrlSpec("list", seed=_seed_winback),
+    "interventions:winback_draft": UrlSpec("list", get_status=405, post=_post_winback_draft),
 }
