@@ -370,6 +370,9 @@ class ProductLoader(Loader):
             Field("category", synonyms=("product_category_name", "category_name", "department"), max_length=120),
             Field("price", "decimal", min=0, synonyms=("unit_price", "list_price")),
             Field("house_brand", "bool", synonyms=("own_brand", "private_label", "is_house_brand")),
+            Field(
+                "unit_cost", "decimal", min=0, synonyms=("cost", "cost_price", "unit_cost", "cogs", "purchase_price")
+            ),
         ),
         key=("sku",),
     )
@@ -382,6 +385,7 @@ class ProductLoader(Loader):
         ("category", "text"),
         ("price", "numeric"),
         ("house_brand", "bool"),
+        ("unit_cost", "numeric"),
     ]
     needs_region = False
 
@@ -397,12 +401,19 @@ class ProductLoader(Loader):
                 "category": col("category").fillna(""),
                 "price": col("price"),
                 "house_brand": col("house_brand").fillna(False),
+                "unit_cost": col("unit_cost"),
             }
         )
         return out, []
 
     def insert(self, cursor) -> dict:
-        return self.insert_staged(cursor, ["sku", "name", "category", "price", "house_brand"])
+        counts = self.insert_staged(cursor, ["sku", "name", "category", "price", "house_brand", "unit_cost"])
+        # products often arrive first through transactions (no cost); a later product file adds the costs
+        cursor.execute(
+            f"UPDATE {self.table} p SET unit_cost = stg.unit_cost FROM stg WHERE p.sku = stg.sku"
+            " AND stg.unit_cost IS NOT NULL AND p.unit_cost IS DISTINCT FROM stg.unit_cost"
+        )
+        return counts
 
 
 def _col(parsed: pd.DataFrame, name: str, default=None) -> pd.Series:

@@ -14,6 +14,7 @@ import pandas as pd
 
 OPERATORS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
 FEATURES = ["recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "abandoned_carts"]
+FEATURES += ["average_order_value", "sessions_30d", "cart_items", "engagement_score", "profitability"]
 
 
 class RuleError(ValueError):
@@ -133,4 +134,3 @@ EXAMPLE_RULES = [
     {"name": "Repeat buyers", "feature": "frequency", "op": ">=", "value": 2, "strategic_fit": 0.6},
     {"name": "Lapsed", "feature": "recency_days", "op": ">", "value": 90, "strategic_fit": 0.4},
 ]
-
