@@ -406,14 +406,17 @@ class ProductLoader(Loader):
         )
         return out, []
 
-    def insert(self, cursor) -> dict:
-        counts = self.insert_staged(cursor, ["sku", "name", "category", "price", "house_brand", "unit_cost"])
-        # products often arrive first through transactions (no cost); a later product file adds the costs
-        cursor.execute(
-            f"UPDATE {self.table} p SET unit_cost = stg.unit_cost FROM stg WHERE p.sku = stg.sku"
-            " AND stg.unit_cost IS NOT NULL AND p.unit_cost IS DISTINCT FROM stg.unit_cost"
+    def duplicates_in_db(self) -> str:
+        # Products often arrive first through transactions (without a cost): a later product file sets the costs
+        # of the known ones (the rows still count as already loaded).
+        return (
+            f"WITH costs AS (UPDATE {self.table} p SET unit_cost = s.unit_cost FROM stg s WHERE p.sku = s.sku"
+            " AND s.unit_cost IS NOT NULL AND p.unit_cost IS DISTINCT FROM s.unit_cost RETURNING p.id) "
+            f"DELETE FROM stg s USING {self.table} t WHERE t.sku = s.sku RETURNING s.line"
         )
-        return counts
+
+    def insert(self, cursor) -> dict:
+        return self.insert_staged(cursor, ["sku", "name", "category", "price", "house_brand", "unit_cost"])
 
 
 def _col(parsed: pd.DataFrame, name: str, default=None) -> pd.Series:
