@@ -12,12 +12,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from cartportal.errors import AppError
+
 OPERATORS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
 FEATURES = ["recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "abandoned_carts"]
 FEATURES += ["average_order_value", "sessions_30d", "cart_items", "engagement_score", "profitability"]
 
 
-class RuleError(ValueError):
+class RuleError(AppError, ValueError):
     """A rule that cannot be evaluated (the message names the rule and the field)."""
 
 
