@@ -49,8 +49,10 @@ def _draft_region(request, rf):
 @login_required
 def winback(request):
     rf = region_filter(request)
-    found = winback_for(request.user, rf.region_ids)
-    rows = _rows(found.ranked)
+    # one region at a time: a model per region, and no fit over every region of a large installation per request
+    single = rf.selected is not None or len(rf.regions) == 1
+    found = winback_for(request.user, rf.region_ids) if single else None
+    rows = _rows(found.ranked) if found is not None else []
     if wants_csv(request):
         return csv_response(f"winback_{rf.code or 'all'}.csv", CSV_HEADER, ([r[k] for k in CSV_HEADER] for r in rows))
     return render(

@@ -61,6 +61,7 @@ def test_manager_opens_win_back_sees_the_lift_and_drafts_a_campaign_for_the_top_
     assert "Submit for approval" in detail and "win-back top 100" in detail
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_draft_refuses_other_interventions_and_bad_sizes_without_writing(world):
     seed_shop(world.region_a, "wb", seed=3)
@@ -84,3 +85,11 @@ def test_draft_refuses_other_interventions_and_bad_sizes_without_writing(world):
 def test_a_region_without_enough_history_says_what_to_load(world):
     body = _manager(world.region_a).get("/interventions/winback/").content.decode()
     assert "No win-back list yet" in body and "no orders with a customer" in body
+    executive = Client()
+    executive.force_login(world.executive)
+    body = executive.get("/interventions/winback/").content.decode()
+    assert "Choose a region above" in body  # every region at once is not fitted in a request
+    assert (
+        "No win-back list yet"
+        in executive.get(f"/interventions/winback/?region={world.region_b.code}").content.decode()
+    )

@@ -52,6 +52,7 @@ def _crosstab(before: pd.Series, after: pd.Series, absent: str) -> dict:
     return {(a, b): int(table.loc[a, b]) for a in table.index for b in table.columns if table.loc[a, b]}
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_transition_matrix_of_every_kind_matches_an_independent_count(world):
     region = world.region_a
