@@ -64,3 +64,35 @@ def test_bad_input_gets_a_clear_error(data_dir, tmp_path):
         call_command("evaluate_winback", str(path), *ONLINE_RETAIL, "--base-start=2010-12-01")
     with pytest.raises(CommandError, match="cannot read"):
         call_command("evaluate_winback", str(tmp_path / "missing.csv"), "--base-start=2011-04-01")
+
+
+def test_another_shops_export_with_an_amount_column_and_day_first_dates(tmp_path, capsys):
+    rng = np.random.default_rng(4)
+    habit = rng.uniform(0.03, 0.5, 500)
+    rows = []
+    for month in range(15):
+        for i in np.flatnonzero(rng.random(500) < habit):
+            day = pd.Timestamp("2023-01-01") + pd.DateOffset(months=month) + pd.Timedelta(days=int(rng.integers(28)))
+            rows.append({"Kunde": f"K{i}", "Datum": day.strftime("%d.%m.%Y"), "Betrag": f"{rng.lognormal(3, 1):.2f}"})
+    path = tmp_path / "bestellungen.csv"
+    pd.DataFrame(rows).to_csv(path, sep=";", index=False)
+    call_command(
+        "evaluate_winback",
+        str(path),
+        "--customer-col=Kunde",
+        "--date-col=Datum",
+        "--amount-col=Betrag",
+        "--date-format=%d.%m.%Y",
+        "--base-start=2023-07-01",
+        "--months=2",
+        "--top=0.3",
+    )
+    result = _last_json(capsys)
+    assert KEYS <= set(result) and result["dormant"] > 50
+    assert result["window"] == {
+        "base": ["2023-07-01", "2023-09-01"],
+        "dormant": ["2023-09-01", "2023-11-01"],
+        "target": ["2023-11-01", "2024-01-01"],
+    }
+    assert result["top"] == round(result["dormant"] * 0.3)
+    assert 0 <= result["base_rate"] <= 1 and 0 <= result["top_rate"] <= 1
