@@ -1,6 +1,6 @@
 from django.urls import path
 
-from interventions import promotion_views, views
+from interventions import promotion_views, simulator_views, views
 from interventions.winback import views as winback_views
 
 app_name = "interventions"
@@ -14,4 +14,5 @@ urlpatterns = [
     path("winback/", winback_views.winback, name="winback"),
     path("winback/draft/", winback_views.winback_draft, name="winback_draft"),
     path("promotions/generate/", promotion_views.promotions_generate, name="promotions_generate"),
+    path("simulator/", simulator_views.simulator_page, name="simulator"),
 ]

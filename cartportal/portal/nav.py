@@ -19,6 +19,7 @@ TABS = [
     ("Approvals", "interventions:approvals", EVERYONE),
     ("Promotions", "interventions:promotions", EVERYONE),
     ("Win back", "interventions:winback", EVERYONE),
+    ("Simulator", "interventions:simulator", EVERYONE),
     ("Data", "ingest:imports", EVERYONE),
     ("Models", "predictions:models", EVERYONE),
     ("Jobs", "portal:jobs", EVERYONE),

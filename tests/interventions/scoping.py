@@ -91,6 +91,15 @@ def _winback_campaigns():
 def _post_winback_draft(world, region):
     return {}, {"region": region.code, "top": 10, "intervention": "winback_discount"}, _winback_campaigns
 
+def _seed_segments(world):
+    from tests.segments.factories import segment
+
+    segment(world.region_a, name="marker-own-segment")
+    segment(world.region_b, name="marker-foreign-segment")
+    return "marker-own-segment", "marker-foreign-segment"
+
+
+SIMULATION = "region=NORTH&audience=segment:value_group:big_fish&intervention=reminder"
 
 SPECS = {
     "interventions:campaigns": UrlSpec("list", seed=_seed_campaigns),
@@ -103,4 +112,6 @@ SPECS = {
     "api-promotions": UrlSpec("list", seed=_seed_offers),
     "interventions:winback": UrlSpec("list", seed=_seed_winback),
     "interventions:winback_draft": UrlSpec("list", get_status=405, post=_post_winback_draft),
+    "interventions:simulator": UrlSpec("list", seed=_seed_segments),
+    "api-simulator": UrlSpec("list", seed=_seed_segments, query=SIMULATION),
 }
