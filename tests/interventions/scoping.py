@@ -91,6 +91,7 @@ def _winback_campaigns():
 def _post_winback_draft(world, region):
     return {}, {"region": region.code, "top": 10, "intervention": "winback_discount"}, _winback_campaigns
 
+
 def _seed_segments(world):
     from tests.segments.factories import segment
 
