@@ -89,8 +89,36 @@ CATALOGUE = {
             0.0,
             "You left {product} in your cart. It is saved there whenever you want it.",
         ),
+        Intervention(
+            "winback_discount",
+            "Win-back discount",
+            "A stated discount on the next order for a customer who has not bought for a while.",
+            0.05,
+            0.10,
+            "It has been a while since your last order. Your next order is {discount}% cheaper with code {code}.",
+        ),
+        Intervention(
+            "membership_discount",
+            "Membership discount",
+            "Invite a lapsed customer to the shop's membership, which has a standing discount.",
+            0.05,
+            0.05,
+            "Members get {discount}% off every order. Join for free whenever you like: {link}.",
+        ),
+        Intervention(
+            "referral_code",
+            "Referral code",
+            "A code to share: the friend and the customer each get a stated credit on their next order.",
+            0.03,
+            0.05,
+            "Share code {code}: your friend gets {credit} off their first order and you get {credit} off your next.",
+        ),
     ]
 }
+
+
+# The interventions a win-back campaign may use (the Win back page offers only these).
+WINBACK = ("winback_discount", "membership_discount", "referral_code")
 
 
 def guardrail_violations(text: str) -> list[str]:

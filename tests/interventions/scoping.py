@@ -83,6 +83,22 @@ def _post_generate(world, region):
     return {}, {"region": region.code}, _promotion_jobs
 
 
+def _seed_winback(world):
+    from tests.interventions.winback_data import seed_shop
+
+    seed_shop(world.region_a, "marker-own-winback", seed=1)
+    seed_shop(world.region_b, "marker-foreign-winback", seed=2)
+    return "marker-own-winback", "marker-foreign-winback"
+
+
+def _winback_campaigns():
+    return Campaign.objects.count()
+
+
+def _post_winback_draft(world, region):
+    return {}, {"region": region.code, "top": 10, "intervention": "winback_discount"}, _winback_campaigns
+
+
 def _seed_segments(world):
     from tests.segments.factories import segment
 
@@ -102,6 +118,8 @@ SPECS = {
     "interventions:promotions": UrlSpec("list", seed=_seed_offers),
     "interventions:promotions_generate": UrlSpec("list", get_status=405, post=_post_generate),
     "api-promotions": UrlSpec("list", seed=_seed_offers),
+    "interventions:winback": UrlSpec("list", seed=_seed_winback),
+    "interventions:winback_draft": UrlSpec("list", get_status=405, post=_post_winback_draft),
     "interventions:simulator": UrlSpec("list", seed=_seed_segments),
     "api-simulator": UrlSpec("list", seed=_seed_segments, query=SIMULATION),
 }
