@@ -155,11 +155,19 @@ def model_rollback(*, actor, kind: str) -> ModelVersion:
         raise PredictionError(str(exc)) from exc
 
 
-# kind -> (trainer returning a TrainedModel, holdout metric a candidate must beat the active version on)
+# kind -> trainer returning a TrainedModel; the metric it is judged on is the registry's gate (GATE_METRICS)
 TRAINERS = {
-    "value": ("predictions.scoring.training.train_value", "top_decile_lift"),
-    "abandonment": ("predictions.abandonment.services.train", "roc_auc"),
+    "value": "predictions.scoring.training.train_value",
+    "abandonment": "predictions.abandonment.services.train",
 }
+
+
+def not_enough_data_errors() -> tuple[type[Exception], ...]:
+    """The trainers' "too little data" errors: a retrain job ends with their message, not a stack trace."""
+    from .abandonment.model import TrainingError as AbandonmentTrainingError
+    from .scoring.training import TrainingError
+
+    return (TrainingError, AbandonmentTrainingError)
 
 
 def retrain_start(*, actor, kind: str):
@@ -179,21 +187,27 @@ def _enqueue_retrain(job_id: int, kind: str) -> None:
     retrain.delay(job_id, kind)
 
 
-def retrain_run(*, actor, job_id: int, kind: str, rescore: bool = True) -> ModelVersion:
-    """Train, register as a candidate, promote if it beats the active version on the same holdout."""
+def retrain_run(*, actor, job_id: int, kind: str, rescore: bool = True) -> ModelVersion | None:
+    """Train, register as a candidate, promote if it beats its baseline and the active version on the same holdout.
+    With too little data the job fails with the trainer's message (what is missing) and None is returned."""
     from django.utils.module_loading import import_string
 
     from cartportal.jobs import job_finished, job_progress
 
     job_started(job_id)
-    trainer, metric = TRAINERS[kind]
     try:
-        trained = import_string(trainer)()
+        trained = import_string(TRAINERS[kind])()
+    except not_enough_data_errors() as exc:
+        job_failed(job_id, f"{kind} model not trained: {exc}")
+        return None
     except Exception as exc:
         job_failed(job_id, str(exc))
         raise
     job_progress(job_id, 80, message="trained; registering")
-    version, promoted = registry.register_trained(actor=actor, kind=kind, trained=trained, metric=metric)
+    metric, higher_is_better = registry.GATE_METRICS[kind]
+    version, promoted = registry.register_trained(
+        actor=actor, kind=kind, trained=trained, metric=metric, higher_is_better=higher_is_better
+    )
     flat = {k: v for k, v in trained.metrics.items() if isinstance(v, int | float)}
     job_finished(job_id, counts={"model_version": version.pk, "promoted": promoted, **flat})
     if promoted and rescore:

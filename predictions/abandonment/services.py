@@ -42,7 +42,11 @@ def train(
         scorer=model,
         algorithm="catboost+isotonic",
         features=list(features.FEATURES),
-        metrics={"roc_auc": model.metrics["catboost"]["roc_auc"], **model.metrics},
+        metrics={
+            "roc_auc": model.metrics["catboost"]["roc_auc"],
+            **model.metrics,
+            "baseline": {"name": "logistic regression", **model.metrics["logistic_baseline"]},
+        },
         holdout={
             "fingerprint": hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:16],
             "kind": "time-based",
@@ -67,7 +71,10 @@ def abandonment_train(
     from predictions import registry
 
     trained = train(region_ids=region_ids, cutoff=cutoff, seed=seed, iterations=iterations)
-    version, _promoted = registry.register_trained(actor=actor, kind=KIND, trained=trained, metric="roc_auc")
+    metric, higher_is_better = registry.GATE_METRICS[KIND]
+    version, _promoted = registry.register_trained(
+        actor=actor, kind=KIND, trained=trained, metric=metric, higher_is_better=higher_is_better
+    )
     with transaction.atomic():
         audit.record(
             actor=actor,

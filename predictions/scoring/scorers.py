@@ -55,3 +55,56 @@ class ValueScorer:
             {"value": spend, "p_active": p_active, "expected_purchases": purchases, "expected_spend": spend},
             index=frame.index,
         )
+
+
+def btyd_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """The BTYD inputs from the database features at a cut-off: repeat purchases (frequency), the age of the
+    customer at the last purchase (recency) and at the cut-off (T), in days, and the mean order value."""
+    orders = frame["orders"].to_numpy(np.float64)
+    T = np.clip(frame["tenure_days"].to_numpy(np.float64), 0, None)
+    recency = np.where(orders > 0, np.clip(T - frame["days_since_last_order"].to_numpy(np.float64), 0, T), 0.0)
+    return pd.DataFrame(
+        {
+            "frequency": np.clip(orders - 1, 0, None),
+            "recency": recency,
+            "T": T,
+            "monetary": frame["avg_order_value"].to_numpy(np.float64),
+            "purchases": orders,
+        },
+        index=frame.index,
+    )
+
+
+@dataclass
+class BTYDScorer:
+    """Customer value from a buy-till-you-die model (BG/NBD or Pareto/NBD) and Gamma-Gamma, over ``horizon_days``.
+
+    value = expected spend. Each region is scored from the end of its own order history (``chunk_features``), so a
+    region whose data stops early is not treated as a crowd of lapsed customers. Customers who never bought get 0:
+    these models describe customers after a first purchase."""
+
+    purchases_model: object
+    spend_model: object
+    algorithm: str
+    horizon_days: int = 365
+    features: list[str] = field(
+        default_factory=lambda: ["orders", "tenure_days", "days_since_last_order", "avg_order_value"]
+    )
+
+    def chunk_features(self, *, region_id: int, id_from: int, id_to: int, as_of) -> pd.DataFrame:
+        from .features import customer_features
+        from .training import region_data_end
+
+        origin = region_data_end(region_id, as_of)
+        return customer_features(region_id=region_id, id_from=id_from, id_to=id_to, as_of=origin)
+
+    def score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        summary = btyd_summary(frame)
+        bought = summary["purchases"].to_numpy() > 0
+        p_active = np.where(bought, self.purchases_model.p_alive(summary), 0.0)
+        purchases = np.where(bought, self.purchases_model.expected_purchases(summary, self.horizon_days), 0.0)
+        spend = purchases * self.spend_model.expected_spend_per_purchase(summary)
+        return pd.DataFrame(
+            {"value": spend, "p_active": p_active, "expected_purchases": purchases, "expected_spend": spend},
+            index=frame.index,
+        )

@@ -67,7 +67,7 @@ def active_model(kind: str = "abandonment", *, auc: float = 0.8, fingerprint: st
         algorithm="logistic_regression",
         model_object=small_scorer(seed),
         features=list(CUSTOMER_FEATURES),
-        metrics={"roc_auc": auc},
+        metrics={"roc_auc": auc, "baseline": {"name": "logistic regression", "roc_auc": 0.5}},
         holdout={"fingerprint": fingerprint},
         card={"intended_use": "tests"},
     )
