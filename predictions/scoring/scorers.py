@@ -58,18 +58,18 @@ class ValueScorer:
 
 
 def btyd_summary(frame: pd.DataFrame) -> pd.DataFrame:
-    """The BTYD inputs from the database features at a cut-off: repeat purchases (frequency), the age of the
-    customer at the last purchase (recency) and at the cut-off (T), in days, and the mean order value."""
-    orders = frame["orders"].to_numpy(np.float64)
-    T = np.clip(frame["tenure_days"].to_numpy(np.float64), 0, None)
-    recency = np.where(orders > 0, np.clip(T - frame["days_since_last_order"].to_numpy(np.float64), 0, T), 0.0)
+    """The BTYD inputs from ``features.btyd_features``: repeat purchase days (frequency), the customer's age at the
+    last purchase (recency) and at the cut-off (T), both counted from the first purchase, and the mean order value."""
+    days = frame["purchase_days"].to_numpy(np.float64)
+    T = np.clip(frame["days_since_first"].to_numpy(np.float64), 0, None)
+    recency = np.clip(T - frame["days_since_last"].to_numpy(np.float64), 0, T)
     return pd.DataFrame(
         {
-            "frequency": np.clip(orders - 1, 0, None),
+            "frequency": np.clip(days - 1, 0, None),
             "recency": recency,
             "T": T,
             "monetary": frame["avg_order_value"].to_numpy(np.float64),
-            "purchases": orders,
+            "purchases": days,
         },
         index=frame.index,
     )
@@ -88,15 +88,15 @@ class BTYDScorer:
     algorithm: str
     horizon_days: int = 365
     features: list[str] = field(
-        default_factory=lambda: ["orders", "tenure_days", "days_since_last_order", "avg_order_value"]
+        default_factory=lambda: ["purchase_days", "days_since_first", "days_since_last", "avg_order_value"]
     )
 
     def chunk_features(self, *, region_id: int, id_from: int, id_to: int, as_of) -> pd.DataFrame:
-        from .features import customer_features
+        from .features import btyd_features
         from .training import region_data_end
 
         origin = region_data_end(region_id, as_of)
-        return customer_features(region_id=region_id, id_from=id_from, id_to=id_to, as_of=origin)
+        return btyd_features(region_id=region_id, id_from=id_from, id_to=id_to, as_of=origin)
 
     def score(self, frame: pd.DataFrame) -> pd.DataFrame:
         summary = btyd_summary(frame)

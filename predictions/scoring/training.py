@@ -23,7 +23,7 @@ from sklearn.metrics import roc_auc_score
 
 from predictions.value.btyd import BGNBD, GammaGamma, ParetoNBD
 
-from .features import customer_features
+from .features import btyd_features
 from .scorers import BTYDScorer, btyd_summary
 
 FORECAST_DAYS = 365
@@ -79,10 +79,11 @@ def region_data_end(region_id: int, as_of: dt.datetime) -> dt.datetime:
 
 
 def region_outcomes(region_id: int, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
-    """Purchases and spend per customer of the region in [start, end)."""
+    """Purchases (days with an order, as the models count them) and spend per customer of the region in [start, end)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT customer_id, COUNT(*), COALESCE(SUM(total), 0) FROM cartportal_order "
+            "SELECT customer_id, COUNT(DISTINCT date_trunc('day', placed_at)), COALESCE(SUM(total), 0) "
+            "FROM cartportal_order "
             f"WHERE region_id = %s AND placed_at >= %s AND placed_at < %s AND {_VALID} GROUP BY customer_id",
             [region_id, start, end],
         )
@@ -111,8 +112,8 @@ def backtest_data(spans: pd.DataFrame, holdout_days: int) -> Backtest:
     for region_id, span in spans.iterrows():
         end = span["last"] + dt.timedelta(seconds=1)
         cutoff = end - length
-        features = customer_features(region_id=int(region_id), id_from=0, id_to=2**62, as_of=cutoff)
-        features = features[features["orders"] > 0]
+        features = btyd_features(region_id=int(region_id), id_from=0, id_to=2**62, as_of=cutoff)
+        features = features[features["purchase_days"] > 0]
         if features.empty:
             continue
         after = region_outcomes(int(region_id), cutoff, end).reindex(features.index).fillna(0.0)
@@ -203,7 +204,7 @@ def train_value(*, as_of: dt.datetime | None = None, seed: int = 0) -> TrainedMo
     baseline = {"name": BASELINE, **holdout_metrics(naive, test.purchases, test.spend)}
     final_features = pd.concat(
         [
-            customer_features(region_id=int(r), id_from=0, id_to=2**62, as_of=s["last"] + dt.timedelta(seconds=1))
+            btyd_features(region_id=int(r), id_from=0, id_to=2**62, as_of=s["last"] + dt.timedelta(seconds=1))
             for r, s in spans.iterrows()
         ]
     )
