@@ -28,7 +28,9 @@ def _published_runs(kind: str) -> list:
         return []
     try:
         return list(
-            ScoringRun.objects.filter(kind=kind, state="published").order_by("-published_at", "-pk")[:RECENT_RUNS]
+            ScoringRun.objects.filter(kind=kind, state="published")
+            .select_related("model_version")
+            .order_by("-published_at", "-pk")[:RECENT_RUNS]
         )
     except Exception:  # a half-migrated predictions app must not take the API down
         logger.exception("could not read the published %s scoring runs", kind)
@@ -77,6 +79,17 @@ def _value(entry) -> dict | None:
         "expected_purchases": extra.get("expected_purchases"),
         "model_version": getattr(run, "model_version_id", None),
         "scored_at": getattr(run, "published_at", None),
+        **_forecast_horizon(run),
+    }
+
+
+def _forecast_horizon(run) -> dict:
+    """Over which horizon and by which model the value was forecast."""
+    version = getattr(run, "model_version", None)
+    holdout = (version.holdout or {}) if version is not None else {}
+    return {
+        "horizon_days": holdout.get("forecast_days") or holdout.get("horizon_days"),
+        "model": getattr(version, "algorithm", None),
     }
 
 

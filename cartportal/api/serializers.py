@@ -27,6 +27,8 @@ class ValueSerializer(serializers.Serializer):
     expected_purchases = serializers.FloatField(allow_null=True)
     model_version = serializers.IntegerField(allow_null=True)
     scored_at = serializers.DateTimeField(allow_null=True)
+    horizon_days = serializers.IntegerField(allow_null=True, help_text="Days ahead the spend and purchases cover")
+    model = serializers.CharField(allow_null=True, help_text="Algorithm of the model version that forecast it")
 
 
 class CustomerSerializer(serializers.ModelSerializer):

@@ -20,6 +20,7 @@ TABS = [
     ("Promotions", "interventions:promotions", EVERYONE),
     ("Data", "ingest:imports", EVERYONE),
     ("Models", "predictions:models", EVERYONE),
+    ("Readiness", "predictions:readiness", EVERYONE),
     ("Jobs", "portal:jobs", EVERYONE),
     ("Audit", "portal:audit", (COMPLIANCE,)),
     ("API", "api-docs", EVERYONE),
