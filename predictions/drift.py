@@ -56,11 +56,14 @@ def drift_compute(*, actor, kind: str, month: dt.date) -> DriftReport:
     """Compare the customer population at the end of `month` with the end of the month before (features, and
     the score of the active `kind` model when there is one). One report per kind and month (recomputed)."""
     month, reference = month_start(month), previous_month(month_start(month))
-    current_frame = all_customer_features(as_of=_end_of(month))
-    reference_frame = all_customer_features(as_of=_end_of(reference))
-    current_frame = current_frame[current_frame["tenure_days"] >= 0]
-    reference_frame = reference_frame[reference_frame["tenure_days"] >= 0]
     version = registry.active_version(kind)
+    scorer = registry.load_version(version) if version is not None else None
+    # a scorer that reads its own features (the BTYD value model) offers them for the whole population
+    read = getattr(scorer, "population_features", None) or all_customer_features
+    current_frame, reference_frame = read(as_of=_end_of(month)), read(as_of=_end_of(reference))
+    if "tenure_days" in current_frame.columns:
+        current_frame = current_frame[current_frame["tenure_days"] >= 0]
+        reference_frame = reference_frame[reference_frame["tenure_days"] >= 0]
     features = [f for f in (version.features if version else []) if f in current_frame.columns]
     features = features or [c for c in current_frame.columns if c != "region_id"]
     feature_psi = {}
@@ -69,8 +72,7 @@ def drift_compute(*, actor, kind: str, month: dt.date) -> DriftReport:
         if value is not None:
             feature_psi[name] = round(value, 4)
     score_psi = None
-    if version is not None and len(current_frame) and len(reference_frame):
-        scorer = registry.load_version(version)
+    if scorer is not None and len(current_frame) and len(reference_frame):
         score_psi = psi(
             scorer.score(reference_frame)["value"].to_numpy(), scorer.score(current_frame)["value"].to_numpy()
         )

@@ -98,6 +98,18 @@ class BTYDScorer:
         origin = region_data_end(region_id, as_of)
         return btyd_features(region_id=region_id, id_from=id_from, id_to=id_to, as_of=origin)
 
+    def population_features(self, *, as_of) -> pd.DataFrame:
+        """Every customer's features at ``as_of`` (drift compares two month-ends with them)."""
+        from cartportal.models import Region
+
+        from .features import btyd_features
+
+        parts = [
+            btyd_features(region_id=region_id, id_from=0, id_to=2**62, as_of=as_of)
+            for region_id in Region.objects.order_by("pk").values_list("pk", flat=True)
+        ]
+        return pd.concat(parts) if parts else btyd_features(region_id=0, id_from=0, id_to=-1, as_of=as_of)
+
     def score(self, frame: pd.DataFrame) -> pd.DataFrame:
         summary = btyd_summary(frame)
         bought = summary["purchases"].to_numpy() > 0

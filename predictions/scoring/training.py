@@ -23,12 +23,11 @@ from sklearn.metrics import roc_auc_score
 
 from predictions.value.btyd import BGNBD, GammaGamma, ParetoNBD
 
+from ..readiness import MIN_CUSTOMERS, MIN_HOLDOUT_DAYS
 from .features import btyd_features
 from .scorers import BTYDScorer, btyd_summary
 
 FORECAST_DAYS = 365
-MIN_HOLDOUT_DAYS = 14
-MIN_CUSTOMERS = 50
 PURCHASE_MODELS = {"bgnbd": BGNBD, "pareto_nbd": ParetoNBD}
 BASELINE = "same as last period"
 
