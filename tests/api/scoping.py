@@ -140,7 +140,8 @@ def _model_version(world=None, region=None):
         metrics={
             "top_decile_lift": 2.0,
             "poisson_deviance": 1.0,
-            "baseline": {"name": "same as last period", "poisson_deviance": 2.0},
+            "roc_auc": 0.8,
+            "baseline": {"name": "same as last period", "poisson_deviance": 2.0, "roc_auc": 0.5},
         },
         holdout={"fingerprint": "scoping"},
     )

@@ -30,7 +30,8 @@ def _version(kind="value", lift=2.0, *, activate=False):
             "top_decile_lift": lift,
             "auc": 0.71,
             "poisson_deviance": 1.0,
-            "baseline": {"name": "same as last period", "poisson_deviance": 2.0},
+            "roc_auc": 0.8,
+            "baseline": {"name": "same as last period", "poisson_deviance": 2.0, "roc_auc": 0.5},
         },
         holdout={"fingerprint": "h1", "rows": 500},
         window_start=start,
@@ -62,7 +63,7 @@ def test_every_role_and_a_read_token_read_the_registry_with_its_fields(world):
     assert body["window_start"].startswith("2025-01-01") and body["window_end"].startswith("2026-01-01")
     assert body["features"] == ["orders", "recency_days"]
     assert body["metrics"]["top_decile_lift"] == 2.5 and body["metrics"]["auc"] == 0.71
-    assert body["metrics"]["baseline"] == {"name": "same as last period", "poisson_deviance": 2.0}
+    assert body["metrics"]["baseline"] == {"name": "same as last period", "poisson_deviance": 2.0, "roc_auc": 0.5}
     assert body["refusal_reason"] == ""
     assert body["checksum"] == new.checksum and len(body["checksum"]) == 64
     assert "artifact" not in body

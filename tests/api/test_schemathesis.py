@@ -85,7 +85,8 @@ def _seed_model_versions():
             metrics={
                 "top_decile_lift": lift,
                 "poisson_deviance": 4.0 - lift,
-                "baseline": {"name": "same as last period", "poisson_deviance": 2.0},
+                "roc_auc": 0.8,
+                "baseline": {"name": "same as last period", "poisson_deviance": 2.0, "roc_auc": 0.5},
             },
             holdout={"fingerprint": "fuzz"},
         )
