@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('predictions', '0002_lean_score_table'),
+        ("predictions", "0002_lean_score_table"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='modelversion',
-            name='refusal_reason',
-            field=models.TextField(blank=True, default='', help_text='Why this candidate was not activated (its baseline or the active version)'),
+            model_name="modelversion",
+            name="refusal_reason",
+            field=models.TextField(
+                blank=True,
+                default="",
+                help_text="Why this candidate was not activated (its baseline or the active version)",
+            ),
         ),
     ]
