@@ -9,6 +9,9 @@ Partner API tokens narrow the user's regions to the token's regions.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from django.contrib.auth.models import Group
 from django.db import models
 from django.http import Http404
@@ -113,14 +116,78 @@ def _region_ids_uncached(user, action: str) -> list[int] | None:
     return list(regions.values_list("id", flat=True))
 
 
+@dataclass(frozen=True)
+class Scope:
+    """The regions a reader may act on, built once from the user or token (`Scope.of`); `ids` None = every region.
+
+    Every selector starts from one: `filter(queryset)` for the ORM, `sql(column)` for raw SQL. A function that
+    takes ids which are already scoped names them `scoped_ids` (they came from a Scope, never from a request).
+    """
+
+    ids: tuple[int, ...] | None
+
+    @classmethod
+    def of(cls, user, action: str = "view", wanted: Iterable[int] | None = None) -> Scope:
+        """The user's scope for `action`, narrowed to `wanted` region ids when given."""
+        return cls.from_ids(region_ids_for(user, action)).narrow(wanted)
+
+    @classmethod
+    def from_ids(cls, scoped_ids: Iterable[int] | None) -> Scope:
+        """A scope from ids that already went through a user's scope (a task's region ids, a cache key)."""
+        return cls(None if scoped_ids is None else tuple(scoped_ids))
+
+    @property
+    def region_ids(self) -> list[int] | None:
+        return None if self.ids is None else list(self.ids)
+
+    @property
+    def is_global(self) -> bool:
+        return self.ids is None
+
+    def narrow(self, wanted: Iterable[int] | None) -> Scope:
+        if wanted is None:
+            return self
+        wanted = list(wanted)
+        if self.ids is None:
+            return Scope(tuple(wanted))
+        allowed = set(self.ids)
+        return Scope(tuple(i for i in wanted if i in allowed))
+
+    def allows(self, region_id: int | None) -> bool:
+        return self.ids is None or (region_id is not None and region_id in self.ids)
+
+    def q(self, path: str = "region") -> models.Q:
+        """A queryset condition on the lookup `path` that leads to the Region."""
+        return models.Q() if self.ids is None else models.Q(**{f"{path}__in": list(self.ids)})
+
+    def filter(self, queryset: models.QuerySet, path: str | None = None) -> models.QuerySet:
+        path = path or getattr(queryset, "region_path", "region")
+        return queryset if self.ids is None else queryset.filter(self.q(path))
+
+    def sql(self, column: str = "region_id") -> tuple[str, list]:
+        """A WHERE fragment and its parameters: TRUE for every region, `column = ANY(%s)` otherwise."""
+        if self.ids is None:
+            return "TRUE", []
+        return f"{column} = ANY(%s)", [list(self.ids)]
+
+
+def scoped_region_ids(user, wanted: list[int] | None = None) -> list[int] | None:
+    """The region ids to read: the user's view scope, narrowed to `wanted` when given (None = every region)."""
+    return Scope.of(user, "view", wanted).region_ids
+
+
+def region_sql(scoped_ids: list[int] | None, column: str = "region_id") -> tuple[str, list]:
+    """The SQL fragment of ids that already went through a user's scope (see `Scope.sql`)."""
+    return Scope.from_ids(scoped_ids).sql(column)
+
+
 def visible_regions(user, action: str = "view") -> models.QuerySet[Region]:
     ids = region_ids_for(user, action)
     return Region.objects.all() if ids is None else Region.objects.filter(id__in=ids)
 
 
 def can(user, action: str, region_id: int | None) -> bool:
-    ids = region_ids_for(user, action)
-    return ids is None or (region_id is not None and region_id in ids)
+    return Scope.of(user, action).allows(region_id)
 
 
 def ensure_can(user, action: str, region_id: int | None, *, what: str = "object") -> None:

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "segments",
     "predictions",
     "interventions",
+    "cartportal.portal.apps.PortalConfig",
 ]
 
 MIDDLEWARE = [
@@ -49,6 +50,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "cartportal.middleware.RequestIdMiddleware",
+    "cartportal.middleware.AppErrorMiddleware",
 ]
 
 ROOT_URLCONF = "cartportal.urls"

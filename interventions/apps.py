@@ -5,9 +5,16 @@ class InterventionsConfig(AppConfig):
     name = "interventions"
 
     def ready(self) -> None:
-        # the readiness page lives in predictions, which must not import this app: it offers a registry instead
+        """Fill the platform's extension points (lower layers ask them instead of importing this app)."""
+        from cartportal import extensions
+        from interventions import loaders, selectors
         from predictions.readiness import register_check
 
         from .readiness import uplift_check
 
+        extensions.proposed_action.register(selectors.proposed_for)
+        extensions.segment_lift.register(selectors.measured_lift_of_segment)
+        extensions.register_dataset_loader(loaders.HILLSTROM_FILE, loaders.load_hillstrom_counts)
+        extensions.register_demo_builder(30, "interventions.demo.build_demo")
+        # the readiness page lives in predictions, which must not import this app: it offers a registry instead
         register_check("uplift", uplift_check)

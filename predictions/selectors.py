@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import Count, Max
 
 from cartportal.access import region_ids_for
-from cartportal.portal.selectors.cache import rollup
+from cartportal.pages.rollups import rollup
 
 from .models import DriftReport, Kind, ModelVersion, Score, ScoringRun
 

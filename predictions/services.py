@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from cartportal.access import SystemActor
 from cartportal.audit import record
+from cartportal.errors import AppError
 from cartportal.jobs import job_create, job_failed, job_started
 
 from . import registry
@@ -18,8 +19,10 @@ from .models import ModelVersion, ScoringChunk, ScoringRun
 from .scoring.pipeline import DEFAULT_CHUNK_SIZE, plan_chunks
 
 
-class PredictionError(Exception):
-    """A request that cannot be done now; the message says why."""
+class PredictionError(AppError):
+    """A request that cannot be done now, in the registry's current state; the message says why."""
+
+    default_code = "conflict"
 
 
 def rescore_start(

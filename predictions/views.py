@@ -10,8 +10,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from cartportal.access import ADMIN, ANALYST, has_role
-from cartportal.portal.export import csv_response, wants_csv
-from cartportal.portal.filters import region_filter
+from cartportal.pages.export import csv_response, wants_csv
+from cartportal.pages.filters import region_filter
 
 from . import selectors, services
 from .models import Kind

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 
+from cartportal.errors import AppError
 from interventions.promotions.features import FEATURES, NEVER_DAYS, Activity, pairs_at
 
 # Poisson loss for a non-negative, mostly-zero spend; leaves of at least 100 pairs and an L2 penalty, because a few
@@ -32,7 +33,7 @@ PARAMS = {
 }
 
 
-class PromotionModelError(ValueError):
+class PromotionModelError(AppError, ValueError):
     """Not enough history to train or check the model; the message says why."""
 
 

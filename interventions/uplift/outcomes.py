@@ -22,6 +22,7 @@ import pandas as pd
 from django.db.models import Q
 from django.utils import timezone
 
+from cartportal.errors import AppError
 from interventions.models import Assignment, Campaign
 from interventions.selectors import customer_features
 from interventions.uplift.data import Experiment
@@ -32,7 +33,7 @@ TARGETS = ("visited", "converted")
 INTERVENTION = "intervention"
 
 
-class OutcomeTrainingError(ValueError):
+class OutcomeTrainingError(AppError, ValueError):
     """Not enough stored outcomes to train; the message says why."""
 
 

@@ -123,10 +123,7 @@ class ModelVersionViewSet(CsvExportMixin, viewsets.ReadOnlyModelViewSet):
     def activate(self, request, pk=None):
         version = self.get_object()
         reason = _valid(DecisionSerializer, request.data)["reason"]
-        try:
-            version = services.model_activate(actor=request.user, version=version, reason=reason)
-        except services.PredictionError as error:
-            return error_response(409, "conflict", str(error))
+        version = services.model_activate(actor=request.user, version=version, reason=reason)
         return Response(ModelVersionSerializer(selectors.model_version(version.pk)).data)
 
     @extend_schema(
@@ -140,8 +137,5 @@ class ModelVersionViewSet(CsvExportMixin, viewsets.ReadOnlyModelViewSet):
         if version.status != ModelVersion.Status.ACTIVE:
             message = f"Version {version.pk} is not the active {version.kind} model; only the active one rolls back."
             return error_response(409, "conflict", message)
-        try:
-            restored = services.model_rollback(actor=request.user, kind=version.kind)
-        except services.PredictionError as error:
-            return error_response(409, "conflict", str(error))
+        restored = services.model_rollback(actor=request.user, kind=version.kind)
         return Response(ModelVersionSerializer(selectors.model_version(restored.pk)).data)

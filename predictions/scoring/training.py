@@ -21,6 +21,7 @@ import pandas as pd
 from django.db import connection
 from sklearn.metrics import roc_auc_score
 
+from cartportal.errors import AppError
 from predictions.value.btyd import BGNBD, GammaGamma, ParetoNBD
 
 from ..readiness import MIN_CUSTOMERS, MIN_HOLDOUT_DAYS
@@ -32,7 +33,7 @@ PURCHASE_MODELS = {"bgnbd": BGNBD, "pareto_nbd": ParetoNBD}
 BASELINE = "same as last period"
 
 
-class TrainingError(ValueError):
+class TrainingError(AppError, ValueError):
     """Not enough data to train and hold out (the message says what is missing)."""
 
 

@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from cartportal.audit import record
+from cartportal.errors import AppError
 from cartportal.models import Order, Region
 from segments import rfm, snapshots
 from segments.bulk import plan_for_bulk
@@ -27,7 +28,7 @@ PROFILE_COLUMNS = (
 )
 
 
-class SegmentError(Exception):
+class SegmentError(AppError):
     """A segment operation that cannot be done as asked (the message says why)."""
 
 
