@@ -17,6 +17,7 @@ from django.db import models
 from django.http import Http404
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
+from cartportal.errors import Forbidden
 from cartportal.models import Region
 
 ANALYST = "Analyst"
@@ -42,6 +43,20 @@ ROLE_ACTIONS = {
     EXECUTIVE: [],
     COMPLIANCE: [],
     ADMIN: [],
+}
+
+
+# Capabilities over global state (not one region's data) and the roles that hold them. Superusers and system actors
+# (tasks and commands, started by the operator or the beat schedule) hold every capability.
+MANAGE_MODELS = "manage_models"  # activate, roll back, retrain, rescore, prune scores, drift reports
+KILL_SWITCH = "kill_switch"  # engage or release the global kill switch of campaigns
+CAPABILITIES: dict[str, tuple[str, ...]] = {
+    MANAGE_MODELS: (ANALYST, ADMIN),
+    KILL_SWITCH: (EXECUTIVE,),
+}
+CAPABILITY_REFUSALS = {
+    MANAGE_MODELS: "Only analysts and administrators manage models.",
+    KILL_SWITCH: "Only an executive may change the kill switch.",
 }
 
 
@@ -109,11 +124,24 @@ def _region_ids_uncached(user, action: str) -> list[int] | None:
         return None
     if action == "approve" and EXECUTIVE in roles:
         return None
+    return list(_granted(user, action).values_list("id", flat=True))
+
+
+def _granted(user, action: str) -> models.QuerySet[Region]:
+    """The regions on which `user` (or one of its groups) holds the grant itself; roles that read everything and
+    superusers do not count here."""
     perm = f"cartportal.{ACTION_PERMS[action]}"
-    regions = get_objects_for_user(
+    return get_objects_for_user(
         user, perm, klass=Region, use_groups=True, with_superuser=False, accept_global_perms=False
     )
-    return list(regions.values_list("id", flat=True))
+
+
+def holds_grant(user, action: str, region_id: int) -> bool:
+    """Whether the user holds the `action` grant on that region itself (an executive's approve-everywhere does not
+    count: the campaign service records such a decision as an override)."""
+    if is_system(user) or not getattr(user, "is_authenticated", False):
+        return False
+    return _granted(user, action).filter(pk=region_id).exists()
 
 
 @dataclass(frozen=True)
@@ -188,6 +216,39 @@ def visible_regions(user, action: str = "view") -> models.QuerySet[Region]:
 
 def can(user, action: str, region_id: int | None) -> bool:
     return Scope.of(user, action).allows(region_id)
+
+
+def is_system(actor) -> bool:
+    """A task or command (a SystemActor, or the label a task records itself under)."""
+    return isinstance(actor, SystemActor | str)
+
+
+def has_capability(user, capability: str) -> bool:
+    if capability not in CAPABILITIES:
+        raise ValueError(f"unknown capability {capability!r}")
+    if is_system(user):
+        return True
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return user.is_superuser or has_role(user, *CAPABILITIES[capability])
+
+
+def authorize(
+    actor,
+    capability: str | None = None,
+    *,
+    action: str | None = None,
+    region_id: int | None = None,
+    what: str = "object",
+) -> None:
+    """The one authorization policy, called at the top of every service: the capability over global state (refused
+    with `Forbidden`, a 403) and/or the action in the object's region (refused exactly like a missing object, a 404).
+    Every refusal is audited."""
+    if capability is not None and not has_capability(actor, capability):
+        record_denied(actor, action=capability, what=what, region_id=region_id)
+        raise Forbidden(CAPABILITY_REFUSALS[capability])
+    if action is not None:
+        ensure_can(actor, action, region_id, what=what)
 
 
 def ensure_can(user, action: str, region_id: int | None, *, what: str = "object") -> None:

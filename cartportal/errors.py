@@ -40,7 +40,11 @@ class AppError(Exception):
         return status_for(self.code)
 
 
-class Forbidden(AppError):
+class DomainError(AppError):
+    """A rule of a domain refused the action (the name the services have always raised)."""
+
+
+class Forbidden(DomainError):
     """The caller may see the object but lacks the capability for this action (403)."""
 
     default_code = "forbidden"

@@ -201,6 +201,12 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": crontab(minute="*/15"),
             "args": (900,),
         },
+        # Old scores are deleted: the newest PREDICTIONS_KEEP_RUNS published runs of each kind are kept.
+        "predictions-prune-runs": {
+            "task": "predictions.prune_runs",
+            "schedule": crontab(minute=0, hour=6),
+            "args": (),
+        },
     }
 )
 
@@ -298,6 +304,8 @@ CARTPORTAL_UPLOAD_DIR = env.str("CARTPORTAL_UPLOAD_DIR", default=str(Path(MEDIA_
 # ones are served as they were and refreshed by a Celery task.
 PORTAL_ROLLUP_SYNC_SECONDS = env.float("PORTAL_ROLLUP_SYNC_SECONDS", default=0.1)
 CARTPORTAL_DORMANT_DAYS = env.int("CARTPORTAL_DORMANT_DAYS", default=90)
+# Scoring runs kept per kind by the daily prune (older ones, and their scores, are deleted).
+PREDICTIONS_KEEP_RUNS = env.int("PREDICTIONS_KEEP_RUNS", default=3)
 # Segments: high value = net spend above this quantile of the region's buyers; frequent = at least N orders.
 CARTPORTAL_SEGMENT_VALUE_QUANTILE = env.float("CARTPORTAL_SEGMENT_VALUE_QUANTILE", default=0.5)
 CARTPORTAL_SEGMENT_FREQUENT_ORDERS = env.int("CARTPORTAL_SEGMENT_FREQUENT_ORDERS", default=2)
@@ -312,6 +320,10 @@ CARTPORTAL_PROMOTION_WINDOW_DAYS = env.int("CARTPORTAL_PROMOTION_WINDOW_DAYS", d
 CARTPORTAL_FAIRNESS_TOLERANCE = env.float("CARTPORTAL_FAIRNESS_TOLERANCE", default=0.1)
 CARTPORTAL_FAIRNESS_DISCOUNT_TOLERANCE = env.float("CARTPORTAL_FAIRNESS_DISCOUNT_TOLERANCE", default=0.02)
 CARTPORTAL_FAIRNESS_MIN_GROUP = env.int("CARTPORTAL_FAIRNESS_MIN_GROUP", default=20)
+# Price response: the largest discount an intervention may give (the guardrail's limit), and the gross margin
+# assumed for a product whose cost the catalogue does not carry (0.3 = 30 % of the price is margin).
+CARTPORTAL_MAX_DISCOUNT_RATE = env.float("CARTPORTAL_MAX_DISCOUNT_RATE", default=0.3)
+CARTPORTAL_GROSS_MARGIN = env.float("CARTPORTAL_GROSS_MARGIN", default=0.3)
 
 LOGGING = {
     "version": 1,

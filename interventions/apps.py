@@ -18,3 +18,5 @@ class InterventionsConfig(AppConfig):
         extensions.register_demo_builder(30, "interventions.demo.build_demo")
         # the readiness page lives in predictions, which must not import this app: it offers a registry instead
         register_check("uplift", uplift_check)
+        # Content providers register themselves with `interventions.content` when imported.
+        from interventions.offers import pricing  # noqa: F401

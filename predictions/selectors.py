@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import connection
-from django.db.models import Count, Max
+from django.db.models import Count
 
-from cartportal.access import region_ids_for
+from cartportal.access import Scope
 from cartportal.pages.rollups import rollup
 
 from .models import DriftReport, Kind, ModelVersion, Score, ScoringRun
@@ -99,11 +99,8 @@ def kinds_overview(user) -> list[dict]:
 
 
 def _scope_sql(user, region_ids: list[int] | None, alias: str) -> tuple[str, list]:
-    allowed = region_ids_for(user, "view")
-    ids = region_ids if allowed is None else [i for i in (region_ids or allowed) if i in set(allowed)]
-    if ids is None:
-        return "", []
-    return f" AND {alias}.region_id = ANY(%s)", [list(ids)]
+    where, params = Scope.of(user, "view", region_ids).sql(f"{alias}.region_id")
+    return f" AND {where}", params
 
 
 @rollup
@@ -242,10 +239,6 @@ def month_start(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
 
-def last_activity(kind: str):
-    return ScoringRun.objects.filter(kind=kind).aggregate(last=Max("created_at"))["last"]
-
-
 def revenue_at_risk_by_region(user, region_ids: list[int] | None = None) -> dict[int, float]:
     """Per region: the expected value of the open carts that the current abandonment run scored, i.e. the sum of
     (probability of abandoning x value still in the cart) over each scored customer's latest session whose cart
@@ -290,11 +283,10 @@ def readiness_by_region(user, region_ids: list[int]) -> list[dict]:
 
     from .readiness import region_readiness
 
-    allowed = region_ids_for(user, "view")
-    ids = [i for i in region_ids if allowed is None or i in set(allowed)]
+    scope = Scope.of(user, "view", region_ids)
     active = {kind: ModelVersion.objects.filter(kind=kind, status="active").exists() for kind in Kind.values}
     rows = []
-    for region in Region.objects.filter(pk__in=ids).order_by("code"):
+    for region in scope.filter(Region.objects.all(), "pk").order_by("code"):
         for item in region_readiness(region.pk):
             rows.append(
                 {

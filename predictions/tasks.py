@@ -53,6 +53,18 @@ def rescore(kind: str) -> int | None:
     return services.rescore_start(actor=SystemActor("task:rescore"), kind=kind).pk
 
 
+@shared_task(name="predictions.prune_runs")
+def prune_runs(keep: int | None = None) -> int:
+    """Beat entry: delete the scores of older runs of every kind, keeping the newest `keep` published runs."""
+    from django.conf import settings
+
+    from .models import Kind
+
+    keep = settings.PREDICTIONS_KEEP_RUNS if keep is None else keep
+    actor = SystemActor("task:prune_runs")
+    return sum(services.prune_runs(actor=actor, kind=kind, keep=keep) for kind in Kind.values)
+
+
 @shared_task(name="predictions.resume_stalled_runs")
 def resume_stalled_runs(older_than_seconds: int = 900) -> int:
     return services.resume_stalled_runs(actor=SystemActor("task:rescore"), older_than_seconds=older_than_seconds)

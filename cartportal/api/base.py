@@ -6,8 +6,8 @@
   are not token-bound and pass).
 - `exception_handler`: one error body for every error,
   `{"error": {"status": int, "code": str, "message": str, "fields": {...}}}`.
-- `RegionScopedViewSetMixin`: querysets start from `Model.objects.restrict(user, action)`; writes check the
-  region before and after the change inside one transaction; creates validate the target region.
+- `RegionScopedViewSetMixin`: querysets start from `Model.objects.restrict(user, action)`; a foreign object
+  answers like a missing one (audited). Writes are actions that call a service, which authorizes them.
 - `TokenRateThrottle`: rate per token (per user for sessions).
 """
 
@@ -20,7 +20,6 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.permissions import SAFE_METHODS
@@ -29,7 +28,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from cartportal.access import can, record_denied
+from cartportal.access import record_denied
 from cartportal.api.auth import (
     DEFAULT_PERMISSIONS,
     HasRole,
@@ -236,7 +235,7 @@ class CsvExportMixin:
 
 # --- Region-scoped viewsets ----------------------------------------------------------------------------
 class RegionScopedViewSetMixin(CsvExportMixin):
-    """Querysets start from the user's scope; writes are checked before and after (inside a transaction).
+    """Querysets start from the user's scope for the request's action; writes are actions calling a service.
 
     Set `model` (or `queryset`), and `region_field` when the model's lookup to its Region is not `region`
     (e.g. "customer__region"). Reads use the "view" action, writes the `write_action` ("change").
@@ -301,45 +300,6 @@ class RegionScopedViewSetMixin(CsvExportMixin):
                 object_id=str(existing),
             )
 
-    def region_id_of(self, obj) -> int | None:
-        cur = obj
-        for part in self.region_field.split("__"):
-            if cur is None:
-                return None
-            if part == self.region_field.split("__")[-1]:
-                return getattr(cur, f"{part}_id", None) if hasattr(cur, f"{part}_id") else getattr(cur, part)
-            cur = getattr(cur, part)
-        return None
-
-    def check_region(self, region_id: int | None, action: str | None = None) -> None:
-        action = action or self.write_action
-        if not can(self.request.user, action, region_id):
-            record_denied(self.request.user, action=action, what=self._model()._meta.verbose_name, region_id=region_id)
-            raise exceptions.ValidationError({self.region_field.split("__")[0]: ["Not a region you may write to."]})
-
-    def perform_create(self, serializer):
-        with transaction.atomic():
-            region = serializer.validated_data.get(self.region_field.split("__")[0])
-            if self.region_field == "region":
-                self.check_region(getattr(region, "pk", None))
-            instance = serializer.save()
-            self.check_region(self.region_id_of(instance))
-
-    def perform_update(self, serializer):
-        with transaction.atomic():
-            self.check_region(self.region_id_of(serializer.instance))
-            instance = serializer.save()
-            self.check_region(self.region_id_of(instance))
-
-    def perform_destroy(self, instance):
-        with transaction.atomic():
-            self.check_region(self.region_id_of(instance))
-            instance.delete()
-
-
-class RegionScopedViewSet(RegionScopedViewSetMixin, viewsets.ModelViewSet):
-    pass
-
 
 class RegionScopedReadOnlyViewSet(RegionScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     pass
@@ -353,7 +313,6 @@ __all__ = [
     "PartnerTokenAuthentication",
     "PortalSessionAuthentication",
     "RegionScopedReadOnlyViewSet",
-    "RegionScopedViewSet",
     "RegionScopedViewSetMixin",
     "StandardPagination",
     "TokenRateThrottle",

@@ -11,13 +11,12 @@ from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from cartportal.access import ROLES
+from cartportal.access import MANAGE_MODELS, ROLES, has_capability
 from cartportal.api.base import DEFAULT_PERMISSIONS, CsvExportMixin, HasRole, error_response
 from cartportal.api.schema import ErrorSerializer
 from cartportal.api.views import ERRORS, _valid
 from predictions import selectors, services
 from predictions.models import Kind, ModelVersion
-from predictions.views import can_manage_models
 
 RESPONSES = {**ERRORS, 409: OpenApiResponse(ErrorSerializer, description="Not possible in the registry's state")}
 
@@ -86,7 +85,7 @@ class ManagesModels(BasePermission):
     message = "Only analysts and administrators manage models."
 
     def has_permission(self, request, view):
-        return can_manage_models(request.user)
+        return has_capability(request.user, MANAGE_MODELS)
 
 
 @extend_schema(responses=_responses({200: ModelVersionSerializer}, 401, 403, 404, 429))
