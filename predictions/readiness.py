@@ -14,7 +14,7 @@ from django.db import connection
 
 # what the trainers need (they raise the same "needs ...; has ..." message when they refuse)
 MIN_CUSTOMERS, MIN_HOLDOUT_DAYS = 50, 14  # value: customers with orders; days of the back-test's holdout
-ABANDONMENT_SESSIONS, ABANDONMENT_EACH_CLASS = 200, 30
+ABANDONMENT_CARTS, ABANDONMENT_EACH_CLASS = 200, 30  # the cart model's MIN_CARTS, MIN_CLASS
 
 
 @dataclass(frozen=True)
@@ -63,19 +63,22 @@ def value_check(region_id: int) -> Readiness:
 
 
 def abandonment_check(region_id: int) -> Readiness:
-    finished, bought = _one(
-        "SELECT COUNT(*), COUNT(*) FILTER (WHERE converted) FROM cartportal_session "
-        "WHERE region_id = %s AND NOT is_bot AND converted IS NOT NULL",
+    carts, bought = _one(
+        "SELECT COUNT(*), COUNT(*) FILTER (WHERE bought) FROM ("
+        "  SELECT e.session_id, bool_or(e.kind = 'purchase') AS bought FROM cartportal_cartevent e"
+        "  JOIN cartportal_session s ON s.id = e.session_id"
+        "  WHERE e.region_id = %s AND NOT s.is_bot GROUP BY e.session_id HAVING bool_or(e.kind = 'add')"
+        ") carts",
         [region_id],
     )
-    abandoned = finished - bought
+    abandoned = carts - bought
     return Readiness(
         kind="abandonment",
-        model="abandonment risk (CatBoost, logistic baseline)",
-        ready=finished >= ABANDONMENT_SESSIONS and min(bought, abandoned) >= ABANDONMENT_EACH_CLASS,
-        needs=f"{ABANDONMENT_SESSIONS} finished sessions with at least {ABANDONMENT_EACH_CLASS} purchases and "
+        model="cart abandonment risk (CatBoost, logistic baseline)",
+        ready=carts >= ABANDONMENT_CARTS and min(bought, abandoned) >= ABANDONMENT_EACH_CLASS,
+        needs=f"{ABANDONMENT_CARTS} finished carts with at least {ABANDONMENT_EACH_CLASS} purchases and "
         f"{ABANDONMENT_EACH_CLASS} abandonments",
-        has=f"{finished} finished, {bought} with a purchase",
+        has=f"{carts} carts, {bought} bought",
         fallback="RFM segments and the BG/NBD purchase probability from the value forecast",
     )
 

@@ -184,7 +184,7 @@ TRAINERS = {
 
 def not_enough_data_errors() -> tuple[type[Exception], ...]:
     """The trainers' "too little data" errors: a retrain job ends with their message, not a stack trace."""
-    from .abandonment.model import TrainingError as AbandonmentTrainingError
+    from .abandonment.cart.model import TrainingError as AbandonmentTrainingError
     from .scoring.training import TrainingError
 
     return (TrainingError, AbandonmentTrainingError)

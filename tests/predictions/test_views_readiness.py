@@ -5,25 +5,24 @@ from django.test import Client
 from django.urls import reverse
 
 from cartportal.models import Session
-from tests.factories import CustomerFactory, OrderFactory
+from tests.factories import CartEventFactory, CustomerFactory, OrderFactory
 
 
-def _sessions(region, finished: int, bought: int, live: int = 0):
+def _carts(region, finished: int, bought: int):
     start = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
-    for n in range(finished + live):
-        converted = None if n >= finished else n < bought
-        Session.objects.create(
-            external_id=f"{region.code}-{n}",
-            region=region,
-            started_at=start + dt.timedelta(hours=n),
-            converted=converted,
+    for n in range(finished):
+        session = Session.objects.create(
+            external_id=f"{region.code}-{n}", region=region, started_at=start + dt.timedelta(hours=n)
         )
+        CartEventFactory(session=session, occurred_at=session.started_at)
+        if n < bought:
+            CartEventFactory(session=session, kind="purchase", occurred_at=session.started_at)
 
 
 @pytest.mark.django_db
 def test_readiness_says_per_region_what_is_missing_and_the_fallback(world):
-    _sessions(world.region_a, finished=41, bought=12, live=5)
-    _sessions(world.region_b, finished=260, bought=40)
+    _carts(world.region_a, finished=41, bought=12)
+    _carts(world.region_b, finished=260, bought=40)
     start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     for n in range(60):
         customer = CustomerFactory(region=world.region_b)
@@ -32,8 +31,8 @@ def test_readiness_says_per_region_what_is_missing_and_the_fallback(world):
     client = Client()
     client.force_login(world.executive)
     body = client.get(reverse("predictions:readiness")).content.decode()
-    needs = "needs 200 finished sessions with at least 30 purchases and 30 abandonments"
-    assert f"{needs}; has 41 finished, 12 with a purchase" in body
+    needs = "needs 200 finished carts with at least 30 purchases and 30 abandonments"
+    assert f"{needs}; has 41 carts, 12 bought" in body
     assert "needs 50 customers with orders over at least 28 days; has 0 customers over 0 days" in body
     assert "RFM segments and the BG/NBD purchase probability" in body
     export = client.get(reverse("predictions:readiness") + "?format=csv")
@@ -47,7 +46,7 @@ def test_readiness_says_per_region_what_is_missing_and_the_fallback(world):
     manager = Client()
     manager.force_login(world.manager_a)
     own = manager.get(reverse("predictions:readiness")).content.decode()
-    assert "has 41 finished" in own and "has 260 finished" not in own
+    assert "has 41 carts" in own and "has 260 carts" not in own
 
 
 @pytest.mark.django_db
