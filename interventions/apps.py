@@ -8,6 +8,10 @@ class InterventionsConfig(AppConfig):
         """Fill the platform's extension points (lower layers ask them instead of importing this app)."""
         from cartportal import extensions
         from interventions import cart_actions, loaders, selectors
+
+        # Content providers register themselves with `interventions.content` when imported.
+        from interventions.delivery import providers  # noqa: F401
+        from interventions.offers import pricing  # noqa: F401
         from predictions.readiness import register_check
 
         from .readiness import uplift_check
@@ -19,5 +23,13 @@ class InterventionsConfig(AppConfig):
         extensions.register_demo_builder(30, "interventions.demo.build_demo")
         # the readiness page lives in predictions, which must not import this app: it offers a registry instead
         register_check("uplift", uplift_check)
-        # Content providers register themselves with `interventions.content` when imported.
-        from interventions.offers import pricing  # noqa: F401
+        extensions.import_finished.connect(_attribute_after_import, dispatch_uid="interventions-attribute-after-import")
+
+
+def _attribute_after_import(sender, **kwargs) -> None:
+    """New orders or sessions may complete outcomes: attribute them on a worker once the import is committed."""
+    from django.db import transaction
+
+    from interventions.tasks import attribute_outcomes
+
+    transaction.on_commit(lambda: attribute_outcomes.delay())
