@@ -117,10 +117,11 @@ def _objective(card: Scorecard) -> float:
     return card.recall_at_k + card.ndcg_at_k
 
 
-def choose(train: pd.DataFrame, k: int, *, base: Params = Params(), stages: list[dict] | None = None) -> Choice:
+def choose(train: pd.DataFrame, k: int, *, base: Params | None = None, stages: list[dict] | None = None) -> Choice:
     """Coordinate search over the grids on the validation cut-offs: each stage tries its grid around the best so
     far. Only `train` (purchases before the evaluated cut-off) is seen."""
     folds = _validation_folds(train)
+    base = base or Params()
     best, best_card, tried = base, _validate(folds, base, k), 1
     for grid in stages if stages is not None else DEFAULT_STAGES:
         for values in itertools.product(*grid.values()):
