@@ -239,6 +239,13 @@ CELERY_BEAT_SCHEDULE["interventions-weekly-promotions"] = {
     "schedule": crontab(minute=0, hour=5, day_of_week="mon"),
     "args": (None, None),
 }
+# Recommendations: retrained weekly from every region's purchases (promoted only when better on a later holdout).
+CELERY_BEAT_SCHEDULE["predictions-retrain-recommendation"] = {
+    "task": "predictions.retrain",
+    "schedule": crontab(minute=30, hour=3, day_of_week="mon"),
+    "args": (None, "recommendation"),
+}
+RECOMMENDATION_HOLDOUT_SHARE = env.float("CARTPORTAL_RECOMMENDATION_HOLDOUT_SHARE", default=0.85)
 CELERY_BEAT_SCHEDULE["interventions-train-uplift"] = {
     "task": "interventions.train_uplift",
     "schedule": crontab(minute=0, hour=4, day_of_week="sun"),

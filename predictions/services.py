@@ -162,9 +162,13 @@ TRAINERS = {
 }
 
 
+# kinds with a retrain of their own (the whole flow, not a TrainedModel): they are not rescored per customer
+RETRAIN_FLOWS = {"recommendation": "predictions.recommend.services.recommender_retrain"}
+
+
 def retrain_start(*, actor, kind: str):
     """Queue a retrain of `kind` (a JobRun with progress); the task registers and maybe promotes the result."""
-    if kind not in TRAINERS:
+    if kind not in TRAINERS and kind not in RETRAIN_FLOWS:
         raise PredictionError(f"The {kind} model is not trained by the portal yet.")
     with transaction.atomic():
         job = job_create(kind="retrain", actor=_user_or_none(actor), parameters={"kind": kind})
@@ -185,6 +189,8 @@ def retrain_run(*, actor, job_id: int, kind: str, rescore: bool = True) -> Model
 
     from cartportal.jobs import job_finished, job_progress
 
+    if kind in RETRAIN_FLOWS:
+        return import_string(RETRAIN_FLOWS[kind])(actor=actor, job_id=job_id)
     job_started(job_id)
     trainer, metric = TRAINERS[kind]
     try:

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .together import BasketCounts, Rule, Thresholds
+
 SECONDS_PER_DAY = 86_400.0
 
 
@@ -64,6 +66,7 @@ class Recommender:
     co_buyers: sp.csr_matrix  # items x items: customers who bought both
     repeat_items: np.ndarray  # bool per item
     cutoff: pd.Timestamp
+    together: BasketCounts | None = None
     names: dict[str, str] = field(default_factory=dict)
 
     # --- scoring -----------------------------------------------------------------------------------------
@@ -132,6 +135,14 @@ class Recommender:
     def popular_reason(self, column: int) -> str:
         count = int(self.buyers[column])
         return f"popular: bought by {count} customer{'s' if count != 1 else ''}"
+
+    # --- bought together ---------------------------------------------------------------------------------
+    def bought_together(self, cart: list[str], n: int = 5, thresholds: Thresholds | None = None) -> list[Rule]:
+        """Companions for the products of a cart (unknown products are ignored), best lift first."""
+        if self.together is None:
+            return []
+        columns = [self.item_index[c] for c in {str(i).strip().upper() for i in cart} if c in self.item_index]
+        return self.together.rules_for(columns, self.items, thresholds or Thresholds.from_settings())[:n]
 
     # --- item space --------------------------------------------------------------------------------------
     def similar_items(self, item: str, n: int = 10) -> list[tuple[str, float]]:

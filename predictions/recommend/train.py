@@ -11,6 +11,7 @@ from threadpoolctl import threadpool_limits
 
 from .interactions import InteractionError, before
 from .model import SECONDS_PER_DAY, Params, Recommender
+from .together import basket_counts
 
 # one thread: the workers already run one task per core; implicit would otherwise start a pool per fit
 THREADS = 1
@@ -18,8 +19,11 @@ THREADS = 1
 MIN_REPEAT_BUYERS = 5
 
 
-def fit(purchases: pd.DataFrame, cutoff: pd.Timestamp, params: Params, *, names: dict | None = None) -> Recommender:
-    """Fit on `purchases` strictly before `cutoff` (columns of interactions.COLUMNS)."""
+def fit(
+    purchases: pd.DataFrame, cutoff: pd.Timestamp, params: Params, *, names: dict | None = None, baskets: bool = False
+) -> Recommender:
+    """Fit on `purchases` strictly before `cutoff` (columns of interactions.COLUMNS); `baskets` also counts the
+    pairs bought together (only the served model needs them, not the validation fits)."""
     past = before(purchases, cutoff)
     if past.empty:
         raise InteractionError(f"no purchases before the cut-off {cutoff.date()}")
@@ -55,6 +59,7 @@ def fit(purchases: pd.DataFrame, cutoff: pd.Timestamp, params: Params, *, names:
         co_buyers=(bought.T @ bought).tocsr(),
         repeat_items=(buyers >= MIN_REPEAT_BUYERS) & (repeat_buyers >= params.repeat_share * buyers),
         cutoff=cutoff,
+        together=basket_counts(past, item_index) if baskets else None,
         names=dict(names or {}),
     )
 
