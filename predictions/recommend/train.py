@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from implicit.als import AlternatingLeastSquares
 from implicit.nearest_neighbours import BM25Recommender
+from implicit.utils import ParameterWarning
 from threadpoolctl import threadpool_limits
 
 from .interactions import InteractionError, before
@@ -79,7 +82,10 @@ def _neighbours(history: sp.csr_matrix, params: Params) -> sp.csr_matrix:
     if not params.weight_neighbours:
         return sp.csr_matrix((history.shape[1], history.shape[1]))
     model = BM25Recommender(K=params.neighbours, K1=params.k1, B=params.b, num_threads=THREADS)
-    model.fit(history, show_progress=False)
+    with warnings.catch_warnings():
+        # implicit's own BM25 weighting hands its k-NN step a COO matrix and then warns about it
+        warnings.simplefilter("ignore", ParameterWarning)
+        model.fit(history, show_progress=False)
     return model.similarity.tocsr().astype(np.float64)
 
 

@@ -5,6 +5,7 @@ Trains on the purchases before the cut-off (cancellations and returns removed) a
 bought on both sides, the items they bought after it that they had not bought before. The last line is one JSON
 object: users, recall_at_k, ndcg_at_k, model and baselines (popularity and item-item on the same split)."""
 
+import datetime as dt
 import json
 
 import pandas as pd
@@ -33,7 +34,7 @@ class Command(BaseCommand):
         if o["k"] < 1:
             raise CommandError("--k must be at least 1")
         try:
-            cutoff = pd.Timestamp(o["cutoff"])
+            cutoff = pd.Timestamp(dt.date.fromisoformat(o["cutoff"]))
         except ValueError as exc:
             raise CommandError(f"--cutoff must be a date like 2011-01-04, not {o['cutoff']!r}") from exc
         columns = ia.InteractionColumns(

@@ -1,0 +1,1 @@
+"""Content providers of the interventions (see interventions.content)."""
