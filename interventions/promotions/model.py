@@ -19,6 +19,7 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 
 from interventions.promotions.features import FEATURES, NEVER_DAYS, Activity, pairs_at
+from interventions.promotions.recommended import recommended_share, recommender_params
 
 # Poisson loss for a non-negative, mostly-zero spend; leaves of at least 100 pairs and an L2 penalty, because a few
 # very large orders otherwise make single leaves predict absurd amounts.
@@ -41,6 +42,7 @@ class Trained:
     regressor: HistGradientBoostingRegressor
     holdout: dict
     scoring_cutoff: pd.Timestamp
+    params: object = None  # the recommender settings the offers are ranked with
 
 
 def fit(pairs: pd.DataFrame) -> HistGradientBoostingRegressor:
@@ -49,6 +51,17 @@ def fit(pairs: pd.DataFrame) -> HistGradientBoostingRegressor:
 
 def predict(regressor, pairs: pd.DataFrame) -> np.ndarray:
     return np.clip(regressor.predict(pairs[FEATURES]), 0.0, None)
+
+
+def rank_score(pairs: pd.DataFrame, predicted: np.ndarray) -> np.ndarray:
+    """How the three offers are ranked: the category's share of the customer's predicted spend, plus its share of
+    the recommender's best items for them, plus its share of their own past spend (or cart adds). Three shares of
+    one customer, so no signal's scale dominates; the region's share breaks ties (a customer with no signal gets
+    the region's best-sellers)."""
+    spend = pd.Series(predicted, index=pairs.index)
+    spend_share = spend / spend.groupby(pairs["customer_id"]).transform("sum").replace(0.0, np.inf)
+    recommended = pairs["recommended_share"] if "recommended_share" in pairs else 0.0
+    return (spend_share + recommended + pairs["affinity"] + 1e-3 * pairs["region_share"]).to_numpy()
 
 
 def top3(pairs: pd.DataFrame, score: np.ndarray) -> pd.DataFrame:
@@ -65,6 +78,41 @@ def hit_rate(pairs: pd.DataFrame, score: np.ndarray) -> float | None:
     chosen = top3(pairs, score)
     hits = biggest.merge(chosen[["customer_id", "category"]], on=["customer_id", "category"])
     return round(len(hits) / len(biggest), 4)
+
+
+def next_purchase_hits(pairs: pd.DataFrame, score: np.ndarray, after: pd.DataFrame) -> pd.Series:
+    """Per customer of `pairs` who bought in `after`: whether their three offers by `score` hold a category of
+    their next purchase (the first order after the cut-off)."""
+    first = after[after["at"] == after.groupby("customer_id")["at"].transform("min")]
+    bought = first.groupby("customer_id")["category"].agg(set)
+    offered = top3(pairs, score).groupby("customer_id")["category"].agg(set)
+    buyers = sorted(set(bought.index) & set(offered.index))
+    return pd.Series([bool(bought[c] & offered[c]) for c in buyers], index=buyers, dtype=float)
+
+
+def bootstrap_interval(values: np.ndarray, draws: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """95 % percentile interval of the mean of `values` over customers resampled with replacement."""
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), size=(draws, len(values)))].mean(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def next_purchase_report(pairs: pd.DataFrame, ranked: np.ndarray, after: pd.DataFrame) -> dict:
+    """The offers against the region's three best-sellers on the same buyers, with the margin's interval."""
+    offers = next_purchase_hits(pairs, ranked, after)
+    best_sellers = next_purchase_hits(pairs, pairs["region_share"].to_numpy(), after).reindex(offers.index)
+    if offers.empty:
+        return {}
+    margin = (offers - best_sellers).to_numpy()
+    low, high = bootstrap_interval(margin)
+    return {
+        "next_purchase_buyers": len(offers),
+        "next_purchase_hit_rate": round(float(offers.mean()), 4),
+        "best_sellers_next_purchase_hit_rate": round(float(best_sellers.mean()), 4),
+        "next_purchase_margin": round(float(margin.mean()), 4),
+        "next_purchase_margin_low": round(low, 4),
+        "next_purchase_margin_high": round(high, 4),
+    }
 
 
 def _errors(name: str, predicted, actual: pd.Series) -> dict:
@@ -89,7 +137,7 @@ def holdout_report(model, train: pd.DataFrame, test: pd.DataFrame, window_days: 
         **_errors("holdout", predicted, test["target"]),
         **_errors("naive", naive, test["target"]),
         **_errors("mean", constant, test["target"]),
-        "top3_hit_rate": hit_rate(test, predicted),
+        "top3_hit_rate": hit_rate(test, rank_score(test, predicted)),
         "popularity_top3_hit_rate": hit_rate(test, test["region_share"].to_numpy()),
     }
 
@@ -106,5 +154,12 @@ def train(activity: Activity, window_days: int) -> Trained:
             raise PromotionModelError(
                 f"need purchases before and within the {name} {window_days}-day window to train and check the model"
             )
-    report = holdout_report(fit(train_pairs), train_pairs, test_pairs, window_days)
-    return Trained(regressor=fit(test_pairs), holdout=report, scoring_cutoff=latest + pd.Timedelta(seconds=1))
+    params = recommender_params()
+    test_pairs["recommended_share"] = recommended_share(activity.purchases, test_pairs, latest - window, params)
+    regressor = fit(train_pairs)
+    report = holdout_report(regressor, train_pairs, test_pairs, window_days)
+    after = activity.purchases[(activity.purchases["at"] >= latest - window) & (activity.purchases["at"] <= latest)]
+    report.update(next_purchase_report(test_pairs, rank_score(test_pairs, predict(regressor, test_pairs)), after))
+    return Trained(
+        regressor=fit(test_pairs), holdout=report, scoring_cutoff=latest + pd.Timedelta(seconds=1), params=params
+    )
