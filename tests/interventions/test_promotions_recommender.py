@@ -4,11 +4,14 @@ margin whose 95 % bootstrap interval stays above zero."""
 
 import datetime as dt
 
+import numpy as np
+import pandas as pd
 import pytest
 from django.test import override_settings
 
 from cartportal.access import SystemActor
 from interventions.models import PromotionOffer
+from interventions.promotions.model import bootstrap_interval, rank_score, top3
 from interventions.promotions.services import promotions_generate
 from tests.datasets import import_online_retail
 
@@ -27,3 +30,28 @@ def test_offers_ranked_with_the_recommender_beat_the_best_sellers(data_dir, worl
     assert counts["next_purchase_margin_low"] > 0, counts  # the margin is larger than its interval's half-width
     assert counts["next_purchase_margin_low"] < counts["next_purchase_margin"] < counts["next_purchase_margin_high"]
     assert PromotionOffer.objects.filter(week_start=dt.date(2026, 11, 16)).count() == counts["offers"] > 0
+
+
+def test_rank_score_adds_three_per_customer_shares():
+    pairs = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 1, 1, 2, 2, 2, 2],
+            "category": ["a", "b", "c", "d"] * 2,
+            "affinity": [0.5, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            "recommended_share": [0.0, 0.1, 0.9, 0.0, 0.0, 0.0, 0.0, 0.0],
+            "region_share": [0.1, 0.2, 0.3, 0.4] * 2,
+        }
+    )
+    predicted = np.array([10.0, 30.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])  # customer 1: shares 0.25 / 0.75
+    score = rank_score(pairs, predicted)
+    assert score[:4] == pytest.approx([0.7501, 1.3502, 0.9003, 0.0004])
+    chosen = top3(pairs, score)
+    assert list(chosen[chosen["customer_id"] == 1]["category"]) == ["b", "c", "a"]
+    # no signal at all: the region's best-sellers
+    assert list(chosen[chosen["customer_id"] == 2]["category"]) == ["d", "c", "b"]
+
+
+def test_bootstrap_interval_covers_the_mean():
+    values = np.array([1.0] * 30 + [0.0] * 70)
+    low, high = bootstrap_interval(values)
+    assert low < 0.3 < high and high - low == pytest.approx(2 * 1.96 * np.sqrt(0.21 / 100), rel=0.15)
