@@ -9,11 +9,15 @@ Partner API tokens narrow the user's regions to the token's regions.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from django.contrib.auth.models import Group
 from django.db import models
 from django.http import Http404
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
+from cartportal.errors import Forbidden
 from cartportal.models import Region
 
 ANALYST = "Analyst"
@@ -39,6 +43,20 @@ ROLE_ACTIONS = {
     EXECUTIVE: [],
     COMPLIANCE: [],
     ADMIN: [],
+}
+
+
+# Capabilities over global state (not one region's data) and the roles that hold them. Superusers and system actors
+# (tasks and commands, started by the operator or the beat schedule) hold every capability.
+MANAGE_MODELS = "manage_models"  # activate, roll back, retrain, rescore, prune scores, drift reports
+KILL_SWITCH = "kill_switch"  # engage or release the global kill switch of campaigns
+CAPABILITIES: dict[str, tuple[str, ...]] = {
+    MANAGE_MODELS: (ANALYST, ADMIN),
+    KILL_SWITCH: (EXECUTIVE,),
+}
+CAPABILITY_REFUSALS = {
+    MANAGE_MODELS: "Only analysts and administrators manage models.",
+    KILL_SWITCH: "Only an executive may change the kill switch.",
 }
 
 
@@ -106,11 +124,89 @@ def _region_ids_uncached(user, action: str) -> list[int] | None:
         return None
     if action == "approve" and EXECUTIVE in roles:
         return None
+    return list(_granted(user, action).values_list("id", flat=True))
+
+
+def _granted(user, action: str) -> models.QuerySet[Region]:
+    """The regions on which `user` (or one of its groups) holds the grant itself; roles that read everything and
+    superusers do not count here."""
     perm = f"cartportal.{ACTION_PERMS[action]}"
-    regions = get_objects_for_user(
+    return get_objects_for_user(
         user, perm, klass=Region, use_groups=True, with_superuser=False, accept_global_perms=False
     )
-    return list(regions.values_list("id", flat=True))
+
+
+def holds_grant(user, action: str, region_id: int) -> bool:
+    """Whether the user holds the `action` grant on that region itself (an executive's approve-everywhere does not
+    count: the campaign service records such a decision as an override)."""
+    if is_system(user) or not getattr(user, "is_authenticated", False):
+        return False
+    return _granted(user, action).filter(pk=region_id).exists()
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The regions a reader may act on, built once from the user or token (`Scope.of`); `ids` None = every region.
+
+    Every selector starts from one: `filter(queryset)` for the ORM, `sql(column)` for raw SQL. A function that
+    takes ids which are already scoped names them `scoped_ids` (they came from a Scope, never from a request).
+    """
+
+    ids: tuple[int, ...] | None
+
+    @classmethod
+    def of(cls, user, action: str = "view", wanted: Iterable[int] | None = None) -> Scope:
+        """The user's scope for `action`, narrowed to `wanted` region ids when given."""
+        return cls.from_ids(region_ids_for(user, action)).narrow(wanted)
+
+    @classmethod
+    def from_ids(cls, scoped_ids: Iterable[int] | None) -> Scope:
+        """A scope from ids that already went through a user's scope (a task's region ids, a cache key)."""
+        return cls(None if scoped_ids is None else tuple(scoped_ids))
+
+    @property
+    def region_ids(self) -> list[int] | None:
+        return None if self.ids is None else list(self.ids)
+
+    @property
+    def is_global(self) -> bool:
+        return self.ids is None
+
+    def narrow(self, wanted: Iterable[int] | None) -> Scope:
+        if wanted is None:
+            return self
+        wanted = list(wanted)
+        if self.ids is None:
+            return Scope(tuple(wanted))
+        allowed = set(self.ids)
+        return Scope(tuple(i for i in wanted if i in allowed))
+
+    def allows(self, region_id: int | None) -> bool:
+        return self.ids is None or (region_id is not None and region_id in self.ids)
+
+    def q(self, path: str = "region") -> models.Q:
+        """A queryset condition on the lookup `path` that leads to the Region."""
+        return models.Q() if self.ids is None else models.Q(**{f"{path}__in": list(self.ids)})
+
+    def filter(self, queryset: models.QuerySet, path: str | None = None) -> models.QuerySet:
+        path = path or getattr(queryset, "region_path", "region")
+        return queryset if self.ids is None else queryset.filter(self.q(path))
+
+    def sql(self, column: str = "region_id") -> tuple[str, list]:
+        """A WHERE fragment and its parameters: TRUE for every region, `column = ANY(%s)` otherwise."""
+        if self.ids is None:
+            return "TRUE", []
+        return f"{column} = ANY(%s)", [list(self.ids)]
+
+
+def scoped_region_ids(user, wanted: list[int] | None = None) -> list[int] | None:
+    """The region ids to read: the user's view scope, narrowed to `wanted` when given (None = every region)."""
+    return Scope.of(user, "view", wanted).region_ids
+
+
+def region_sql(scoped_ids: list[int] | None, column: str = "region_id") -> tuple[str, list]:
+    """The SQL fragment of ids that already went through a user's scope (see `Scope.sql`)."""
+    return Scope.from_ids(scoped_ids).sql(column)
 
 
 def visible_regions(user, action: str = "view") -> models.QuerySet[Region]:
@@ -119,8 +215,40 @@ def visible_regions(user, action: str = "view") -> models.QuerySet[Region]:
 
 
 def can(user, action: str, region_id: int | None) -> bool:
-    ids = region_ids_for(user, action)
-    return ids is None or (region_id is not None and region_id in ids)
+    return Scope.of(user, action).allows(region_id)
+
+
+def is_system(actor) -> bool:
+    """A task or command (a SystemActor, or the label a task records itself under)."""
+    return isinstance(actor, SystemActor | str)
+
+
+def has_capability(user, capability: str) -> bool:
+    if capability not in CAPABILITIES:
+        raise ValueError(f"unknown capability {capability!r}")
+    if is_system(user):
+        return True
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return user.is_superuser or has_role(user, *CAPABILITIES[capability])
+
+
+def authorize(
+    actor,
+    capability: str | None = None,
+    *,
+    action: str | None = None,
+    region_id: int | None = None,
+    what: str = "object",
+) -> None:
+    """The one authorization policy, called at the top of every service: the capability over global state (refused
+    with `Forbidden`, a 403) and/or the action in the object's region (refused exactly like a missing object, a 404).
+    Every refusal is audited."""
+    if capability is not None and not has_capability(actor, capability):
+        record_denied(actor, action=capability, what=what, region_id=region_id)
+        raise Forbidden(CAPABILITY_REFUSALS[capability])
+    if action is not None:
+        ensure_can(actor, action, region_id, what=what)
 
 
 def ensure_can(user, action: str, region_id: int | None, *, what: str = "object") -> None:

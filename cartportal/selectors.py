@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 
-from cartportal.access import COMPLIANCE, has_role, visible_regions
-from cartportal.models import AuditEvent, Customer, JobRun, Region
-
-
-def region_overview(user) -> list[dict]:
-    regions = visible_regions(user).annotate(customer_count=Count("customers", distinct=True))
-    return [{"code": r.code, "name": r.name, "customers": r.customer_count} for r in regions]
-
-
-def customer_list(user) -> QuerySet[Customer]:
-    return Customer.objects.restrict(user).select_related("region")
+from cartportal.access import COMPLIANCE, has_role
+from cartportal.models import AuditEvent, JobRun
 
 
 def job_list(user) -> QuerySet[JobRun]:
@@ -33,7 +24,3 @@ def audit_events(user, *, action: str = "", region_code: str = "", actor: str = 
     if actor:
         events = events.filter(actor__startswith=actor)
     return events
-
-
-def regions_for_filter(user) -> QuerySet[Region]:
-    return visible_regions(user)

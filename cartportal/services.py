@@ -7,18 +7,10 @@ from django.utils import timezone
 
 from cartportal.access import ensure_can
 from cartportal.audit import record
+from cartportal.errors import DomainError  # noqa: F401  (raised and caught under this name by the apps)
 from cartportal.models import Customer, Review
 
 PERSONAL_FIELDS = ("name", "email", "age_band", "gender")
-
-
-class DomainError(Exception):
-    """A rule of the domain refused the action; the message says why, for the user."""
-
-    def __init__(self, message: str, code: str = "invalid"):
-        super().__init__(message)
-        self.message = message
-        self.code = code
 
 
 def customer_erase(*, actor, customer: Customer, reason: str = "GDPR erasure request") -> Customer:

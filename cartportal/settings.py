@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "segments",
     "predictions",
     "interventions",
+    "cartportal.portal.apps.PortalConfig",
 ]
 
 MIDDLEWARE = [
@@ -49,6 +50,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "cartportal.middleware.RequestIdMiddleware",
+    "cartportal.middleware.AppErrorMiddleware",
 ]
 
 ROOT_URLCONF = "cartportal.urls"
@@ -199,6 +201,12 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": crontab(minute="*/15"),
             "args": (900,),
         },
+        # Old scores are deleted: the newest PREDICTIONS_KEEP_RUNS published runs of each kind are kept.
+        "predictions-prune-runs": {
+            "task": "predictions.prune_runs",
+            "schedule": crontab(minute=0, hour=6),
+            "args": (),
+        },
     }
 )
 
@@ -303,6 +311,8 @@ CARTPORTAL_UPLOAD_DIR = env.str("CARTPORTAL_UPLOAD_DIR", default=str(Path(MEDIA_
 # ones are served as they were and refreshed by a Celery task.
 PORTAL_ROLLUP_SYNC_SECONDS = env.float("PORTAL_ROLLUP_SYNC_SECONDS", default=0.1)
 CARTPORTAL_DORMANT_DAYS = env.int("CARTPORTAL_DORMANT_DAYS", default=90)
+# Scoring runs kept per kind by the daily prune (older ones, and their scores, are deleted).
+PREDICTIONS_KEEP_RUNS = env.int("PREDICTIONS_KEEP_RUNS", default=3)
 # Segments: high value = net spend above this quantile of the region's buyers; frequent = at least N orders.
 CARTPORTAL_SEGMENT_VALUE_QUANTILE = env.float("CARTPORTAL_SEGMENT_VALUE_QUANTILE", default=0.5)
 CARTPORTAL_SEGMENT_FREQUENT_ORDERS = env.int("CARTPORTAL_SEGMENT_FREQUENT_ORDERS", default=2)

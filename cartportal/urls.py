@@ -19,5 +19,5 @@ urlpatterns = [
 
 handler404 = "cartportal.api.base.handler404"  # JSON under /api/, the portal's page elsewhere
 handler500 = "cartportal.api.base.handler500"
-handler403 = "cartportal.portal.views.forbidden"
-handler400 = "cartportal.portal.views.bad_request"
+handler403 = "cartportal.pages.errors.forbidden"
+handler400 = "cartportal.pages.errors.bad_request"

@@ -12,8 +12,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from cartportal.access import visible_regions
-from cartportal.portal.export import csv_response, wants_csv
-from cartportal.portal.filters import region_filter
+from cartportal.pages.export import csv_response, wants_csv
+from cartportal.pages.filters import region_filter
 from cartportal.services import DomainError
 from interventions import fairness
 from interventions.models import PromotionBase

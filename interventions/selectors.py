@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Q, Sum
 
-from cartportal.access import get_scoped_or_404, region_ids_for
+from cartportal.access import SystemActor, get_scoped_or_404, region_ids_for
 from cartportal.models import Customer
 from interventions import catalogue
 from interventions.holdout import mean_lift, proportion_lift, sample_ratio_mismatch
@@ -73,14 +73,22 @@ def campaign_lift(campaign: Campaign, *, treated_arm: str | None = None, metric:
 
 
 def measured_lift_for_segment(
-    user, *, region_id: int | None = None, intervention: str | None = None, metric: str = "converted"
+    user,
+    *,
+    region_id: int | None = None,
+    intervention: str | None = None,
+    audience: str | None = None,
+    metric: str = "converted",
 ) -> dict:
-    """Pooled measured lift over completed or running campaigns the user can see (other apps show it)."""
+    """Pooled measured lift over running, completed or stopped campaigns the user can see (other apps show it),
+    optionally only those of one intervention or that targeted one audience segment."""
     campaigns = campaigns_for(user, region_id=region_id).filter(
         state__in=[Campaign.State.RUNNING, Campaign.State.COMPLETED, Campaign.State.STOPPED]
     )
     if intervention:
         campaigns = campaigns.filter(intervention=intervention)
+    if audience:
+        campaigns = campaigns.filter(audience=audience)
     base = Assignment.objects.filter(campaign__in=campaigns.values("pk"), outcome_at__isnull=False)
     t = base.filter(holdout=False)
     c = base.filter(holdout=True)
@@ -91,6 +99,18 @@ def measured_lift_for_segment(
         t.filter(**{metric: True}).count(), t_n, c.filter(**{metric: True}).count(), c_n, metric=metric
     )
     return {"ready": True, **lift.as_dict()}
+
+
+def measured_lift_of_segment(region_id: int, segment: str) -> float | None:
+    """The conversion lift (treated rate - holdout rate) measured on the region's campaigns that targeted `segment`,
+    else on all the region's measured campaigns; None while nothing is measured there. Audience scores use it
+    (registered as `cartportal.extensions.segment_lift`); read as a task limited to that one region."""
+    reader = SystemActor("task:segments", [region_id])
+    for audience in (segment, None):
+        lift = measured_lift_for_segment(reader, region_id=region_id, audience=audience)
+        if lift["ready"]:
+            return float(lift["difference"])
+    return None
 
 
 def customer_features(user, customer_ids) -> dict[int, dict]:

@@ -14,9 +14,17 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
-from guardian.shortcuts import get_objects_for_user
 
-from cartportal.access import EXECUTIVE, can, ensure_can, get_scoped_or_404, has_role
+from cartportal.access import (
+    EXECUTIVE,
+    KILL_SWITCH,
+    authorize,
+    can,
+    ensure_can,
+    get_scoped_or_404,
+    has_role,
+    holds_grant,
+)
 from cartportal.audit import actor_label, record
 from cartportal.models import Customer, Region
 from cartportal.services import DomainError
@@ -130,17 +138,7 @@ def campaign_transition(*, actor, campaign_id: int, action: str, reason: str = "
 
 def _is_regional_approver(actor, campaign: Campaign) -> bool:
     """True when the actor holds the approve grant on that region itself (not only the executive bypass)."""
-    if getattr(actor, "is_superuser", False):
-        return True
-    regions = get_objects_for_user(
-        actor,
-        "cartportal.approve_region_campaigns",
-        klass=Region,
-        use_groups=True,
-        with_superuser=False,
-        accept_global_perms=False,
-    )
-    return regions.filter(pk=campaign.region_id).exists()
+    return getattr(actor, "is_superuser", False) or holds_grant(actor, "approve", campaign.region_id)
 
 
 def kill_switch_engaged() -> bool:
@@ -150,8 +148,7 @@ def kill_switch_engaged() -> bool:
 
 def kill_switch_set(*, actor, engaged: bool, reason: str) -> KillSwitch:
     """Engage or release the global kill switch (executives and superusers only); running campaigns stop."""
-    if not (getattr(actor, "is_superuser", False) or has_role(actor, EXECUTIVE)):
-        raise DomainError("only an executive may change the kill switch", code="forbidden")
+    authorize(actor, KILL_SWITCH, what="kill switch")
     if not reason.strip():
         raise DomainError("a reason is required")
     with transaction.atomic():

@@ -9,8 +9,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 
 from cartportal.access import visible_regions
-from cartportal.portal.export import csv_response, wants_csv
-from cartportal.portal.filters import region_filter
+from cartportal.pages.export import csv_response, wants_csv
+from cartportal.pages.filters import region_filter
 from cartportal.services import DomainError
 from interventions import fairness, selectors, services
 from interventions.catalogue import CATALOGUE

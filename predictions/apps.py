@@ -3,3 +3,14 @@ from django.apps import AppConfig
 
 class PredictionsConfig(AppConfig):
     name = "predictions"
+
+    def ready(self) -> None:
+        from cartportal import extensions
+        from cartportal.pages import rollups
+        from predictions import selectors  # noqa: F401  (registers its rollups with the core's cache)
+        from predictions.abandonment import selectors as abandonment_selectors  # noqa: F401
+        from predictions.models import ScoringRun
+
+        # The CLV rollups read the current value run: a newly published run makes every rollup stale.
+        rollups.add_watermark_source(f"(SELECT max(published_at) FROM {ScoringRun._meta.db_table})")
+        extensions.register_demo_builder(10, "predictions.demo.build_demo")

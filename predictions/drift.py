@@ -13,6 +13,7 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from cartportal.access import MANAGE_MODELS, authorize
 from cartportal.audit import record
 
 from . import registry
@@ -55,6 +56,7 @@ def _end_of(month: dt.date) -> dt.datetime:
 def drift_compute(*, actor, kind: str, month: dt.date) -> DriftReport:
     """Compare the customer population at the end of `month` with the end of the month before (features, and
     the score of the active `kind` model when there is one). One report per kind and month (recomputed)."""
+    authorize(actor, MANAGE_MODELS, what="drift report")
     month, reference = month_start(month), previous_month(month_start(month))
     current_frame = all_customer_features(as_of=_end_of(month))
     reference_frame = all_customer_features(as_of=_end_of(reference))

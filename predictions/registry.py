@@ -15,12 +15,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from cartportal.audit import actor_label, record
+from cartportal.errors import AppError
 
 from .models import Kind, ModelVersion
 
 
-class RegistryError(Exception):
+class RegistryError(AppError):
     """A registry action that cannot be done in the current state (clear message for the user)."""
+
+    default_code = "conflict"
 
 
 class ArtifactCorrupted(RegistryError):
@@ -50,7 +53,7 @@ def register_candidate(
     cutoff=None,
 ) -> ModelVersion:
     if kind not in Kind.values:
-        raise RegistryError(f"Unknown model kind {kind!r}; expected one of {', '.join(Kind.values)}.")
+        raise RegistryError(f"Unknown model kind {kind!r}; expected one of {', '.join(Kind.values)}.", code="invalid")
     artifact = serialise(model_object)
     with transaction.atomic():
         version = ModelVersion.objects.create(

@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import connection
-from django.db.models import Count, Max
+from django.db.models import Count
 
-from cartportal.access import region_ids_for
-from cartportal.portal.selectors.cache import rollup
+from cartportal.access import Scope
+from cartportal.pages.rollups import rollup
 
 from .models import DriftReport, Kind, ModelVersion, Score, ScoringRun
 
@@ -76,11 +76,8 @@ def kinds_overview(user) -> list[dict]:
 
 
 def _scope_sql(user, region_ids: list[int] | None, alias: str) -> tuple[str, list]:
-    allowed = region_ids_for(user, "view")
-    ids = region_ids if allowed is None else [i for i in (region_ids or allowed) if i in set(allowed)]
-    if ids is None:
-        return "", []
-    return f" AND {alias}.region_id = ANY(%s)", [list(ids)]
+    where, params = Scope.of(user, "view", region_ids).sql(f"{alias}.region_id")
+    return f" AND {where}", params
 
 
 @rollup
@@ -217,10 +214,6 @@ def payback_months(*, cost: float | None, value_to_date: float, months_so_far: f
 
 def month_start(day: dt.date) -> dt.date:
     return day.replace(day=1)
-
-
-def last_activity(kind: str):
-    return ScoringRun.objects.filter(kind=kind).aggregate(last=Max("created_at"))["last"]
 
 
 def revenue_at_risk_by_region(user, region_ids: list[int] | None = None) -> dict[int, float]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from cartportal.access import SystemActor
+from cartportal.access import MANAGE_MODELS, SystemActor, authorize
 from cartportal.audit import record
+from cartportal.errors import AppError
 from cartportal.jobs import job_create, job_failed, job_started
 
 from . import registry
@@ -18,8 +19,10 @@ from .models import ModelVersion, ScoringChunk, ScoringRun
 from .scoring.pipeline import DEFAULT_CHUNK_SIZE, plan_chunks
 
 
-class PredictionError(Exception):
-    """A request that cannot be done now; the message says why."""
+class PredictionError(AppError):
+    """A request that cannot be done now, in the registry's current state; the message says why."""
+
+    default_code = "conflict"
 
 
 def rescore_start(
@@ -32,6 +35,7 @@ def rescore_start(
     enqueue: bool = True,
 ) -> ScoringRun:
     """Create a run of the active `kind` model over every customer (of `region_ids`) and fan out its chunks."""
+    authorize(actor, MANAGE_MODELS, what="model")
     version = registry.active_version(kind)
     if version is None:
         raise PredictionError(f"No active {kind} model: train one and promote it before rescoring.")
@@ -84,6 +88,7 @@ def _enqueue_run(run_id: int, job_id: int) -> None:
 
 def rescore_resume(*, actor, run: ScoringRun) -> int:
     """Send the undone chunks of a running run again (after a crash); duplicates are harmless. Returns how many."""
+    authorize(actor, MANAGE_MODELS, what="model")
     from .tasks import publish_run, score_chunk
 
     if run.state != ScoringRun.State.RUNNING:
@@ -105,6 +110,7 @@ def rescore_resume(*, actor, run: ScoringRun) -> int:
 
 def resume_stalled_runs(*, actor, older_than_seconds: int = 900) -> int:
     """Resume every run still running after `older_than_seconds` (a worker died and its message waits)."""
+    authorize(actor, MANAGE_MODELS, what="model")
     cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
     runs = ScoringRun.objects.filter(state=ScoringRun.State.RUNNING, created_at__lt=cutoff)
     return sum(rescore_resume(actor=actor, run=run) for run in runs)
@@ -129,9 +135,11 @@ def rescore_fail(*, run_id: int, error: str) -> None:
 
 
 def prune_runs(*, actor, kind: str, keep: int = 3) -> int:
-    """Delete the scores of older published and failed runs, keeping the newest `keep` published runs."""
-    published = ScoringRun.objects.filter(kind=kind, state=ScoringRun.State.PUBLISHED).order_by("-published_at")
-    keep_ids = list(published.values_list("pk", flat=True)[:keep])
+    """Delete older published and failed runs (and their scores), keeping the newest `keep` published runs and any
+    older one that is still the newest run of a region (a run may cover some regions only)."""
+    authorize(actor, MANAGE_MODELS, what="model")
+    published = ScoringRun.objects.filter(kind=kind, state=ScoringRun.State.PUBLISHED).order_by("-published_at", "-pk")
+    keep_ids = _runs_to_keep(list(published.values_list("pk", "region_ids")), keep)
     old = ScoringRun.objects.filter(kind=kind, state__in=["published", "failed"]).exclude(pk__in=keep_ids)
     with transaction.atomic():
         ids = list(old.values_list("pk", flat=True))
@@ -141,7 +149,18 @@ def prune_runs(*, actor, kind: str, keep: int = 3) -> int:
     return len(ids)
 
 
+def _runs_to_keep(newest_first: list[tuple[int, list[int] | None]], keep: int) -> list[int]:
+    kept, covered_all, covered = [], False, set()
+    for position, (pk, region_ids) in enumerate(newest_first):
+        if position < keep or not (covered_all or (region_ids is not None and set(region_ids) <= covered)):
+            kept.append(pk)
+        covered_all = covered_all or region_ids is None
+        covered |= set(region_ids or [])
+    return kept
+
+
 def model_activate(*, actor, version: ModelVersion, reason: str = "") -> ModelVersion:
+    authorize(actor, MANAGE_MODELS, what="model")
     try:
         return registry.activate(actor=actor, version=version, reason=reason)
     except registry.RegistryError as exc:
@@ -149,6 +168,7 @@ def model_activate(*, actor, version: ModelVersion, reason: str = "") -> ModelVe
 
 
 def model_rollback(*, actor, kind: str) -> ModelVersion:
+    authorize(actor, MANAGE_MODELS, what="model")
     try:
         return registry.rollback(actor=actor, kind=kind)
     except registry.RegistryError as exc:
@@ -168,6 +188,7 @@ RETRAIN_FLOWS = {"recommendation": "predictions.recommend.services.recommender_r
 
 def retrain_start(*, actor, kind: str):
     """Queue a retrain of `kind` (a JobRun with progress); the task registers and maybe promotes the result."""
+    authorize(actor, MANAGE_MODELS, what="model")
     if kind not in TRAINERS and kind not in RETRAIN_FLOWS:
         raise PredictionError(f"The {kind} model is not trained by the portal yet.")
     with transaction.atomic():
@@ -185,6 +206,7 @@ def _enqueue_retrain(job_id: int, kind: str) -> None:
 
 def retrain_run(*, actor, job_id: int, kind: str, rescore: bool = True) -> ModelVersion:
     """Train, register as a candidate, promote if it beats the active version on the same holdout."""
+    authorize(actor, MANAGE_MODELS, what="model")
     from django.utils.module_loading import import_string
 
     from cartportal.jobs import job_finished, job_progress

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from cartportal import extensions
 from cartportal.access import SystemActor
 
 from . import services
@@ -34,13 +35,11 @@ def publish_run(run_id: int) -> bool:
 
 
 def _publish(run_id: int) -> bool:
-    """Publish the run when it is complete; a published run then has its regions' segments rebuilt (queued once,
-    after the commit, so the publish does not wait for it)."""
-    from segments.tasks import queue_rebuild_after_scoring
-
+    """Publish the run when it is complete, and announce it (`scoring_published`: segments rebuild their regions,
+    queued once after the commit, so the publish does not wait for it)."""
     published = pipeline.publish_if_complete(run_id)
     if published:
-        queue_rebuild_after_scoring(run_id)
+        extensions.scoring_published.send(sender=_publish, run_id=run_id)
     return published
 
 
@@ -52,6 +51,18 @@ def rescore(kind: str) -> int | None:
     if registry.active_version(kind) is None:
         return None
     return services.rescore_start(actor=SystemActor("task:rescore"), kind=kind).pk
+
+
+@shared_task(name="predictions.prune_runs")
+def prune_runs(keep: int | None = None) -> int:
+    """Beat entry: delete the scores of older runs of every kind, keeping the newest `keep` published runs."""
+    from django.conf import settings
+
+    from .models import Kind
+
+    keep = settings.PREDICTIONS_KEEP_RUNS if keep is None else keep
+    actor = SystemActor("task:prune_runs")
+    return sum(services.prune_runs(actor=actor, kind=kind, keep=keep) for kind in Kind.values)
 
 
 @shared_task(name="predictions.resume_stalled_runs")

@@ -9,18 +9,17 @@ from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from cartportal.access import ADMIN, ANALYST, has_role
-from cartportal.portal.export import csv_response, wants_csv
-from cartportal.portal.filters import region_filter
+from cartportal.access import MANAGE_MODELS, has_capability
+from cartportal.pages.export import csv_response, wants_csv
+from cartportal.pages.filters import region_filter
 
 from . import selectors, services
 from .models import Kind
 
-MODEL_ROLES = (ANALYST, ADMIN)
-
 
 def can_manage_models(user) -> bool:
-    return user.is_superuser or has_role(user, *MODEL_ROLES)
+    """Whether to offer the model buttons; the services decide (`cartportal.access.authorize`)."""
+    return has_capability(user, MANAGE_MODELS)
 
 
 @login_required

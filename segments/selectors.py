@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Sum
+from django.db.models import Sum
 
-from cartportal.access import region_ids_for
 from segments import snapshots
 from segments.models import AudienceDefinition, CustomerProfile, PersonaRun, Segment, SegmentSnapshot
 
@@ -95,15 +94,6 @@ def audiences(user, *, region_ids=None):
 
 def audience_members(user, audience):
     return audience.members.restrict(user).select_related("customer").order_by("segment", "customer_id")
-
-
-def visible_region_ids(user) -> list[int] | None:
-    return region_ids_for(user, "view")
-
-
-def profile_counts(user, *, region_ids=None) -> dict:
-    qs = _in(CustomerProfile.objects.restrict(user), region_ids)
-    return dict(qs.values_list("value_group").annotate(n=Count("customer_id")))
 
 
 PROFILE_FEATURES = ("recency_days", "frequency", "monetary", "value_group", "rfm_segment", "persona", "promotion_base")

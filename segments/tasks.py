@@ -55,6 +55,11 @@ def rebuild_segments(
         raise
 
 
+def rebuild_after_scoring(sender, *, run_id: int, **kwargs) -> None:
+    """Receiver of `cartportal.extensions.scoring_published`."""
+    queue_rebuild_after_scoring(run_id)
+
+
 def queue_rebuild_after_scoring(run_id: int) -> int | None:
     """Once per published scoring run: queue the segment rebuild of the regions it scored, after the commit (the
     publish never waits for it). Returns the rebuild's job id, or None when there is nothing (more) to queue.

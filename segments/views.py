@@ -13,8 +13,8 @@ from django.shortcuts import redirect, render
 
 from cartportal.access import get_scoped_or_404, visible_regions
 from cartportal.jobs import job_create
-from cartportal.portal.export import csv_response, wants_csv
-from cartportal.portal.filters import region_filter
+from cartportal.pages.export import csv_response, wants_csv
+from cartportal.pages.filters import region_filter
 from segments import selectors
 from segments.audiences.rules import EXAMPLE_RULES
 from segments.models import AudienceDefinition

@@ -58,7 +58,10 @@ def build_world() -> World:
     access.grant_region(partner, region_a, access.PARTNER)
     key = PartnerToken.new_key()
     token = PartnerToken.objects.create(
-        name="north-partner", user=partner, scopes=["read", "write"], key_prefix=key[:10],
+        name="north-partner",
+        user=partner,
+        scopes=["read", "write"],
+        key_prefix=key[:10],
         key_hash=PartnerToken.hash_key(key),
     )
     token.regions.set([region_a])
@@ -67,6 +70,16 @@ def build_world() -> World:
         *Permission.objects.filter(codename__in=[p for p in access.ACTION_PERMS.values()])
     )
     return World(
-        region_a, region_b, manager_a, manager_b, analyst_a, executive, compliance, partner, key, token,
-        model_perm_only, AnonymousUser(),
+        region_a,
+        region_b,
+        manager_a,
+        manager_b,
+        analyst_a,
+        executive,
+        compliance,
+        partner,
+        key,
+        token,
+        model_perm_only,
+        AnonymousUser(),
     )

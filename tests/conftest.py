@@ -40,3 +40,20 @@ def celery_worker_process(transactional_db):
     worker.start()
     yield worker
     worker.stop()
+
+
+# Markers are given by what a test needs, so a new test is marked without anyone remembering to:
+# `worker` starts a real Celery worker process, `browser` drives Chromium, and `slow` covers both plus every test
+# that reads the real data sets (and trains on them) or fuzzes the whole API. `./run.sh test -m "not slow"` is the
+# quick subset for development; CI runs everything.
+SLOW_MODULES = {"test_schemathesis.py", "test_matrix.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "celery_worker_process" in fixtures:
+            item.add_marker(pytest.mark.worker)
+        needs_process = item.get_closest_marker("worker") or item.get_closest_marker("browser")
+        if needs_process or "data_dir" in fixtures or item.path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)

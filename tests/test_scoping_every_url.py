@@ -118,8 +118,11 @@ def test_url_scoping(name, spec, world):
     if spec.post:
         kwargs, data, snapshot = spec.post(world, world.region_b)
         before = snapshot()
-        result = _client(manager).post(reverse(name, kwargs=kwargs), data, content_type="application/json") \
-            if api else _client(manager).post(reverse(name, kwargs=kwargs), data)
+        result = (
+            _client(manager).post(reverse(name, kwargs=kwargs), data, content_type="application/json")
+            if api
+            else _client(manager).post(reverse(name, kwargs=kwargs), data)
+        )
         assert result.status_code in spec.post_denied, f"{name}: foreign write answered {result.status_code}"
         assert snapshot() == before, f"{name}: a foreign write changed rows"
 

@@ -6,8 +6,8 @@
   are not token-bound and pass).
 - `exception_handler`: one error body for every error,
   `{"error": {"status": int, "code": str, "message": str, "fields": {...}}}`.
-- `RegionScopedViewSetMixin`: querysets start from `Model.objects.restrict(user, action)`; writes check the
-  region before and after the change inside one transaction; creates validate the target region.
+- `RegionScopedViewSetMixin`: querysets start from `Model.objects.restrict(user, action)`; a foreign object
+  answers like a missing one (audited). Writes are actions that call a service, which authorizes them.
 - `TokenRateThrottle`: rate per token (per user for sessions).
 """
 
@@ -20,15 +20,15 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
-from cartportal.access import can, record_denied
+from cartportal.access import record_denied
 from cartportal.api.auth import (
     DEFAULT_PERMISSIONS,
     HasRole,
@@ -39,6 +39,7 @@ from cartportal.api.auth import (
     TokenScopePermission,
     token_of,
 )
+from cartportal.errors import AppError
 
 logger = logging.getLogger(__name__)
 
@@ -90,26 +91,19 @@ def _first_code(codes, default):
     return default
 
 
-def _is_domain_error(exc) -> bool:
-    from cartportal.services import DomainError
-
-    return isinstance(exc, DomainError) or (hasattr(exc, "message") and type(exc).__name__.endswith("DomainError"))
-
-
 def exception_handler(exc, context):
-    """DRF EXCEPTION_HANDLER: every error in the same shape."""
-    if _is_domain_error(exc):
-        exc = exceptions.ValidationError({"non_field_errors": [exc.message]}, code=getattr(exc, "code", "invalid"))
-    elif isinstance(exc, DjangoValidationError):
+    """DRF EXCEPTION_HANDLER: every error in the same shape. An application error answers the status of its code
+    (`cartportal.errors.STATUS_BY_CODE`, as the pages do); anything unexpected is a logged 500."""
+    if isinstance(exc, AppError):
+        set_rollback()
+        body = error_body(exc.status, exc.message, code=exc.code, fields=_flatten(exc.fields))
+        return Response(body, status=exc.status)
+    if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail)
-    elif isinstance(exc, (ValueError, TypeError)) and not isinstance(exc, exceptions.APIException):
-        # Bad input that slipped past a serializer (a malformed filter or id): a client error, not a 500.
-        logger.info("bad API input: %s", exc)
-        exc = exceptions.ValidationError({"non_field_errors": [str(exc) or "Invalid input."]})
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None
+        return _server_error(exc, context)
     status_code = response.status_code
     fields: dict = {}
     if isinstance(exc, exceptions.ValidationError):
@@ -144,6 +138,21 @@ def exception_handler(exc, context):
     return response
 
 
+def _server_error(exc, context) -> Response:
+    """A programming error (or a failure of a dependency): logged with its traceback, answered as a 500."""
+    set_rollback()
+    view = context.get("view")
+    request = context.get("request")
+    logger.error(
+        "unexpected error in %s %s (%s)",
+        getattr(request, "method", ""),
+        getattr(request, "path", ""),
+        type(view).__name__ if view is not None else "no view",
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
+    return Response(error_body(500, "Something went wrong; the error was logged."), status=500)
+
+
 def error_response(status_code: int, code: str, message: str, fields: dict | None = None) -> Response:
     """A DRF Response with the one error body (for views that answer an error without raising)."""
     return Response(error_body(status_code, message, code=code, fields=fields), status=status_code)
@@ -174,7 +183,7 @@ class CsvRenderer(BaseRenderer):
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        from cartportal.portal.export import _safe
+        from cartportal.pages.export import _safe
 
         if isinstance(data, dict) and "error" in data:
             rows, header = [data["error"]], ["status", "code", "message", "fields"]
@@ -226,7 +235,7 @@ class CsvExportMixin:
 
 # --- Region-scoped viewsets ----------------------------------------------------------------------------
 class RegionScopedViewSetMixin(CsvExportMixin):
-    """Querysets start from the user's scope; writes are checked before and after (inside a transaction).
+    """Querysets start from the user's scope for the request's action; writes are actions calling a service.
 
     Set `model` (or `queryset`), and `region_field` when the model's lookup to its Region is not `region`
     (e.g. "customer__region"). Reads use the "view" action, writes the `write_action` ("change").
@@ -291,45 +300,6 @@ class RegionScopedViewSetMixin(CsvExportMixin):
                 object_id=str(existing),
             )
 
-    def region_id_of(self, obj) -> int | None:
-        cur = obj
-        for part in self.region_field.split("__"):
-            if cur is None:
-                return None
-            if part == self.region_field.split("__")[-1]:
-                return getattr(cur, f"{part}_id", None) if hasattr(cur, f"{part}_id") else getattr(cur, part)
-            cur = getattr(cur, part)
-        return None
-
-    def check_region(self, region_id: int | None, action: str | None = None) -> None:
-        action = action or self.write_action
-        if not can(self.request.user, action, region_id):
-            record_denied(self.request.user, action=action, what=self._model()._meta.verbose_name, region_id=region_id)
-            raise exceptions.ValidationError({self.region_field.split("__")[0]: ["Not a region you may write to."]})
-
-    def perform_create(self, serializer):
-        with transaction.atomic():
-            region = serializer.validated_data.get(self.region_field.split("__")[0])
-            if self.region_field == "region":
-                self.check_region(getattr(region, "pk", None))
-            instance = serializer.save()
-            self.check_region(self.region_id_of(instance))
-
-    def perform_update(self, serializer):
-        with transaction.atomic():
-            self.check_region(self.region_id_of(serializer.instance))
-            instance = serializer.save()
-            self.check_region(self.region_id_of(instance))
-
-    def perform_destroy(self, instance):
-        with transaction.atomic():
-            self.check_region(self.region_id_of(instance))
-            instance.delete()
-
-
-class RegionScopedViewSet(RegionScopedViewSetMixin, viewsets.ModelViewSet):
-    pass
-
 
 class RegionScopedReadOnlyViewSet(RegionScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     pass
@@ -343,7 +313,6 @@ __all__ = [
     "PartnerTokenAuthentication",
     "PortalSessionAuthentication",
     "RegionScopedReadOnlyViewSet",
-    "RegionScopedViewSet",
     "RegionScopedViewSetMixin",
     "StandardPagination",
     "TokenRateThrottle",
@@ -363,7 +332,7 @@ __all__ = [
 def handler404(request, exception=None):
     if is_api_path(request.path):
         return json_not_found(request, exception)
-    from cartportal.portal.views import not_found
+    from cartportal.pages.errors import not_found
 
     return not_found(request, exception)
 
@@ -371,6 +340,6 @@ def handler404(request, exception=None):
 def handler500(request):
     if is_api_path(request.path):
         return json_server_error(request)
-    from cartportal.portal.views import server_error
+    from cartportal.pages.errors import server_error
 
     return server_error(request)

@@ -10,10 +10,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from cartportal.api import base, views
+from cartportal.portal import api as portal_api
 
 router = SimpleRouter()
 router.register("regions", views.RegionViewSet, basename="api-regions")
-router.register("customers", views.CustomerViewSet, basename="api-customers")
+router.register("customers", portal_api.CustomerViewSet, basename="api-customers")
 router.register("jobs", views.JobViewSet, basename="api-jobs")
 router.register("audit-events", views.AuditEventViewSet, basename="api-audit-events")
 
@@ -29,7 +30,7 @@ urlpatterns = [
         name="api-schema",
     ),
     path("docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
-    path("sessions/score/", views.LiveSessionScoreView.as_view(), name="api-session-score"),
+    path("sessions/score/", portal_api.LiveSessionScoreView.as_view(), name="api-session-score"),
     path("", include(router.urls)),
     path("", include("segments.api.urls")),
     path("", include("predictions.api.urls")),

@@ -1,30 +1,24 @@
-"""Platform endpoints: regions, customers (with risk, value, segments, explanation), live session scoring,
-jobs and the audit trail (import batches: cartportal/ingest/api.py). Reads go through the caller's region
-scope; writes call services."""
+"""Platform endpoints: regions, jobs and the audit trail (import batches: cartportal/ingest/api.py; customers with
+their insights and live session scoring combine domains: cartportal/portal/api.py). Reads go through the caller's
+region scope; writes call services."""
 
 from __future__ import annotations
 
 import django_filters
-from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, status, viewsets
-from rest_framework.decorators import action
-from rest_framework.response import Response
-from rest_framework.views import APIView
+from rest_framework import exceptions, viewsets
 
-from cartportal import selectors, services
-from cartportal.access import COMPLIANCE, can, record_denied, visible_regions
+from cartportal import selectors
+from cartportal.access import COMPLIANCE, visible_regions
 from cartportal.api import serializers as s
 from cartportal.api.base import (
     DEFAULT_PERMISSIONS,
     CsvExportMixin,
     HasRole,
     RegionScopedReadOnlyViewSet,
-    error_body,
 )
-from cartportal.api.insights import customer_insights, score_live_session
 from cartportal.api.schema import ErrorSerializer
-from cartportal.models import AuditEvent, Customer, JobRun, Region
+from cartportal.models import AuditEvent, JobRun, Region
 
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="Invalid input"),
@@ -73,138 +67,10 @@ class RegionViewSet(CsvExportMixin, viewsets.ReadOnlyModelViewSet):
         return super().get_object()
 
 
-# --- Customers -----------------------------------------------------------------------------------------
-class CustomerFilter(django_filters.FilterSet):
-    region = django_filters.CharFilter(field_name="region__code", help_text="Region code")
-    external_id = django_filters.CharFilter()
-    consent_marketing = django_filters.BooleanFilter()
-    erased = django_filters.BooleanFilter(field_name="erased_at", lookup_expr="isnull", exclude=True)
-
-    class Meta:
-        model = Customer
-        fields = ["region", "external_id", "consent_marketing", "erased"]
-
-
-@extend_schema(responses=_responses({200: s.CustomerSerializer}, 401, 403, 404, 429))
-class CustomerViewSet(RegionScopedReadOnlyViewSet):
-    """Customers of the caller's regions with abandonment risk, value forecast, segments and a plain-words
-    explanation (null while no published score exists). Personal fields are never part of the API."""
-
-    model = Customer
-    serializer_class = s.CustomerSerializer
-    filterset_class = CustomerFilter
-    ordering_fields = ["id", "external_id", "first_seen"]
-    ordering = ["id"]
-
-    def base_queryset(self):
-        return Customer.objects.select_related("region")
-
-    def _context_with(self, customers) -> dict:
-        context = self.get_serializer_context()
-        context["insights"] = customer_insights(c.pk for c in customers)
-        return context
-
-    def list(self, request, *args, **kwargs):
-        rows = self.page_or_all(self.filter_queryset(self.get_queryset()))
-        return self.respond_list(s.CustomerSerializer(rows, many=True, context=self._context_with(rows)).data)
-
-    def retrieve(self, request, *args, **kwargs):
-        customer = self.get_object()
-        return Response(s.CustomerSerializer(customer, context=self._context_with([customer])).data)
-
-    @extend_schema(responses=_responses({200: s.CustomerRiskSerializer}, 401, 403, 404, 429))
-    @action(detail=True, methods=["get"])
-    def risk(self, request, pk=None):
-        """The customer's current abandonment risk and its explanation (a fast lookup)."""
-        customer = self.get_object()
-        insight = customer_insights([customer.pk])[customer.pk]
-        return Response(
-            {
-                "id": customer.pk,
-                "external_id": customer.external_id,
-                "risk": insight["risk"],
-                "explanation": insight["explanation"],
-            }
-        )
-
-    @extend_schema(request=s.ConsentSerializer, responses=_responses({200: s.CustomerSerializer}, 400, 401, 403, 404))
-    @action(detail=True, methods=["post"])
-    def consent(self, request, pk=None):
-        """Record a consent change for one customer (audited)."""
-        customer = self.get_object()
-        data = _valid(s.ConsentSerializer, request.data)
-        customer = services.customer_set_consent(
-            actor=request.user,
-            customer=customer,
-            marketing=data.get("consent_marketing"),
-            personalisation=data.get("consent_personalisation"),
-        )
-        return Response(s.CustomerSerializer(customer, context=self._context_with([customer])).data)
-
-    @extend_schema(
-        request=s.BulkConsentSerializer, responses=_responses({200: s.BulkResultSerializer}, 400, 401, 403, 404)
-    )
-    @action(detail=False, methods=["post"], url_path="bulk-consent")
-    def bulk_consent(self, request):
-        """Consent change for many customers at once: all or nothing. When any id is missing or outside the
-        caller's regions, nothing changes and the answer is 404 listing those ids (missing and foreign alike)."""
-        data = _valid(s.BulkConsentSerializer, request.data)
-        ids = sorted(set(data["ids"]))
-        with transaction.atomic():
-            customers = list(self.get_queryset().select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk"))
-            unknown = sorted(set(ids) - {c.pk for c in customers})
-            if unknown:
-                for cid in Customer.objects.filter(pk__in=unknown).values_list("pk", flat=True):
-                    record_denied(request.user, action="change", what="customer", object_id=str(cid))
-                body = error_body(404, "Some customers were not found; nothing was changed.", fields={"ids": unknown})
-                return Response(body, status=status.HTTP_404_NOT_FOUND)
-            for customer in customers:
-                services.customer_set_consent(
-                    actor=request.user,
-                    customer=customer,
-                    marketing=data.get("consent_marketing"),
-                    personalisation=data.get("consent_personalisation"),
-                )
-        return Response({"updated": len(customers), "ids": ids})
-
-
 def _valid(serializer_class, data) -> dict:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
-
-
-# --- Live session scoring ------------------------------------------------------------------------------
-class LiveSessionScoreView(APIView):
-    """Score a session in progress: the probability it ends without a purchase and the friction drivers
-    behind it. Reads nothing and stores nothing, so a token's "read" scope is enough."""
-
-    permission_classes = DEFAULT_PERMISSIONS
-    read_only_post = True
-
-    @extend_schema(
-        request=s.LiveSessionSerializer,
-        responses=_responses(
-            {200: s.LiveScoreSerializer},
-            503,
-            400,
-            401,
-            403,
-            429,
-        ),
-    )
-    def post(self, request):
-        data = dict(_valid(s.LiveSessionSerializer, request.data))
-        region = data.pop("region")
-        if not can(request.user, "view", region.pk):
-            raise exceptions.ValidationError({"region": ["Unknown region."]})
-        try:
-            result = score_live_session(data)
-        except LookupError as exc:  # no active model yet
-            return Response(error_body(503, str(exc) or "No abandonment model is active.", code="unavailable"), 503)
-        if result is None:
-            return Response(error_body(503, "Live scoring is not available yet.", code="unavailable"), status=503)
-        return Response({"probability": float(result["probability"]), "drivers": list(result.get("drivers", []))})
 
 
 # --- Jobs and import batches ---------------------------------------------------------------------------

@@ -18,7 +18,6 @@ from rest_framework.views import APIView
 from cartportal.access import record_denied
 from cartportal.api.base import CsvExportMixin, error_response
 from cartportal.models import JobRun, QuarantinedRow
-from cartportal.services import DomainError
 
 from . import selectors
 from .entities import LOADERS
@@ -127,10 +126,7 @@ class ImportBatchView(APIView):
             row_errors=row_errors,
             filename=getattr(data.get("file"), "name", "api-batch"),
         )
-        try:
-            job = import_run(actor=request.user, source=source, options=options)
-        except DomainError as error:
-            return error_response(400, "invalid", str(error))
+        job = import_run(actor=request.user, source=source, options=options)
         problems = QuarantinedRow.objects.filter(job=job).order_by("line")[:500]
         body = ImportJobSerializer(job).data
         body["quarantine"] = [{**QuarantinedRowSerializer(p).data, "row": p.line - 1} for p in problems]

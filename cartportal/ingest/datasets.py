@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cartportal import extensions
 from cartportal.access import SystemActor
 
 from .pipeline import ImportOptions
@@ -17,7 +18,6 @@ ONLINE_SHOPPERS = "online_shoppers_intention.csv"
 ONLINE_RETAIL = ("online_retail_first70050rows.csv", "online_retail_sample40000.csv")
 SURVEY = "amazon_customer_behavior_survey.csv"
 SENTENCES = "amazon_cells_labelled.txt"
-HILLSTROM = "hillstrom.csv"
 OLIST = [
     (
         "olist_customers_dataset.csv",
@@ -142,20 +142,7 @@ def load_folder(folder: str | Path, actor=None, *, stdout=None) -> dict:
     olist = folder / "olist_subset" if (folder / "olist_subset").is_dir() else folder
     for name, counts in load_olist(olist, actor).items():
         note(name, counts)
-    if (folder / HILLSTROM).exists():
-        try:
-            from interventions.loaders import load_hillstrom
-        except ImportError:
-            load_hillstrom = None
-        if load_hillstrom is not None:
-            note(HILLSTROM, _campaign_counts(folder / HILLSTROM, load_hillstrom(folder / HILLSTROM, actor=actor)))
+    for name, loader in extensions.DATASET_LOADERS.items():  # the domains' data sets (e.g. an experiment)
+        if (folder / name).exists():
+            note(name, loader(folder / name, actor))
     return results
-
-
-def _campaign_counts(path: Path, result) -> dict:
-    """The Hillstrom loader returns the campaign it built: its assignments are the loaded rows."""
-    if isinstance(result, dict):
-        return result
-    read = sum(1 for line in path.read_bytes().splitlines()[1:] if line.strip())
-    loaded = result.assignments.count()
-    return {"read": read, "loaded": loaded, "cancellations": 0, "quarantined": 0, "duplicates": read - loaded}

@@ -220,54 +220,77 @@ class TransactionLoader(Loader):
             FROM stg s JOIN cartportal_customer c ON c.external_id = s.customer
             ORDER BY s.invoice, s.placed
             ON CONFLICT (external_id) DO NOTHING""")
-        counts = {}
-        for cancelled in (False, True):
-            cursor.execute(
-                """
-                WITH touched AS (SELECT o.id, o.external_id FROM cartportal_order o
-                                 WHERE o.external_id IN (SELECT DISTINCT invoice FROM stg)),
-                     last AS (SELECT t.id, (SELECT coalesce(max(l.line_no), 0) FROM cartportal_orderline l
-                                            WHERE l.order_id = t.id) AS m FROM touched t)
-                INSERT INTO cartportal_orderline (order_id, region_id, line_no, product_id, sku, quantity, unit_price,
-                    amount, source_key)
-                SELECT t.id, s.region_id, last.m + row_number() OVER (PARTITION BY s.invoice ORDER BY s.line),
+        _stage_touched_orders(
+            cursor, cancels="o.status = 'cancelled' AND o.external_id IN (SELECT invoice FROM stg WHERE is_cancel)"
+        )
+        # Line numbers continue after an order's existing lines, looked up once per order before the insert: a
+        # lookup inside the INSERT would rescan the table it is filling, once per row, when the statistics
+        # (taken while the table was empty) make a sequential scan look free.
+        cursor.execute("""
+            WITH added AS (
+                INSERT INTO cartportal_orderline (order_id, region_id, line_no, product_id, sku, quantity,
+                    unit_price, amount, source_key)
+                SELECT t.id, s.region_id, t.last_line + row_number() OVER (PARTITION BY s.invoice ORDER BY s.line),
                     p.id, coalesce(s.sku, ''), s.quantity, s.unit_price, s.amount, s.source_key
-                FROM stg s JOIN touched t ON t.external_id = s.invoice JOIN last ON last.id = t.id
+                FROM stg s JOIN stg_orders t ON t.invoice = s.invoice
                 LEFT JOIN cartportal_product p ON p.sku = s.sku
-                WHERE s.is_cancel = %s
-                ON CONFLICT DO NOTHING""",
-                [cancelled],
-            )
-            counts[cancelled] = cursor.rowcount
+                ON CONFLICT DO NOTHING
+                RETURNING source_key)
+            SELECT count(*) FILTER (WHERE NOT s.is_cancel), count(*) FILTER (WHERE s.is_cancel)
+            FROM added a JOIN stg s ON s.source_key = a.source_key""")
+        loaded, cancellations = cursor.fetchone()
         _link_cancellations(cursor)
         # Correlated sums use the order_id index whatever the table statistics say (fresh tables have none).
         cursor.execute("""
             UPDATE cartportal_order o SET total = (SELECT coalesce(sum(l.amount), 0) FROM cartportal_orderline l
                                                    WHERE l.order_id = o.id)
-            WHERE o.external_id IN (SELECT DISTINCT invoice FROM stg)""")
-        return {"loaded": counts[False], "cancellations": counts[True]}
+            FROM stg_orders t WHERE o.id = t.id""")
+        return {"loaded": loaded, "cancellations": cancellations}
+
+
+def _stage_touched_orders(cursor, reference: str = "invoice", cancels: str = "false") -> None:
+    """The orders a chunk adds lines to (named by the staging column `reference`), with their last line number
+    so far (an index lookup per order) and whether they are cancellations of this chunk still to be linked."""
+    cursor.execute("DROP TABLE IF EXISTS stg_orders")
+    cursor.execute(f"""
+        CREATE TEMP TABLE stg_orders ON COMMIT DROP AS
+        SELECT o.id, o.external_id AS invoice, o.customer_id, o.placed_at, o.region_id, {cancels} AS cancels,
+            coalesce((SELECT l.line_no FROM cartportal_orderline l WHERE l.order_id = o.id
+                      ORDER BY l.line_no DESC LIMIT 1), 0) AS last_line
+        FROM cartportal_order o WHERE o.external_id IN (SELECT DISTINCT {reference} FROM stg)""")
+    cursor.execute("ANALYZE stg_orders")
 
 
 def _link_cancellations(cursor) -> None:
     """Point each new cancellation at the order it cancels, where that can be told: the invoice without its
-    leading C, else the customer's latest earlier order that has a line of a cancelled product."""
+    leading C, else the customer's latest earlier order that has a line of a cancelled product.
+
+    Both statements start from the chunk's few cancellations and reach every other row through an index (the
+    invoice number; the customer's orders newest first, stopping at the first match), so their plans do not
+    depend on how fresh the tables' statistics are."""
     cursor.execute("""
-        UPDATE cartportal_order c SET cancels_id = o.id FROM cartportal_order o
-        WHERE c.external_id IN (SELECT DISTINCT invoice FROM stg WHERE is_cancel) AND c.cancels_id IS NULL
-          AND c.status = 'cancelled' AND upper(left(c.external_id, 1)) = 'C' AND length(c.external_id) > 1
-          AND o.external_id = substr(c.external_id, 2) AND o.id <> c.id""")
+        UPDATE cartportal_order c SET cancels_id = (
+            SELECT o.id FROM cartportal_order o WHERE o.external_id = substr(t.invoice, 2) AND o.id <> t.id)
+        FROM stg_orders t
+        WHERE c.id = t.id AND t.cancels AND c.cancels_id IS NULL
+          AND upper(left(t.invoice, 1)) = 'C' AND length(t.invoice) > 1""")
     cursor.execute("""
-        UPDATE cartportal_order c SET cancels_id = m.original FROM (
+        WITH cancels AS MATERIALIZED (
+            SELECT t.id, t.customer_id, t.placed_at FROM stg_orders t JOIN cartportal_order c ON c.id = t.id
+            WHERE t.cancels AND c.cancels_id IS NULL),
+        matched AS MATERIALIZED (
             SELECT DISTINCT ON (x.id) x.id AS cancel_id, o.id AS original
-            FROM cartportal_order x
+            FROM cancels x
             JOIN cartportal_orderline xl ON xl.order_id = x.id AND xl.sku <> ''
-            JOIN cartportal_order o ON o.customer_id = x.customer_id AND o.status <> 'cancelled'
-                 AND o.placed_at <= x.placed_at AND o.id <> x.id
-            JOIN cartportal_orderline ol ON ol.order_id = o.id AND ol.sku = xl.sku AND ol.quantity > 0
-            WHERE x.external_id IN (SELECT DISTINCT invoice FROM stg WHERE is_cancel) AND x.cancels_id IS NULL
-              AND x.status = 'cancelled'
-            ORDER BY x.id, o.placed_at DESC, o.id DESC) m
-        WHERE c.id = m.cancel_id""")
+            CROSS JOIN LATERAL (
+                SELECT o.id, o.placed_at FROM cartportal_order o
+                WHERE o.customer_id = x.customer_id AND o.placed_at <= x.placed_at AND o.id <> x.id
+                  AND o.status <> 'cancelled'
+                  AND EXISTS (SELECT 1 FROM cartportal_orderline ol
+                              WHERE ol.order_id = o.id AND ol.sku = xl.sku AND ol.quantity > 0)
+                ORDER BY o.placed_at DESC, o.id DESC LIMIT 1) o
+            ORDER BY x.id, o.placed_at DESC, o.id DESC)
+        UPDATE cartportal_order c SET cancels_id = m.original FROM matched m WHERE c.id = m.cancel_id""")
 
 
 # --- customers ----------------------------------------------------------------------------------------------
@@ -744,16 +767,14 @@ class OrderItemLoader(Loader):
         return out, []
 
     def insert(self, cursor) -> dict:
+        _stage_touched_orders(cursor, "order_ref")
         cursor.execute("""
-            WITH last AS (SELECT o.id, (SELECT coalesce(max(l.line_no), 0) FROM cartportal_orderline l
-                                        WHERE l.order_id = o.id) AS m
-                          FROM cartportal_order o WHERE o.external_id IN (SELECT order_ref FROM stg))
             INSERT INTO cartportal_orderline (order_id, region_id, line_no, product_id, sku, quantity, unit_price,
                 amount, source_key)
             SELECT o.id, o.region_id,
-                coalesce(s.line_no, last.m + row_number() OVER (PARTITION BY s.order_ref ORDER BY s.line)),
+                coalesce(s.line_no, o.last_line + row_number() OVER (PARTITION BY s.order_ref ORDER BY s.line)),
                 p.id, coalesce(s.sku, ''), s.quantity, s.unit_price, round(s.quantity * s.unit_price, 2), s.source_key
-            FROM stg s JOIN cartportal_order o ON o.external_id = s.order_ref JOIN last ON last.id = o.id
+            FROM stg s JOIN stg_orders o ON o.invoice = s.order_ref
             LEFT JOIN cartportal_product p ON p.sku = s.sku
             ON CONFLICT DO NOTHING""")
         loaded = cursor.rowcount

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cartportal.errors import AppError
+
 CHUNK_ROWS = 100_000
 SNIFF_BYTES = 64 * 1024
 DELIMITERS = ",;\t|"
@@ -35,7 +37,7 @@ class Chunk:
     problems: list[Problem] = field(default_factory=list)
 
 
-class UnreadableFile(ValueError):
+class UnreadableFile(AppError, ValueError):
     """The file as a whole cannot be read (no header, not a table)."""
 
 

@@ -28,7 +28,7 @@ def import_file_task(self, job_id: int, path: str, options_json: str, user_id: i
         import_run(actor=actor, source=path, options=ImportOptions(**json.loads(options_json)), job=job)
     except DomainError as error:
         return {"error": str(error)}
-    from cartportal.portal.tasks import queue_warm_rollups
+    from cartportal.pages.tasks import queue_warm_rollups
 
     queue_warm_rollups()  # the portal's rollups see the new rows before anyone asks
     return JobRun.objects.get(pk=job_id).counts

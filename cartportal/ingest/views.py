@@ -10,8 +10,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 
 from cartportal.access import region_ids_for, visible_regions
-from cartportal.portal.export import csv_response, wants_csv
-from cartportal.portal.filters import region_filter
+from cartportal.pages.export import csv_response, wants_csv
+from cartportal.pages.filters import region_filter
 from cartportal.services import DomainError
 
 from . import selectors

@@ -33,15 +33,16 @@ class RegionScopedQuerySet(models.QuerySet):
     region_path = "region"
 
     def restrict(self, user, action: str = "view") -> RegionScopedQuerySet:
-        from cartportal.access import region_ids_for
+        from cartportal.access import Scope
 
-        ids = region_ids_for(user, action)
-        if ids is None:
-            return self
-        return self.filter(**{f"{self.region_path}__in": ids})
+        return Scope.of(user, action).filter(self, self.region_path)
+
+    def in_scope(self, scope) -> RegionScopedQuerySet:
+        """Filter by a `cartportal.access.Scope`."""
+        return scope.filter(self, self.region_path)
 
     def in_regions(self, region_ids) -> RegionScopedQuerySet:
-        """Filter by region ids a task was started for (tasks carry their scope as ids)."""
-        if region_ids is None:
-            return self
-        return self.filter(**{f"{self.region_path}__in": list(region_ids)})
+        """Filter by region ids that are already scoped (a task carries the scope it was started for as ids)."""
+        from cartportal.access import Scope
+
+        return Scope.from_ids(region_ids).filter(self, self.region_path)

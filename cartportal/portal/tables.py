@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .export import csv_response
+from cartportal.pages.export import csv_response
 
 Rows = Callable[[dict], list[list]]
 

@@ -3,16 +3,15 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import HttpResponseServerError, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import render
-from django.template import loader
 
 from cartportal import selectors
 from cartportal.access import ADMIN, EXECUTIVE, get_scoped_or_404, has_role, visible_regions
 from cartportal.models import AuditEvent
+from cartportal.pages.export import csv_response, wants_csv
+from cartportal.pages.filters import region_filter
 
-from .export import csv_response, wants_csv
-from .filters import region_filter
 from .forms import AuditFilterForm
 from .selectors import audit as audit_selectors
 from .selectors import executive as executive_selectors
@@ -106,20 +105,3 @@ def job_detail(request, job_id: int):
             {"id": job.pk, "state": job.state, "progress": job.progress, "message": job.message, "counts": job.counts}
         )
     return render(request, "portal/job.html", {"job": job})
-
-
-def not_found(request, exception=None):
-    return render(request, "404.html", status=404)
-
-
-def forbidden(request, exception=None):
-    return render(request, "403.html", status=403)
-
-
-def bad_request(request, exception=None):
-    return render(request, "400.html", status=400)
-
-
-def server_error(request):
-    """Rendered without the request context: the database may be what failed."""
-    return HttpResponseServerError(loader.get_template("500.html").render())

@@ -16,15 +16,12 @@ from cartportal.api.base import RegionScopedViewSetMixin, error_response
 from cartportal.api.schema import ErrorSerializer
 from cartportal.api.views import ERRORS, _valid
 from cartportal.models import Customer
-from cartportal.services import DomainError
 from interventions import selectors, services
 from interventions.catalogue import CATALOGUE
 from interventions.models import Assignment, Campaign
 from segments import selectors as segment_selectors
 from segments.services import changeable_region_or_404
 
-# Domain errors about the campaign's current state (not about the input) answer 409.
-CONFLICT_CODES = {"invalid_state", "kill_switch"}
 MAX_OUTCOMES = 10_000
 RESPONSES = {**ERRORS, 409: OpenApiResponse(ErrorSerializer, description="Not possible in the campaign's state")}
 
@@ -242,14 +239,7 @@ class CampaignViewSet(RegionScopedViewSetMixin, mixins.ListModelMixin, viewsets.
             record_denied(request.user, action=needed, what="campaign", object_id=str(campaign.pk))
             raise exceptions.PermissionDenied(f"You may not {verb} campaigns of region {campaign.region.code}.")
         reason = _valid(TransitionSerializer, request.data)["reason"].strip()
-        try:
-            campaign = services.campaign_transition(
-                actor=request.user, campaign_id=campaign.pk, action=verb, reason=reason
-            )
-        except DomainError as error:
-            if error.code in CONFLICT_CODES:
-                return error_response(409, error.code, error.message)
-            raise
+        campaign = services.campaign_transition(actor=request.user, campaign_id=campaign.pk, action=verb, reason=reason)
         return Response(CampaignSerializer(self._fresh(campaign)).data)
 
     @_transition_doc("Submit a draft campaign for approval", 400, 401, 403, 404, 409, 429)

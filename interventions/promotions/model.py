@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 
+from cartportal.errors import AppError
 from interventions.promotions.features import FEATURES, NEVER_DAYS, Activity, pairs_at
 from interventions.promotions.recommended import recommended_share, recommender_params
 
@@ -33,7 +34,7 @@ PARAMS = {
 }
 
 
-class PromotionModelError(ValueError):
+class PromotionModelError(AppError, ValueError):
     """Not enough history to train or check the model; the message says why."""
 
 

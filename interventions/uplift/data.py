@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from cartportal.errors import AppError
+
 # Columns that are measured after treatment; using them as features would leak the outcome.
 KNOWN_OUTCOME_COLUMNS = {"visit", "conversion", "converted", "spend", "revenue", "outcome", "purchase", "order_value"}
 
 
-class ExperimentFileError(ValueError):
+class ExperimentFileError(AppError, ValueError):
     """The file cannot be read as an experiment; the message says why."""
 
 

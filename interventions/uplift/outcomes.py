@@ -22,6 +22,8 @@ import pandas as pd
 from django.db.models import Q
 from django.utils import timezone
 
+from cartportal.access import MANAGE_MODELS, authorize
+from cartportal.errors import AppError
 from interventions.models import Assignment, Campaign
 from interventions.selectors import customer_features
 from interventions.uplift.data import Experiment
@@ -32,7 +34,7 @@ TARGETS = ("visited", "converted")
 INTERVENTION = "intervention"
 
 
-class OutcomeTrainingError(ValueError):
+class OutcomeTrainingError(AppError, ValueError):
     """Not enough stored outcomes to train; the message says why."""
 
 
@@ -79,6 +81,7 @@ def outcomes_uplift_train(
     params: dict | None = None,
 ):
     """Held-out evaluation, then the primary learner on every row, registered (and promoted when better)."""
+    authorize(actor, MANAGE_MODELS, what="model")
     from predictions import registry
 
     exp = experiment_from_outcomes(actor, target=target, intervention=intervention, treated_arm=treated_arm)

@@ -20,10 +20,11 @@ from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from cartportal.errors import AppError
 from predictions.abandonment.features import CATEGORICAL, DRIVERS, FEATURES, NUMERIC, latest_session_per_customer
 
 
-class TrainingError(ValueError):
+class TrainingError(AppError, ValueError):
     """Not enough labelled sessions to train or evaluate; the message says why."""
 
 

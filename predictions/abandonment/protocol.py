@@ -21,6 +21,8 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from cartportal.errors import AppError
+
 NUMERIC = [
     "Administrative",
     "Administrative_Duration",
@@ -43,7 +45,7 @@ MONTHS = {
 TNR_FLOOR = 0.92
 
 
-class ProtocolError(ValueError):
+class ProtocolError(AppError, ValueError):
     """The input file cannot be evaluated; the message says why."""
 
 

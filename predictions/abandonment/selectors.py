@@ -9,10 +9,10 @@ import pandas as pd
 from django.db import connection
 from django.utils import timezone
 
-from cartportal.access import get_scoped_or_404
+from cartportal import extensions
+from cartportal.access import get_scoped_or_404, region_sql, scoped_region_ids
 from cartportal.models import CartEvent, Session
-from cartportal.portal.selectors import region_sql, scoped_region_ids
-from cartportal.portal.selectors.cache import rollup
+from cartportal.pages.rollups import rollup
 from predictions.abandonment import features
 from predictions.abandonment.explain import drivers_by_group, explain_rows
 from predictions.abandonment.services import latest_model
@@ -255,11 +255,9 @@ def session_explanation(user, pk: int, model=None) -> dict:
 
 
 def proposed_interventions(user, customer) -> list | None:
-    """What the interventions app proposes for this customer, when that app offers it (None = not available)."""
+    """What the installed interventions app proposes for this customer (None = no app proposes actions)."""
     if customer is None:
         return []
-    try:
-        from interventions.selectors import proposed_for
-    except ImportError:
+    if not extensions.proposed_action.available:
         return None
-    return [proposed_for(user, customer)]
+    return [extensions.proposed_action(user, customer)]

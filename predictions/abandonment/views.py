@@ -2,8 +2,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
-from cartportal.portal.export import csv_response, wants_csv
-from cartportal.portal.filters import region_filter
+from cartportal.pages.export import csv_response, wants_csv
+from cartportal.pages.filters import region_filter
 from predictions import reviews
 from predictions.abandonment import selectors
 from predictions.abandonment.explain import DRIVER_LABELS

@@ -11,13 +11,12 @@ from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from cartportal.access import ROLES
+from cartportal.access import MANAGE_MODELS, ROLES, has_capability
 from cartportal.api.base import DEFAULT_PERMISSIONS, CsvExportMixin, HasRole, error_response
 from cartportal.api.schema import ErrorSerializer
 from cartportal.api.views import ERRORS, _valid
 from predictions import selectors, services
 from predictions.models import Kind, ModelVersion
-from predictions.views import can_manage_models
 
 RESPONSES = {**ERRORS, 409: OpenApiResponse(ErrorSerializer, description="Not possible in the registry's state")}
 
@@ -82,7 +81,7 @@ class ManagesModels(BasePermission):
     message = "Only analysts and administrators manage models."
 
     def has_permission(self, request, view):
-        return can_manage_models(request.user)
+        return has_capability(request.user, MANAGE_MODELS)
 
 
 @extend_schema(responses=_responses({200: ModelVersionSerializer}, 401, 403, 404, 429))
@@ -119,10 +118,7 @@ class ModelVersionViewSet(CsvExportMixin, viewsets.ReadOnlyModelViewSet):
     def activate(self, request, pk=None):
         version = self.get_object()
         reason = _valid(DecisionSerializer, request.data)["reason"]
-        try:
-            version = services.model_activate(actor=request.user, version=version, reason=reason)
-        except services.PredictionError as error:
-            return error_response(409, "conflict", str(error))
+        version = services.model_activate(actor=request.user, version=version, reason=reason)
         return Response(ModelVersionSerializer(selectors.model_version(version.pk)).data)
 
     @extend_schema(
@@ -136,8 +132,5 @@ class ModelVersionViewSet(CsvExportMixin, viewsets.ReadOnlyModelViewSet):
         if version.status != ModelVersion.Status.ACTIVE:
             message = f"Version {version.pk} is not the active {version.kind} model; only the active one rolls back."
             return error_response(409, "conflict", message)
-        try:
-            restored = services.model_rollback(actor=request.user, kind=version.kind)
-        except services.PredictionError as error:
-            return error_response(409, "conflict", str(error))
+        restored = services.model_rollback(actor=request.user, kind=version.kind)
         return Response(ModelVersionSerializer(selectors.model_version(restored.pk)).data)

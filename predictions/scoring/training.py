@@ -17,11 +17,13 @@ from django.db import connection
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.metrics import roc_auc_score
 
+from cartportal.errors import AppError
+
 from .features import CUSTOMER_FEATURES, all_customer_features
 from .scorers import ValueScorer
 
 
-class TrainingError(ValueError):
+class TrainingError(AppError, ValueError):
     """Not enough data to train and hold out (the message says what is missing)."""
 
 

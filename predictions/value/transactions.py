@@ -11,8 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cartportal.errors import AppError
 
-class TransactionError(ValueError):
+
+class TransactionError(AppError, ValueError):
     """The transactions cannot be read; the message says why."""
 
 

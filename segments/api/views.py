@@ -11,10 +11,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cartportal.access import get_scoped_or_404, visible_regions
-from cartportal.api.base import CsvExportMixin, CsvRenderer, error_response
+from cartportal.api.base import CsvExportMixin, CsvRenderer
 from segments import selectors
 from segments.models import AudienceDefinition, CustomerProfile
-from segments.services import SegmentError, audience_create, changeable_region_or_404
+from segments.services import audience_create, changeable_region_or_404
 
 
 def _region_ids(request):
@@ -130,10 +130,7 @@ class AudienceListView(CsvExportMixin, ListAPIView):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         region = changeable_region_or_404(request.user, values.pop("region"))
-        try:
-            audience = audience_create(actor=request.user, region=region, **values)
-        except SegmentError as error:
-            return error_response(400, "invalid", str(error))
+        audience = audience_create(actor=request.user, region=region, **values)
         return Response(AudienceSerializer(audience).data, status=201)
 
 

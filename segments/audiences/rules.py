@@ -12,11 +12,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from cartportal.errors import AppError
+
 OPERATORS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
 FEATURES = ["recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "abandoned_carts"]
 
 
-class RuleError(ValueError):
+class RuleError(AppError, ValueError):
     """A rule that cannot be evaluated (the message names the rule and the field)."""
 
 
@@ -133,4 +135,3 @@ EXAMPLE_RULES = [
     {"name": "Repeat buyers", "feature": "frequency", "op": ">=", "value": 2, "strategic_fit": 0.6},
     {"name": "Lapsed", "feature": "recency_days", "op": ">", "value": 90, "strategic_fit": 0.4},
 ]
-

@@ -3,8 +3,9 @@
 - conversion potential: the mean published abandonment-model purchase probability of the segment's customers
   when the predictions app has published scores; otherwise from history: the share of the segment that bought
   within the dormancy window.
-- measured lift: only a lift the interventions app has measured for this segment (holdout based); otherwise
-  None, shown as "no measurement". Never simulated.
+- measured lift: the holdout-based conversion lift the interventions app measured for this segment's campaigns in
+  the region, else the region's pooled measured campaign lift; None ("no measurement") while nothing is measured.
+  Never simulated.
 - size (share of the universe), profitability (mean net spend), strategic fit (analyst-set per rule).
 Each component is scaled to 0..1 across the strategy's segments (min-max; a single segment scores 1), and the
 overall score is the weighted mean of the available components (a missing lift drops out of that segment's mean).
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import pandas as pd
 from django.conf import settings
+
+from cartportal import extensions
 
 COMPONENTS = ["conversion_potential", "measured_lift", "size", "profitability", "strategic_fit"]
 DEFAULT_WEIGHTS = {
@@ -52,21 +55,10 @@ def published_conversion(customer_ids: list[int]) -> dict[int, float] | None:
 
 
 def measured_lift(region_id: int, segment: str) -> float | None:
-    """A lift measured for this very segment, or None. A pooled lift over a region's campaigns is not a measurement
-    of this segment, so it is only used when the interventions app can answer per segment."""
-    import inspect
-
-    try:
-        from interventions.selectors import measured_lift_for_segment
-    except ImportError:
-        return None
-    if "segment" not in inspect.signature(measured_lift_for_segment).parameters:
-        return None
-    from cartportal.access import SystemActor
-
-    answer = measured_lift_for_segment(SystemActor("task:segments", [region_id]), region_id=region_id, segment=segment)
-    if isinstance(answer, dict):
-        answer = answer.get("lift") if answer.get("ready") else None
+    """The conversion lift measured against a holdout for this segment in this region (its campaigns targeted the
+    segment), else the region's pooled measured campaign lift, or None while nothing is measured. The
+    interventions app answers through `cartportal.extensions.segment_lift`."""
+    answer = extensions.segment_lift(region_id, segment)
     return None if answer is None else float(answer)
 
 

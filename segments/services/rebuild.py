@@ -15,7 +15,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from cartportal.access import Scope
 from cartportal.audit import record
+from cartportal.errors import AppError
 from cartportal.models import Order, Region
 from segments import rfm, snapshots
 from segments.bulk import plan_for_bulk
@@ -27,7 +29,7 @@ PROFILE_COLUMNS = (
 )
 
 
-class SegmentError(Exception):
+class SegmentError(AppError):
     """A segment operation that cannot be done as asked (the message says why)."""
 
 
@@ -79,10 +81,9 @@ def _profiles_select() -> str:
         LEFT JOIN browsing br ON br.customer_id = s.id"""
 
 
-def _region_filter(region_ids) -> tuple[str, list]:
-    if region_ids is None:
-        return "TRUE", []
-    return "region_id = ANY(%s::int[])", [list(region_ids)]
+def _region_filter(scoped_ids) -> tuple[str, list]:
+    """The rebuild runs for the region ids its task was started with (already scoped)."""
+    return Scope.from_ids(scoped_ids).sql("region_id")
 
 
 def segments_rebuild(

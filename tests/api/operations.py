@@ -135,8 +135,15 @@ def _profile(region, value_group="loyal"):
 
     customer = CustomerFactory(region=region)
     now = timezone.now()
-    return CustomerProfile.objects.create(customer=customer, region=region, built_at=now, reference_at=now,
-                                          frequency=3, monetary=120, value_group=value_group)
+    return CustomerProfile.objects.create(
+        customer=customer,
+        region=region,
+        built_at=now,
+        reference_at=now,
+        frequency=3,
+        monetary=120,
+        value_group=value_group,
+    )
 
 
 def _seed_profiles(world):
@@ -156,8 +163,12 @@ def _seed_audiences(world):
 
 
 def _audience_body(world, region):
-    return {"region": region.code, "name": "Matrix audience", "universe": "all",
-            "rules": [{"name": "Repeat", "feature": "frequency", "op": ">=", "value": 2}]}
+    return {
+        "region": region.code,
+        "name": "Matrix audience",
+        "universe": "all",
+        "rules": [{"name": "Repeat", "feature": "frequency", "op": ">=", "value": 2}],
+    }
 
 
 def _audience_snapshot(world):
@@ -271,6 +282,7 @@ def _model_snapshot(world):
 def _campaign_transition(state):
     return Operation(make=_campaign_in(state), body=_reason, snapshot=_campaign_snapshot)
 
+
 def _seed_offers(world):
     from tests.interventions.scoping import offer
 
@@ -332,4 +344,3 @@ OPERATIONS: dict[str, Operation] = {
     ),
     "POST /api/v1/model-versions/{id}/rollback/": Operation(make=_active_with_previous, snapshot=_model_snapshot),
 }
-

@@ -26,8 +26,12 @@ def _all_text_in_database() -> str:
 
 def test_erase_customer_command_removes_personal_data_everywhere(world):
     customer = CustomerFactory(
-        region=world.region_a, external_id="SHOP-991", name="Ada Lovelace", email="ada@example.org",
-        age_band="35-44", gender="female",
+        region=world.region_a,
+        external_id="SHOP-991",
+        name="Ada Lovelace",
+        email="ada@example.org",
+        age_band="35-44",
+        gender="female",
     )
     ReviewFactory(customer=customer, text="Ada here: the parcel came late to 12 Analytical Street")
     call_command("erase_customer", "SHOP-991")

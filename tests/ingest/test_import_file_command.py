@@ -31,8 +31,20 @@ def test_xlsx_customers_with_a_mapping(tmp_path, world):
     sheet.append([1001, "NORTH", datetime.datetime(2024, 5, 1, 9, 30), "ja", "25-34"])
     path = tmp_path / "kunden.xlsx"
     book.save(path)
-    result = run("customers", str(path), "--map", "customer=Kunden-Nr", "--map", "region=Land", "--map",
-                 "first_seen=Seit", "--map", "consent_marketing=Newsletter", "--map", "age_band=Alter")
+    result = run(
+        "customers",
+        str(path),
+        "--map",
+        "customer=Kunden-Nr",
+        "--map",
+        "region=Land",
+        "--map",
+        "first_seen=Seit",
+        "--map",
+        "consent_marketing=Newsletter",
+        "--map",
+        "age_band=Alter",
+    )
     assert (result["read"], result["loaded"], result["quarantined"], result["duplicates"]) == (5, 2, 2, 1)
     assert result["by_code"] == {"missing_required": 1, "bad_date": 1, "duplicate_in_file": 1}
     first = Customer.objects.get(external_id="1001")

@@ -1,6 +1,5 @@
 """The promotions button queues a job that a real Celery worker runs for the manager's region only."""
 
-
 import pytest
 from django.db.models import Count
 from django.test import Client

@@ -145,8 +145,8 @@ def test_rollups_follow_new_data_at_once(shop):
 
 
 def test_a_slow_rollup_is_served_as_it_was_and_refreshed_by_a_task(shop, settings, django_capture_on_commit_callbacks):
-    from cartportal.portal.selectors import cache
-    from cartportal.portal.tasks import refresh_rollup
+    from cartportal.pages import rollups as cache
+    from cartportal.pages.tasks import refresh_rollup
 
     def south(user=shop.executive):
         return {r["code"]: r for r in regional_rollup(user)["regions"]}["SOUTH"]["conversion"]
@@ -165,7 +165,7 @@ def test_a_slow_rollup_is_served_as_it_was_and_refreshed_by_a_task(shop, setting
 
 
 def test_warming_computes_each_region_and_all_regions_so_pages_read_them(shop):
-    from cartportal.portal.selectors import cache
+    from cartportal.pages import rollups as cache
 
     computed = cache.warm_all([shop.region_a.pk, shop.region_b.pk])
     assert computed == len(cache.ROLLUPS) * 3
@@ -176,7 +176,7 @@ def test_warming_computes_each_region_and_all_regions_so_pages_read_them(shop):
 
 
 def test_imports_finishing_together_queue_one_warm_up(monkeypatch):
-    from cartportal.portal import tasks
+    from cartportal.pages import tasks
 
     sent = []
     monkeypatch.setattr(tasks.warm_rollups, "delay", lambda: sent.append(1))

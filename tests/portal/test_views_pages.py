@@ -6,7 +6,7 @@ import pytest
 from django.test import RequestFactory
 from django.urls import reverse
 
-from cartportal.portal import views
+from cartportal.pages import errors as views
 
 pytestmark = pytest.mark.django_db
 

@@ -96,5 +96,5 @@ def test_persona_stability_reported_and_page_matches_api(data_dir):
     sizes = {s["segment"]: s["size"] for s in audience.result["segments"]}
     assert sum(sizes.values()) == buyers
     for s in audience.result["segments"]:
-        assert s["measured_lift"] is None or isinstance(s["measured_lift"], float)
+        assert s["measured_lift"] is None  # no campaign was measured in this region (see test_audience_measured_lift)
         assert s["valid"] == (s["size"] >= 50)

@@ -20,8 +20,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("kind", choices=sorted(LOADERS))
         parser.add_argument("file")
-        parser.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
-                            help="column for a field (repeatable); other columns are matched by name")
+        parser.add_argument(
+            "--map",
+            action="append",
+            default=[],
+            metavar="FIELD=COLUMN",
+            help="column for a field (repeatable); other columns are matched by name",
+        )
         parser.add_argument("--region", help="region code (or name) for rows without one")
         parser.add_argument("--region-prefix", default="")
         parser.add_argument("--date-format")
@@ -35,9 +40,16 @@ class Command(BaseCommand):
                 raise CommandError(f"--map takes FIELD=COLUMN, got {item!r}")
             field, column = item.split("=", 1)
             mapping[field.strip()] = column.strip()
-        options = ImportOptions(kind=o["kind"], mapping=mapping, region=o["region"], region_prefix=o["region_prefix"],
-                                date_format=o["date_format"], delimiter=o["delimiter"], encoding=o["encoding"],
-                                filename=o["file"])
+        options = ImportOptions(
+            kind=o["kind"],
+            mapping=mapping,
+            region=o["region"],
+            region_prefix=o["region_prefix"],
+            date_format=o["date_format"],
+            delimiter=o["delimiter"],
+            encoding=o["encoding"],
+            filename=o["file"],
+        )
         try:
             job = import_run(actor=SystemActor("command:import_file"), source=o["file"], options=options)
         except (DomainError, FileNotFoundError) as error:

@@ -1,8 +1,8 @@
-import importlib
-
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils.module_loading import import_string
 
+from cartportal import extensions
 from cartportal.demo import DEMO_PASSWORD, ensure_demo_regions, ensure_demo_token, ensure_demo_users
 
 
@@ -28,22 +28,11 @@ class Command(BaseCommand):
             self._build_domains()
 
     def _load_data(self, data_dir: str) -> None:
-        """Domain loaders register themselves as cartportal.ingest.demo.load_demo_data(data_dir, stdout)."""
-        try:
-            module = importlib.import_module("cartportal.ingest.demo")
-        except ModuleNotFoundError as missing:
-            if missing.name != "cartportal.ingest.demo":
-                raise
-            return
-        module.load_demo_data(data_dir or None, self.stdout)
+        from cartportal.ingest.demo import load_demo_data
+
+        load_demo_data(data_dir or None, self.stdout)
 
     def _build_domains(self) -> None:
-        """Each domain app may offer `<app>.demo.build_demo(stdout)`: train, score, segment, draft campaigns."""
-        for app in ("predictions", "segments", "interventions"):
-            try:
-                module = importlib.import_module(f"{app}.demo")
-            except ModuleNotFoundError as missing:
-                if missing.name != f"{app}.demo":
-                    raise
-                continue
-            module.build_demo(self.stdout)
+        """Each domain app registers its demo step (train, score, segment, draft campaigns) in AppConfig.ready()."""
+        for _, dotted_path in extensions.DEMO_BUILDERS:
+            import_string(dotted_path)(self.stdout)

@@ -71,12 +71,6 @@ def _object_q(text: str) -> Q:
     return Q(object_type__iexact=text.strip()) | Q(object_id=text.strip())
 
 
-def audit_actions(user) -> list[str]:
-    if not may_read_audit(user):
-        return []
-    return list(AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct())
-
-
 def chain_status(user) -> ChainReport | None:
     """Recompute the hash chain now (None for users who may not read the trail)."""
     return verify_chain() if may_read_audit(user) else None

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 
 from cartportal.access import visible_regions
+from cartportal.pages.rollups import rollup
 from interventions.selectors import campaign_results_by_region
 from predictions.selectors import revenue_at_risk_by_region
 
 from . import fetch_dicts, region_sql, scoped_region_ids
-from .cache import rollup
 
 TREND_MONTHS = 6
 NOT_MEASURED = "not measured yet"

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from cartportal.pages.rollups import rollup
+
 from . import fetch_dicts, region_sql, scoped_region_ids
-from .cache import rollup
 
 MIN_PAIR_ORDERS = 3
 MAX_PAIRS = 15

@@ -1,4 +1,7 @@
-"""Celery tasks of the portal: refresh a stale rollup, warm every rollup after new data."""
+"""Celery tasks of the rollup cache: refresh a stale rollup, warm every rollup after new data.
+
+The rollups are registered when their selector modules are imported, which every app does in its
+AppConfig.ready(), so a worker knows them all without this module naming any domain."""
 
 from __future__ import annotations
 
@@ -7,10 +10,9 @@ from celery import shared_task
 
 @shared_task(name="portal.refresh_rollup")
 def refresh_rollup(name: str, region_ids: list[int] | None) -> float:
-    from cartportal.portal.selectors import cache
+    from cartportal.pages import rollups
 
-    _load_rollups()
-    return cache.compute(name, region_ids)["seconds"]
+    return rollups.compute(name, region_ids)["seconds"]
 
 
 WARM_QUEUED = "portal-rollup:warm-queued"
@@ -29,15 +31,7 @@ def warm_rollups() -> int:
     from django.core.cache import cache as django_cache
 
     from cartportal.models import Region
-    from cartportal.portal.selectors import cache
+    from cartportal.pages import rollups
 
     django_cache.delete(WARM_QUEUED)  # data arriving from now on needs another warm-up
-    _load_rollups()
-    return cache.warm_all(list(Region.objects.values_list("pk", flat=True)))
-
-
-def _load_rollups() -> None:
-    """Import the modules whose selectors register rollups (a worker may not have imported them yet)."""
-    from cartportal.portal.selectors import executive, insights  # noqa: F401
-    from predictions import selectors as prediction_selectors  # noqa: F401
-    from predictions.abandonment import selectors  # noqa: F401
+    return rollups.warm_all(list(Region.objects.values_list("pk", flat=True)))

@@ -24,21 +24,26 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 
-from cartportal.access import SystemActor
-
-from . import scoped_region_ids
+from cartportal.access import SystemActor, scoped_region_ids
 
 ROLLUP_TTL = 300  # seconds after which a rollup is refreshed even if no row was added
 KEEP_SECONDS = 7 * 24 * 3600  # how long a stale rollup may still be served while it is refreshed
 REFRESH_LOCK_SECONDS = 600
 TABLES = ("cartevent", "order", "orderline", "session", "product", "surveyresponse", "customer")
-# ... and the moment the latest scoring run was published (the CLV rollups read the current value run)
-PUBLISHED = "(SELECT max(published_at) FROM predictions_scoringrun)"
 ROLLUPS: dict[str, object] = {}
+# Scalar SQL expressions that domain apps add in AppConfig.ready() when their rollups read their own tables
+# (predictions adds when the latest scoring run was published): the core never names a domain's tables.
+WATERMARK_SOURCES: list[str] = []
+
+
+def add_watermark_source(sql: str) -> None:
+    """Make every rollup stale when the scalar `sql` changes (registered once, from AppConfig.ready())."""
+    if sql not in WATERMARK_SOURCES:
+        WATERMARK_SOURCES.append(sql)
 
 
 def watermark() -> str:
-    parts = ", ".join([*(f"(SELECT max(id) FROM cartportal_{t})" for t in TABLES), PUBLISHED])
+    parts = ", ".join([*(f"(SELECT max(id) FROM cartportal_{t})" for t in TABLES), *WATERMARK_SOURCES])
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {parts}")
         return ":".join(str(v) for v in cursor.fetchone())
@@ -67,7 +72,7 @@ def compute(name: str, ids: list[int] | None, mark: str | None = None) -> dict:
 def _refresh_later(name: str, ids: list[int] | None) -> None:
     if not cache.add(_key(name, ids) + ":refreshing", 1, REFRESH_LOCK_SECONDS):
         return  # already queued
-    from cartportal.portal.tasks import refresh_rollup
+    from cartportal.pages.tasks import refresh_rollup
 
     transaction.on_commit(lambda: refresh_rollup.delay(name, ids))
 

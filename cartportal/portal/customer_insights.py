@@ -1,16 +1,17 @@
 """What the API adds to a customer: abandonment risk, value forecast, segments and a plain-words explanation.
 
-These read the prediction and segmentation apps when they are installed and have published results; a
-customer without a published score says so (`null`) rather than showing a made-up number. The reads take the
-customers the caller already sees (the queryset came through `restrict`), so nothing here widens the scope.
+This is the composition layer: it reads the prediction and segmentation apps' published results. A customer
+without a published score says so (`null`) rather than showing a made-up number. The reads take customer ids the
+caller already sees (the queryset came through the caller's Scope), so nothing here widens the scope.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 
-logger = logging.getLogger(__name__)
+from predictions.abandonment.live import score_live_session as live_score
+from predictions.models import Score, ScoringRun
+from segments.models import CustomerProfile
 
 RISK_KIND = "abandonment"
 VALUE_KIND = "value"
@@ -22,24 +23,15 @@ RECENT_RUNS = 20
 def _published_runs(kind: str) -> list:
     """The newest published runs of a kind, newest first. Runs may cover some regions only, so a customer's
     current score is the one from the newest published run that scored them."""
-    try:
-        from predictions.models import ScoringRun
-    except ImportError:
-        return []
-    try:
-        return list(
-            ScoringRun.objects.filter(kind=kind, state="published").order_by("-published_at", "-pk")[:RECENT_RUNS]
-        )
-    except Exception:  # a half-migrated predictions app must not take the API down
-        logger.exception("could not read the published %s scoring runs", kind)
-        return []
+    published = ScoringRun.objects.filter(kind=kind, state=ScoringRun.State.PUBLISHED)
+    return list(published.order_by("-published_at", "-pk")[:RECENT_RUNS])
 
 
-def _scores(kind: str, customer_ids: list[int]) -> dict[int, tuple]:
+def _scores(kind: str, scoped_customer_ids: list[int]) -> dict[int, tuple]:
+    customer_ids = scoped_customer_ids
     runs = _published_runs(kind) if customer_ids else []
     if not runs:
         return {}
-    from predictions.models import Score
 
     rank = {run.pk: i for i, run in enumerate(runs)}
     by_pk = {run.pk: run for run in runs}
@@ -83,19 +75,11 @@ def _value(entry) -> dict | None:
 SEGMENT_COLUMNS = (("rfm", "rfm_segment"), ("value_group", "value_group"), ("persona", "persona"))
 
 
-def _segments(customer_ids: list[int]) -> dict[int, list[dict]]:
-    """The customer's current segments from the segmentation app's customer profiles (when it is installed)."""
-    try:
-        from segments.models import CustomerProfile
-    except ImportError:
+def _segments(scoped_customer_ids: list[int]) -> dict[int, list[dict]]:
+    """The customers' current segments from the segmentation app's customer profiles."""
+    if not scoped_customer_ids:
         return {}
-    if not customer_ids:
-        return {}
-    try:
-        profiles = list(CustomerProfile.objects.filter(customer_id__in=customer_ids))
-    except Exception:  # a half-migrated segments app must not take the API down
-        logger.exception("could not read customer profiles")
-        return {}
+    profiles = list(CustomerProfile.objects.filter(customer_id__in=scoped_customer_ids))
     out: dict[int, list[dict]] = {}
     for profile in profiles:
         items = [
@@ -126,9 +110,9 @@ def _explanation(risk: dict | None, value: dict | None) -> str:
     return "; ".join(parts) + "."
 
 
-def customer_insights(customer_ids: Iterable[int]) -> dict[int, dict]:
-    """Risk, value, segments and explanation for customers the caller may already see."""
-    ids = list(customer_ids)
+def customer_insights(scoped_customer_ids: Iterable[int]) -> dict[int, dict]:
+    """Risk, value, segments and explanation for customers the caller already sees (ids that came through a Scope)."""
+    ids = list(scoped_customer_ids)
     risks = _scores(RISK_KIND, ids)
     values = _scores(VALUE_KIND, ids)
     segments = _segments(ids)
@@ -145,10 +129,6 @@ def customer_insights(customer_ids: Iterable[int]) -> dict[int, dict]:
     return out
 
 
-def score_live_session(session: dict) -> dict | None:
-    """The abandonment model's live scoring, or None when no live scorer is installed."""
-    try:
-        from predictions.abandonment.live import score_live_session as live
-    except ImportError:
-        return None
-    return live(session)
+def score_live_session(session: dict) -> dict:
+    """The abandonment model's live scoring (LookupError while no abandonment model is active)."""
+    return live_score(session)

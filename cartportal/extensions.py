@@ -1,0 +1,68 @@
+"""The platform's extension points: signals a lower layer sends and providers a higher layer fills.
+
+Dependencies point down (core <- predictions <- segments <- interventions, the composition layer on top). When a
+lower layer needs something only a higher one knows, it does not import it: it sends a signal here, or asks a
+provider here that the higher app registers in its AppConfig.ready(). A provider nobody registered answers with
+its default, which is the documented "not available" value, so a lower layer also works on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.dispatch import Signal
+
+# Sent by predictions, after the commit, when every chunk of a scoring run is written and the run is published.
+# Arguments: run_id (int), region_ids (list[int] | None = every region), kind (str, the model kind).
+scoring_published = Signal()
+
+
+class Provider:
+    """One function a higher layer supplies; `__call__` runs it, or returns `default` when none is registered."""
+
+    def __init__(self, name: str, default: Any = None):
+        self.name = name
+        self.default = default
+        self._function: Callable | None = None
+
+    def register(self, function: Callable) -> Callable:
+        self._function = function
+        return function
+
+    @property
+    def available(self) -> bool:
+        return self._function is not None
+
+    def __call__(self, *args, **kwargs):
+        if self._function is None:
+            return self.default
+        return self._function(*args, **kwargs)
+
+
+# (user, customer) -> the next-best action the interventions app proposes for one customer (a dict).
+proposed_action = Provider("proposed action", default=None)
+# (region_id, segment) -> the measured conversion lift (treated rate - holdout rate) of that audience segment in
+# that region, falling back to the region's pooled measured lift; None while nothing is measured.
+segment_lift = Provider("measured lift of an audience segment", default=None)
+
+
+# File name -> loader(path, actor) -> counts dict (read, loaded, cancellations, quarantined, duplicates).
+# `load_data` runs the platform's own loaders, then these (a domain's public data sets, e.g. an experiment).
+DATASET_LOADERS: dict[str, Callable[[Path, Any], dict]] = {}
+
+
+def register_dataset_loader(file_name: str, loader: Callable[[Path, Any], dict]) -> None:
+    DATASET_LOADERS[file_name] = loader
+
+
+# (order, dotted path of build(stdout)): what `seed_demo` runs after loading data, lowest order first (train and
+# score, then segment, then draft campaigns). A dotted path, so that starting a process does not load the models.
+DEMO_BUILDERS: list[tuple[int, str]] = []
+
+
+def register_demo_builder(order: int, dotted_path: str) -> None:
+    if all(existing != dotted_path for _, existing in DEMO_BUILDERS):
+        DEMO_BUILDERS.append((order, dotted_path))
+        DEMO_BUILDERS.sort(key=lambda item: item[0])

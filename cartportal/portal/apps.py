@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class PortalConfig(AppConfig):
+    """The composition layer: pages and API reads that combine several domains. Installed after the domains."""
+
+    name = "cartportal.portal"
+    label = "portal"
+    verbose_name = "cartportal portal (composition)"
+
+    def ready(self) -> None:
+        # Importing the selectors registers their rollups with the core's cache (a worker needs them too).
+        from cartportal.portal.selectors import executive, insights  # noqa: F401
