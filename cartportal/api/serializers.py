@@ -170,8 +170,25 @@ class LiveSessionSerializer(serializers.Serializer):
     visitor_type = serializers.CharField(max_length=32, required=False, allow_blank=True)
     cart_value = serializers.FloatField(min_value=0, max_value=1e9, required=False)
     cart_adds = serializers.IntegerField(min_value=0, max_value=10000, required=False)
+    cart = serializers.ListField(
+        child=serializers.CharField(max_length=64),
+        max_length=500,
+        required=False,
+        help_text="SKUs in the cart: the answer lists products often bought together with them",
+    )
+
+
+class BoughtTogetherSerializer(serializers.Serializer):
+    item = serializers.CharField()
+    companion = serializers.CharField()
+    companion_name = serializers.CharField()
+    baskets = serializers.IntegerField()
+    support = serializers.FloatField()
+    confidence = serializers.FloatField()
+    lift = serializers.FloatField()
 
 
 class LiveScoreSerializer(serializers.Serializer):
     probability = serializers.FloatField()
     drivers = serializers.ListField(child=serializers.JSONField())
+    bought_together = BoughtTogetherSerializer(many=True)

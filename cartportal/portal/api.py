@@ -19,6 +19,7 @@ from cartportal.api.base import DEFAULT_PERMISSIONS, RegionScopedReadOnlyViewSet
 from cartportal.api.views import _responses, _valid
 from cartportal.models import Customer
 from cartportal.portal.customer_insights import customer_insights, score_live_session
+from predictions.recommend.selectors import bought_together_for_cart
 
 
 # --- Customers -----------------------------------------------------------------------------------------
@@ -138,10 +139,17 @@ class LiveSessionScoreView(APIView):
     def post(self, request):
         data = dict(_valid(s.LiveSessionSerializer, request.data))
         region = data.pop("region")
+        cart = data.pop("cart", [])
         if not can(request.user, "view", region.pk):
             raise exceptions.ValidationError({"region": ["Unknown region."]})
         try:
             result = score_live_session(data)
         except LookupError as exc:  # no active model yet
             return Response(error_body(503, str(exc) or "No abandonment model is active.", code="unavailable"), 503)
-        return Response({"probability": float(result["probability"]), "drivers": list(result.get("drivers", []))})
+        return Response(
+            {
+                "probability": float(result["probability"]),
+                "drivers": list(result.get("drivers", [])),
+                "bought_together": bought_together_for_cart(cart),
+            }
+        )

@@ -16,6 +16,7 @@ from cartportal.pages.rollups import rollup
 from predictions.abandonment import features
 from predictions.abandonment.explain import drivers_by_group, explain_rows
 from predictions.abandonment.services import latest_model
+from predictions.recommend.selectors import bought_together_for_cart, cart_skus_of_session
 
 CANDIDATE_LIMIT = 2000
 
@@ -251,6 +252,8 @@ def session_explanation(user, pk: int, model=None) -> dict:
         result["probability"] = round(float(model.predict(frame)[0]), 4)
         result["drivers"] = explain_rows(shap, expected, frame, top=5)[0]
     result["interventions"] = proposed_interventions(user, session.customer)
+    result["cart"] = cart_skus_of_session(session)
+    result["bought_together"] = bought_together_for_cart(result["cart"])
     return result
 
 

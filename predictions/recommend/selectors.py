@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import Q
 from django.http import Http404
 
-from cartportal.models import Customer, OrderLine, Product
+from cartportal.models import CartEvent, Customer, OrderLine, Product
 from predictions import registry
 from predictions.models import Kind
 
@@ -98,3 +98,26 @@ def _median_prices(skus: list[str]) -> dict[str, float]:
             [skus],
         )
         return {sku: float(price) for sku, price in cursor.fetchall()}
+
+
+def bought_together_for_cart(skus, n: int = 5) -> list[dict]:
+    """Products bought together with a cart's products (aggregates over every region's baskets, no customer in
+    them): each with its support, confidence, lift and name; empty while no recommendation model is active."""
+    model = active_recommender()
+    if model is None or not skus:
+        return []
+    return [
+        {**rule.as_dict(), "companion_name": model.label(rule.companion)} for rule in model.bought_together(skus, n)
+    ]
+
+
+def cart_skus_of_session(session) -> list[str]:
+    """Products still in a session's cart: added and not removed again (in the order they were added)."""
+    events = CartEvent.objects.filter(session=session, product__isnull=False).order_by("occurred_at", "pk")
+    held: dict[str, int] = {}
+    for kind, sku, quantity in events.values_list("kind", "product__sku", "quantity"):
+        step = max(int(quantity or 1), 1)
+        held[sku.upper()] = held.get(sku.upper(), 0) + (step if kind == CartEvent.Kind.ADD else 0)
+        if kind == CartEvent.Kind.REMOVE:
+            held[sku.upper()] -= step
+    return [sku for sku, count in held.items() if count > 0]
