@@ -254,6 +254,11 @@ CELERY_BEAT_SCHEDULE["predictions-retrain-recommendation"] = {
     "args": (None, "recommendation"),
 }
 RECOMMENDATION_HOLDOUT_SHARE = env.float("CARTPORTAL_RECOMMENDATION_HOLDOUT_SHARE", default=0.85)
+# Products bought together: a pair is shown only when it is in at least this many orders, with this confidence and
+# lift (confidence: share of the product's orders holding the companion; lift: confidence over the companion's share)
+BOUGHT_TOGETHER_MIN_BASKETS = env.int("CARTPORTAL_BOUGHT_TOGETHER_MIN_BASKETS", default=3)
+BOUGHT_TOGETHER_MIN_CONFIDENCE = env.float("CARTPORTAL_BOUGHT_TOGETHER_MIN_CONFIDENCE", default=0.05)
+BOUGHT_TOGETHER_MIN_LIFT = env.float("CARTPORTAL_BOUGHT_TOGETHER_MIN_LIFT", default=1.5)
 CELERY_BEAT_SCHEDULE["interventions-train-uplift"] = {
     "task": "interventions.train_uplift",
     "schedule": crontab(minute=0, hour=4, day_of_week="sun"),

@@ -67,8 +67,10 @@ def _enqueue(job_id: int, region_ids: list[int]) -> None:
     generate_promotions.delay(job_id, region_ids)
 
 
-def _offers(scored, consenting: dict[int, int], week: dt.date, job_id: int | None) -> list[PromotionOffer]:
-    chosen = model.top3(scored, model.rank_score(scored, scored["predicted"].to_numpy()))
+def _offers(
+    scored, consenting: dict[int, int], week: dt.date, job_id: int | None, weight: float
+) -> list[PromotionOffer]:
+    chosen = model.top3(scored, model.rank_score(scored, scored["predicted"].to_numpy(), weight))
     chosen = chosen[chosen["customer_id"].isin(list(consenting))]
     chosen = chosen.assign(rank=chosen.groupby("customer_id").cumcount() + 1)
     return [
@@ -106,7 +108,7 @@ def promotions_generate(
         scored["recommended_share"] = recommended_share(
             activity.purchases, scored, trained.scoring_cutoff, trained.params
         )
-        offers = _offers(scored, consenting_regions(ids), week, job_id)
+        offers = _offers(scored, consenting_regions(ids), week, job_id, trained.best_seller_weight)
     except Exception as exc:
         if job_id:
             job_failed(job_id, str(exc))
