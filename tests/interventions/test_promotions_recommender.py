@@ -11,7 +11,7 @@ from django.test import override_settings
 
 from cartportal.access import SystemActor
 from interventions.models import PromotionOffer
-from interventions.promotions.model import bootstrap_interval, rank_score, top3
+from interventions.promotions.model import bootstrap_interval, choose_best_seller_weight, rank_score, top3
 from interventions.promotions.services import promotions_generate
 from tests.datasets import import_online_retail
 
@@ -55,3 +55,20 @@ def test_bootstrap_interval_covers_the_mean():
     values = np.array([1.0] * 30 + [0.0] * 70)
     low, high = bootstrap_interval(values)
     assert low < 0.3 < high and high - low == pytest.approx(2 * 1.96 * np.sqrt(0.21 / 100), rel=0.15)
+
+
+def test_best_seller_weight_follows_what_the_earlier_window_rewarded():
+    # four customers whose own history points at "a", a region that buys "d"; next orders are all "d"
+    pairs = pd.DataFrame(
+        {
+            "customer_id": sum([[c] * 4 for c in range(4)], []),
+            "category": ["a", "b", "c", "d"] * 4,
+            "affinity": [0.4, 0.3, 0.3, 0.0] * 4,
+            "recommended_share": [0.5, 0.3, 0.2, 0.0] * 4,
+            "region_share": [0.1, 0.1, 0.1, 0.7] * 4,
+        }
+    )
+    at = pd.Timestamp("2011-01-05", tz="UTC")
+    bought_d = pd.DataFrame({"customer_id": range(4), "at": at, "category": "d"})
+    assert choose_best_seller_weight(pairs, bought_d) > 0
+    assert choose_best_seller_weight(pairs, bought_d.assign(category="a")) == 0.0
