@@ -332,6 +332,10 @@ CARTPORTAL_PROMOTION_WINDOW_DAYS = env.int("CARTPORTAL_PROMOTION_WINDOW_DAYS", d
 CARTPORTAL_FAIRNESS_TOLERANCE = env.float("CARTPORTAL_FAIRNESS_TOLERANCE", default=0.1)
 CARTPORTAL_FAIRNESS_DISCOUNT_TOLERANCE = env.float("CARTPORTAL_FAIRNESS_DISCOUNT_TOLERANCE", default=0.02)
 CARTPORTAL_FAIRNESS_MIN_GROUP = env.int("CARTPORTAL_FAIRNESS_MIN_GROUP", default=20)
+# Price response: the largest discount an intervention may give (the guardrail's limit), and the gross margin
+# assumed for a product whose cost the catalogue does not carry (0.3 = 30 % of the price is margin).
+CARTPORTAL_MAX_DISCOUNT_RATE = env.float("CARTPORTAL_MAX_DISCOUNT_RATE", default=0.3)
+CARTPORTAL_GROSS_MARGIN = env.float("CARTPORTAL_GROSS_MARGIN", default=0.3)
 
 LOGGING = {
     "version": 1,

@@ -13,5 +13,5 @@ class InterventionsConfig(AppConfig):
         extensions.segment_lift.register(selectors.measured_lift_of_segment)
         extensions.register_dataset_loader(loaders.HILLSTROM_FILE, loaders.load_hillstrom_counts)
         extensions.register_demo_builder(30, "interventions.demo.build_demo")
-        # content providers register themselves with interventions.content on import
-        from interventions.offers import assortment  # noqa: F401
+        # Content providers register themselves with `interventions.content` when imported.
+        from interventions.offers import assortment, pricing  # noqa: F401

@@ -44,10 +44,17 @@ def read_hillstrom(path: str | Path) -> pd.DataFrame:
 
 
 def load_hillstrom(
-    path: str | Path, *, actor, region_code: str = "HILLSTROM", control: str = CONTROL_ARM, limit: int | None = None
+    path: str | Path,
+    *,
+    actor,
+    region_code: str = "HILLSTROM",
+    control: str = CONTROL_ARM,
+    limit: int | None = None,
+    customer_prefix: str = "hillstrom",
 ) -> Campaign:
     """Customers + a completed campaign with its arms and outcomes. Idempotent per file: re-loading reuses the
-    customers and the campaign of that file in that region, and adds only assignments it does not have yet."""
+    customers and the campaign of that file in that region, and adds only assignments it does not have yet.
+    `customer_prefix` keeps the customers of two files apart (e.g. two halves of one experiment)."""
     df = read_hillstrom(path)
     if limit:
         df = df.iloc[:limit]
@@ -58,7 +65,7 @@ def load_hillstrom(
         region, _ = Region.objects.get_or_create(
             code=region_code, defaults={"name": "Hillstrom e-mail test", "currency": "USD"}
         )
-        ext_ids = [f"hillstrom-{i}" for i in range(len(df))]
+        ext_ids = [f"{customer_prefix}-{i}" for i in range(len(df))]
         Customer.objects.bulk_create(
             [
                 Customer(external_id=e, region=region, acquisition_source=str(ch), first_seen=started)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from interventions import promotion_views, views
+from interventions import promotion_views, simulator_views, views
 
 app_name = "interventions"
 urlpatterns = [
@@ -11,4 +11,5 @@ urlpatterns = [
     path("approvals/", views.approvals, name="approvals"),
     path("promotions/", promotion_views.promotions, name="promotions"),
     path("promotions/generate/", promotion_views.promotions_generate, name="promotions_generate"),
+    path("simulator/", simulator_views.simulator_page, name="simulator"),
 ]

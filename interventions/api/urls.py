@@ -5,11 +5,13 @@ from rest_framework.routers import SimpleRouter
 
 from interventions.api.campaigns import CampaignViewSet
 from interventions.api.promotions import PromotionListView
+from interventions.api.simulator import SimulatorView
 
 router = SimpleRouter()
 router.register("campaigns", CampaignViewSet, basename="api-campaigns")
 
 urlpatterns = [
     path("promotions/", PromotionListView.as_view(), name="api-promotions"),
+    path("simulator/", SimulatorView.as_view(), name="api-simulator"),
     *router.urls,
 ]

@@ -1,1 +1,1 @@
-"""Content providers of the interventions (see interventions.content)."""
+"""Content providers: the modules that choose what an intervention offers one customer (see `content`)."""

@@ -104,9 +104,22 @@ def outcomes_uplift_train(
             "interventions_seen": sorted(set(exp.features[INTERVENTION])),
             "rows": len(exp.target),
             "source": "stored outcomes of completed campaigns",
+            **arm_rates(exp),
         },
     )
     return version, report, _promote(actor, version, exp, seed, report["qini"])
+
+
+def arm_rates(exp: Experiment) -> dict:
+    """Rows and outcome rates of the treated and control rows the model learnt from (the simulator's interval
+    starts from how precisely they measure the effect)."""
+    treated, control = exp.target[exp.treatment == 1], exp.target[exp.treatment == 0]
+    return {
+        "treated_rows": len(treated),
+        "control_rows": len(control),
+        "treated_rate": float(treated.mean()) if len(treated) else 0.0,
+        "control_rate": float(control.mean()) if len(control) else 0.0,
+    }
 
 
 def _promote(actor, version, exp: Experiment, seed: int, qini: float) -> bool:
@@ -165,3 +178,9 @@ def uplift_by_intervention(customer) -> tuple[dict[str, float], str]:
     features = latest_features(customer)
     X = _aligned(_frame([features] * len(seen), seen)[0], version.features, learner.cat_features)
     return dict(zip(seen, (float(u) for u in learner.predict(X)), strict=True)), version.card.get("target", "")
+
+
+def predicted_uplift(version, learner, features: list[dict], intervention: str):
+    """The model's uplift of `intervention` for customers with these recorded features (one value each)."""
+    X = _aligned(_frame(features, [intervention] * len(features))[0], version.features, learner.cat_features)
+    return learner.predict(X)

@@ -323,6 +323,7 @@ OPERATIONS: dict[str, Operation] = {
     "POST /api/v1/segments/audiences/": Operation(body=_audience_body, snapshot=_audience_snapshot),
     "GET /api/v1/segments/audiences/{id}/": Operation(make=_audience),
     "GET /api/v1/promotions/": Operation(seed=_seed_offers, row_region=_region_code),
+    "GET /api/v1/simulator/": Operation(),  # without its required parameters: 400 for every reader
     "GET /api/v1/audit-events/": Operation(seed=_seed_audit),
     "GET /api/v1/audit-events/{id}/": Operation(make=_audit_event),
     "GET /api/v1/campaigns/": Operation(seed=_seed_campaigns, row_region=_region_code),

@@ -76,6 +76,16 @@ def _post_generate(world, region):
     return {}, {"region": region.code}, _promotion_jobs
 
 
+def _seed_segments(world):
+    from tests.segments.factories import segment
+
+    segment(world.region_a, name="marker-own-segment")
+    segment(world.region_b, name="marker-foreign-segment")
+    return "marker-own-segment", "marker-foreign-segment"
+
+
+SIMULATION = "region=NORTH&audience=segment:value_group:big_fish&intervention=reminder"
+
 SPECS = {
     "interventions:campaigns": UrlSpec("list", seed=_seed_campaigns),
     "interventions:approvals": UrlSpec("list", seed=_seed_campaigns),
@@ -85,4 +95,6 @@ SPECS = {
     "interventions:promotions": UrlSpec("list", seed=_seed_offers),
     "interventions:promotions_generate": UrlSpec("list", get_status=405, post=_post_generate),
     "api-promotions": UrlSpec("list", seed=_seed_offers),
+    "interventions:simulator": UrlSpec("list", seed=_seed_segments),
+    "api-simulator": UrlSpec("list", seed=_seed_segments, query=SIMULATION),
 }
