@@ -36,6 +36,8 @@ def rescore_start(
 ) -> ScoringRun:
     """Create a run of the active `kind` model over every customer (of `region_ids`) and fan out its chunks."""
     authorize(actor, MANAGE_MODELS, what="model")
+    if kind in RETRAIN_FLOWS:
+        raise PredictionError(f"The {kind} model is not stored per customer: it answers when a page or offer asks.")
     version = registry.active_version(kind)
     if version is None:
         raise PredictionError(f"No active {kind} model: train one and promote it before rescoring.")

@@ -77,3 +77,10 @@ def test_customer_recommendations_are_scoped_and_explained(data_dir, world):
         recommendations_for(world.manager_a, 10**9, 5)
     Customer.objects.filter(pk=customer.pk).update(consent_personalisation=False)
     assert all(r.source == "popularity" for r in recommendations_for(world.manager_a, customer.pk, 5))
+
+
+def test_the_recommendation_model_is_not_rescored_per_customer(world):
+    from predictions.services import PredictionError, rescore_start
+
+    with pytest.raises(PredictionError, match="not stored per customer"):
+        rescore_start(actor=SystemActor("task:rescore"), kind=Kind.RECOMMENDATION)
