@@ -55,8 +55,8 @@ def predict(regressor, pairs: pd.DataFrame) -> np.ndarray:
     return np.clip(regressor.predict(pairs[FEATURES]), 0.0, None)
 
 
-# 1000: in effect the best-sellers alone (a shop whose histories say little about the next order)
-BEST_SELLER_WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0, 16.0, 1000.0)
+# capped at 16: much more would drown a browsing-only customer's cart categories in the best-sellers
+BEST_SELLER_WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 
 
 def rank_score(pairs: pd.DataFrame, predicted: np.ndarray, best_seller_weight: float = 0.0) -> np.ndarray:
