@@ -15,7 +15,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cartportal.access import record_denied
+from cartportal.access import refuse_as_missing
 from cartportal.api.base import CsvExportMixin, error_response
 from cartportal.models import JobRun, QuarantinedRow
 
@@ -32,9 +32,8 @@ MAX_BATCH_ROWS = 50_000
 def visible_job_or_404(user, job_id: int) -> JobRun:
     job = selectors.visible_job(user, job_id)
     if job is None:
-        if JobRun.objects.filter(pk=job_id).exists():
-            record_denied(user, action="view", what="import job", object_id=str(job_id))
-        raise Http404("No import job matches the given query.")
+        exists = JobRun.objects.filter(pk=job_id).exists()
+        refuse_as_missing(user, action="view", what="import job", object_id=str(job_id) if exists else None)
     return job
 
 

@@ -174,12 +174,11 @@ def audience_create(
 
 def changeable_region_or_404(user, code: str) -> Region:
     """The region `code` if the user may change its data; otherwise the same 404 as for a missing region."""
-    from cartportal.access import NotFoundOrForbidden, record_denied, visible_regions
+    from cartportal.access import refuse_as_missing, visible_regions
 
     region = visible_regions(user, "change").filter(code=code).first()
     if region is None:
-        record_denied(user, action="change", what="region", object_id=code)
-        raise NotFoundOrForbidden("No region matches the given query.")
+        refuse_as_missing(user, action="change", what="region", object_id=code)
     return region
 
 
