@@ -11,7 +11,7 @@ class InterventionsConfig(AppConfig):
 
         # Content providers register themselves with `interventions.content` when imported.
         from interventions.delivery import providers  # noqa: F401
-        from interventions.offers import pricing  # noqa: F401
+        from interventions.offers import assortment, pricing  # noqa: F401
         from predictions.readiness import register_check
 
         from .readiness import uplift_check

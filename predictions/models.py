@@ -16,6 +16,7 @@ class Kind(models.TextChoices):
     VALUE = "value"
     UPLIFT = "uplift"
     PROMOTION = "promotion"
+    RECOMMENDATION = "recommendation"
 
 
 class ModelVersion(models.Model):

@@ -183,6 +183,37 @@ def promote_if_better(*, actor, version: ModelVersion, metric: str, higher_is_be
     return True
 
 
+def promote_if_beats_remeasured(*, actor, version: ModelVersion, metric: str, active_score: float | None) -> bool:
+    """Promote `version` when its `metric` beats `active_score`: the active version's recipe re-fitted and measured
+    by the trainer on the candidate's own (later) holdout, so both figures come from the same data. With no
+    active version the candidate wins; without a re-measured figure it does not."""
+    with transaction.atomic():
+        version = ModelVersion.objects.select_for_update().get(pk=version.pk)
+        active = ModelVersion.objects.select_for_update().filter(kind=version.kind, status="active").first()
+        new = _metric(version, metric)
+        if active is None:
+            reason = "" if new is not None else f"has no {metric} metric"
+        elif new is None or active_score is None:
+            reason = f"{metric} could not be compared with the active version on the same holdout"
+        else:
+            reason = (
+                ""
+                if new > active_score
+                else f"{metric} {new:.4g} does not beat the active version's {active_score:.4g}"
+            )
+        if reason:
+            record(
+                actor=actor,
+                action="model.promotion_refused",
+                object_type="model_version",
+                object_id=version.pk,
+                after={"metric": metric, "reason": reason, "active": active.pk if active else None},
+            )
+            return False
+        _activate(actor=actor, version=version, previous=active, action="model.activated", reason=metric)
+    return True
+
+
 def activate(*, actor, version: ModelVersion, reason: str = "") -> ModelVersion:
     """Make a version active by hand (an analyst's decision, audited with the reason), even over a better active
     one; never a version that does not beat its own baseline."""

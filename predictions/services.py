@@ -36,6 +36,8 @@ def rescore_start(
 ) -> ScoringRun:
     """Create a run of the active `kind` model over every customer (of `region_ids`) and fan out its chunks."""
     authorize(actor, MANAGE_MODELS, what="model")
+    if kind in RETRAIN_FLOWS:
+        raise PredictionError(f"The {kind} model is not stored per customer: it answers when a page or offer asks.")
     version = registry.active_version(kind)
     if version is None:
         raise PredictionError(f"No active {kind} model: train one and promote it before rescoring.")
@@ -190,10 +192,14 @@ def not_enough_data_errors() -> tuple[type[Exception], ...]:
     return (TrainingError, AbandonmentTrainingError)
 
 
+# kinds with a retrain of their own (the whole flow, not a TrainedModel): they are not rescored per customer
+RETRAIN_FLOWS = {"recommendation": "predictions.recommend.services.recommender_retrain"}
+
+
 def retrain_start(*, actor, kind: str):
     """Queue a retrain of `kind` (a JobRun with progress); the task registers and maybe promotes the result."""
     authorize(actor, MANAGE_MODELS, what="model")
-    if kind not in TRAINERS:
+    if kind not in TRAINERS and kind not in RETRAIN_FLOWS:
         raise PredictionError(f"The {kind} model is not trained by the portal yet.")
     with transaction.atomic():
         job = job_create(kind="retrain", actor=_user_or_none(actor), parameters={"kind": kind})
@@ -216,6 +222,8 @@ def retrain_run(*, actor, job_id: int, kind: str, rescore: bool = True) -> Model
 
     from cartportal.jobs import job_finished, job_progress
 
+    if kind in RETRAIN_FLOWS:
+        return import_string(RETRAIN_FLOWS[kind])(actor=actor, job_id=job_id)
     job_started(job_id)
     try:
         trained = import_string(TRAINERS[kind])()
