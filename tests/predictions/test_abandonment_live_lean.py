@@ -20,7 +20,7 @@ from predictions.abandonment.cart.features import FACTS, FEATURES
 from predictions.abandonment.services import abandonment_train
 from tests.predictions.cartshop import load_generated_shop
 
-QUERIES_PER_CALL = 7  # active version, products, customer, recent prices, reviews, customer history (+ 1 spare)
+QUERIES_PER_CALL = 7  # active version, products, customer, recent prices, reviews, customer history, the proposal
 
 
 @pytest.fixture
