@@ -16,7 +16,6 @@ from predictions.abandonment.cart.model import CartAbandonmentModel
 from predictions.models import ModelVersion
 
 KIND = "abandonment"
-_latest: dict[str, CartAbandonmentModel] = {}
 
 
 CARD = {
@@ -43,7 +42,6 @@ def train(
     cutoff = cutoff or timezone.now()
     frame = carts.labelled_carts(region_ids=region_ids, horizon=cutoff)
     model = CartAbandonmentModel(seed=seed, iterations=iterations).fit(frame)
-    _latest[KIND] = model
     ids = sorted(int(i) for i in model.holdout_ids)
     cat, baseline = model.metrics["catboost"], model.metrics["logistic_baseline"]
     return TrainedModel(
@@ -110,7 +108,7 @@ def abandonment_train(
 
 
 def latest_model() -> CartAbandonmentModel | None:
-    """The active registered model, else the one trained last in this process, else None.
+    """The active registered model, else None (a candidate the registry refused is never used for scoring).
 
     The active version is looked up on every call (one small query, so a promotion takes effect at once), but its
     artifact is read and unpickled once per process and version: live scoring calls this on every request."""
@@ -120,7 +118,7 @@ def latest_model() -> CartAbandonmentModel | None:
         ModelVersion.objects.filter(kind=KIND, status=ModelVersion.Status.ACTIVE).values_list("pk", "checksum").first()
     )
     if version is None:
-        return _latest.get(KIND)
+        return None
     if _loaded.get(KIND, (None, None))[0] != version:
         _loaded[KIND] = (version, registry.load_version(ModelVersion.objects.get(pk=version[0])))
     return _loaded[KIND][1]
