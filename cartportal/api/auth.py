@@ -34,25 +34,28 @@ class PartnerTokenAuthentication(BaseAuthentication):
         return self.authenticate_credentials(key)
 
     def authenticate_credentials(self, key: str):
+        from cartportal.api import principals
         from cartportal.models import PartnerToken
 
-        token = PartnerToken.objects.select_related("user").filter(key_hash=PartnerToken.hash_key(key)).first()
-        if token is None:
-            raise exceptions.AuthenticationFailed("Invalid token.")
-        if token.revoked_at is not None and token.revoked_at <= timezone.now():
+        key_hash = PartnerToken.hash_key(key)
+        resolved = principals.cached(key_hash)
+        if resolved is None:
+            token = PartnerToken.objects.select_related("user").filter(key_hash=key_hash).first()
+            if token is None:
+                raise exceptions.AuthenticationFailed("Invalid token.")
+            resolved = principals.resolve(token)
+        user, token = resolved
+        now = timezone.now()
+        # Checked on every request against the (possibly cached) token: a revocation or expiry that takes effect
+        # later needs no cache invalidation.
+        if token.revoked_at is not None and token.revoked_at <= now:
             raise exceptions.AuthenticationFailed("This token has been revoked.")
         expires_at = getattr(token, "expires_at", None)
-        if expires_at is not None and expires_at <= timezone.now():
+        if expires_at is not None and expires_at <= now:
             raise exceptions.AuthenticationFailed("This token has expired.")
-        user = token.user
         if not user.is_active:
             raise exceptions.AuthenticationFailed("The token's user is inactive.")
-        # Fresh per request: region caches on the user must not outlive the token binding.
-        user.__dict__.pop("_cp_region_cache", None)
-        user.partner_token = token
-        now = timezone.now()
-        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-            type(token).objects.filter(pk=token.pk).update(last_used_at=now)
+        principals.note_use(token, now)
         return (user, token)
 
     def authenticate_header(self, request):

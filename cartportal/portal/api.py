@@ -18,7 +18,7 @@ from cartportal.api import serializers as s
 from cartportal.api.base import DEFAULT_PERMISSIONS, RegionScopedReadOnlyViewSet, error_body
 from cartportal.api.views import _responses, _valid
 from cartportal.models import Customer
-from cartportal.portal.customer_insights import customer_insights, score_live_session
+from cartportal.portal.customer_insights import customer_insights, customer_risk, score_live_session
 
 
 # --- Customers -----------------------------------------------------------------------------------------
@@ -65,7 +65,7 @@ class CustomerViewSet(RegionScopedReadOnlyViewSet):
     def risk(self, request, pk=None):
         """The customer's current abandonment risk and its explanation (a fast lookup)."""
         customer = self.get_object()
-        insight = customer_insights([customer.pk])[customer.pk]
+        insight = customer_risk(customer.pk)
         return Response(
             {
                 "id": customer.pk,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db.models import F
+
 from predictions.abandonment.live import score_live_session as live_score
 from predictions.models import Score, ScoringRun
 from segments.models import CustomerProfile
@@ -17,30 +19,24 @@ RISK_KIND = "abandonment"
 VALUE_KIND = "value"
 
 
-RECENT_RUNS = 20
-
-
-def _published_runs(kind: str) -> list:
-    """The newest published runs of a kind, newest first. Runs may cover some regions only, so a customer's
-    current score is the one from the newest published run that scored them."""
-    published = ScoringRun.objects.filter(kind=kind, state=ScoringRun.State.PUBLISHED)
-    return list(published.order_by("-published_at", "-pk")[:RECENT_RUNS])
-
-
-def _scores(kind: str, scoped_customer_ids: list[int]) -> dict[int, tuple]:
-    customer_ids = scoped_customer_ids
-    runs = _published_runs(kind) if customer_ids else []
-    if not runs:
-        return {}
-
-    rank = {run.pk: i for i, run in enumerate(runs)}
-    by_pk = {run.pk: run for run in runs}
-    best: dict[int, tuple] = {}
-    for score in Score.objects.filter(run_id__in=list(rank), customer_id__in=customer_ids):
-        current = best.get(score.customer_id)
-        if current is None or rank[score.run_id] < rank[current[1].pk]:
-            best[score.customer_id] = (score, by_pk[score.run_id])
-    return best
+def _current_scores(kinds: tuple[str, ...], scoped_customer_ids: list[int]) -> dict[str, dict[int, tuple]]:
+    """Each customer's current score per kind: the one from the newest published run that scored them (runs may
+    cover some regions only). One indexed read for all kinds: the scores' customer index finds each customer's
+    few rows, DISTINCT ON keeps the newest published one per (customer, kind); no scan of recent runs."""
+    out: dict[str, dict[int, tuple]] = {kind: {} for kind in kinds}
+    if not scoped_customer_ids:
+        return out
+    rows = (
+        Score.objects.filter(
+            customer_id__in=scoped_customer_ids, run__kind__in=kinds, run__state=ScoringRun.State.PUBLISHED
+        )
+        .select_related("run")
+        .order_by("customer_id", "run__kind", F("run__published_at").desc(nulls_last=True), "-run_id")
+        .distinct("customer_id", "run__kind")
+    )
+    for score in rows:
+        out[score.run.kind][score.customer_id] = (score, score.run)
+    return out
 
 
 def _risk(entry) -> dict | None:
@@ -113,8 +109,8 @@ def _explanation(risk: dict | None, value: dict | None) -> str:
 def customer_insights(scoped_customer_ids: Iterable[int]) -> dict[int, dict]:
     """Risk, value, segments and explanation for customers the caller already sees (ids that came through a Scope)."""
     ids = list(scoped_customer_ids)
-    risks = _scores(RISK_KIND, ids)
-    values = _scores(VALUE_KIND, ids)
+    scores = _current_scores((RISK_KIND, VALUE_KIND), ids)
+    risks, values = scores[RISK_KIND], scores[VALUE_KIND]
     segments = _segments(ids)
     out = {}
     for cid in ids:
@@ -127,6 +123,15 @@ def customer_insights(scoped_customer_ids: Iterable[int]) -> dict[int, dict]:
             "explanation": _explanation(risk, value),
         }
     return out
+
+
+def customer_risk(scoped_customer_id: int) -> dict:
+    """The risk lookup's answer for one customer the caller already sees: risk and explanation from one read of
+    the current scores (no segments)."""
+    scores = _current_scores((RISK_KIND, VALUE_KIND), [scoped_customer_id])
+    risk = _risk(scores[RISK_KIND].get(scoped_customer_id))
+    value = _value(scores[VALUE_KIND].get(scoped_customer_id))
+    return {"risk": risk, "explanation": _explanation(risk, value)}
 
 
 def score_live_session(session: dict) -> dict:
