@@ -34,15 +34,16 @@ def _entry_key(key_hash: str) -> str:
     return ENTRY_PREFIX + key_hash
 
 
-def cached(key_hash: str) -> tuple[object, object] | None:
-    """The (user, token) cached for a key hash when still of the current generation; None otherwise."""
+def cached(key_hash: str, also: tuple[str, ...] = ()) -> tuple[tuple[object, object] | None, dict]:
+    """The (user, token) cached for a key hash when still of the current generation (None otherwise), and the
+    values of the `also` keys, read in the same round trip."""
     entry_key = _entry_key(key_hash)
-    found = cache.get_many([GENERATION_KEY, entry_key])
+    found = cache.get_many([GENERATION_KEY, entry_key, *also])
     entry = found.get(entry_key)
     generation = found.get(GENERATION_KEY)
     if entry is None or generation is None or entry.get("generation") != generation:
-        return None
-    return _restore(entry)
+        return None, found
+    return _restore(entry), found
 
 
 def resolve(token) -> tuple[object, object]:
@@ -118,7 +119,15 @@ def connect_signals() -> None:
         m2m_changed.connect(bump_generation, sender=through, dispatch_uid=f"{uid}.m2m.{through._meta.label}")
 
 
+_noted: dict[int, float] = {}
+
+
 def note_use(token, now) -> None:
-    """Record `last_used_at` at most once a minute per token; a cache key, not the cached token, says when."""
+    """Record `last_used_at` at most about once a minute per token: this process asks the shared cache at most once a
+    minute per token, and the cache key lets one process of all write the row."""
+    moment = now.timestamp()
+    if moment - _noted.get(token.pk, float("-inf")) < 60:
+        return
+    _noted[token.pk] = moment
     if cache.add(f"cp:token-used:{token.pk}", 1, timeout=60):
         type(token).objects.filter(pk=token.pk).update(last_used_at=now)

@@ -53,6 +53,16 @@ def test_a_risk_lookup_reads_at_most_three_queries_once_the_token_is_known(world
     assert "64%" in body["explanation"] and "80.00" in body["explanation"]
     assert len(queries) <= 3, [q["sql"] for q in queries.captured_queries]
     assert not any("::varchar" in q["sql"] or "object_pk" in q["sql"] for q in queries.captured_queries)
+    detail = client.get(f"/api/v1/customers/{customer.pk}/").json()  # the general read path agrees to the field
+    assert body["risk"] == detail["risk"] and body["explanation"] == detail["explanation"]
+
+
+def test_a_risk_lookup_outside_the_tokens_regions_answers_like_a_missing_customer(world):
+    foreign = CustomerFactory(region=world.region_b)
+    _publish("abandonment", 5, {foreign: 0.5}, world.region_b)
+    client = _client(world)
+    assert client.get(f"/api/v1/customers/{foreign.pk}/risk/").status_code == 404
+    assert client.get(f"/api/v1/customers/{foreign.pk + 10_000}/risk/").status_code == 404
 
 
 def test_the_customer_list_reads_current_scores_in_a_bounded_number_of_queries(world):
