@@ -219,15 +219,21 @@ def _sustainable_rate(run, kind: str, args) -> tuple[float, list[dict]]:
     steps: list[dict] = []
 
     def attempt(rate: float) -> bool:
-        result = run(kind, rate, args.step_duration)
-        steps.append(result)
-        ok = _sustained(result, args)
-        print(
-            f"  {kind:9s} offered {rate:7.1f}/s achieved {result['achieved_rate']:7.1f}/s  "
-            f"p95 {result['p95_ms']:7.1f} ms  errors {result['errors']}  {'ok' if ok else 'over'}",
-            flush=True,
-        )
-        return ok
+        # A failing step is measured once more after a pause: the queue of an overloaded step must drain, and on a
+        # shared host one burst of other work should not decide the figure. Either pass counts.
+        for _ in range(2):
+            time.sleep(args.settle)
+            result = run(kind, rate, args.step_duration)
+            steps.append(result)
+            ok = _sustained(result, args)
+            print(
+                f"  {kind:9s} offered {rate:7.1f}/s achieved {result['achieved_rate']:7.1f}/s  "
+                f"p95 {result['p95_ms']:7.1f} ms  errors {result['errors']}  {'ok' if ok else 'over'}",
+                flush=True,
+            )
+            if ok:
+                return True
+        return False
 
     passing, failing = 0.0, None
     rate = args.start_rate
@@ -257,6 +263,7 @@ def main() -> int:
     parser.add_argument("--bisections", type=int, default=3)
     parser.add_argument("--step-duration", type=int, default=5, help="seconds per ladder step")
     parser.add_argument("--duration", type=int, default=15, help="seconds of the fixed-rate runs")
+    parser.add_argument("--settle", type=float, default=2.0, help="pause before each step (s), lets queues drain")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--p95-limit-ms", type=float, default=50.0, help="p95 a sustainable rate must stay under")
@@ -311,6 +318,7 @@ def main() -> int:
         fixed_rate = max(1.0, rates["reference"] / 2)
         fixed = {}
         for kind in ("reference", "risk", "list"):
+            time.sleep(args.settle)
             fixed[kind] = run(kind, fixed_rate, args.duration)
             result = fixed[kind]
             print(
