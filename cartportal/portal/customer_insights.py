@@ -36,12 +36,17 @@ def _current_scores(kinds: tuple[str, ...], scoped_customer_ids: list[int]) -> d
         Score.objects.filter(
             customer_id__in=scoped_customer_ids, run__kind__in=kinds, run__state=ScoringRun.State.PUBLISHED
         )
-        .select_related("run")
         .order_by("customer_id", "run__kind", F("run__published_at").desc(nulls_last=True), "-run_id")
         .distinct("customer_id", "run__kind")
+        .values_list(
+            "customer_id", "run__kind", "value", "contributions", "extra", "run__model_version_id", "run__published_at"
+        )
     )
-    for score in rows:
-        out[score.run.kind][score.customer_id] = (score, score.run)
+    # Plain tuples, not model instances: a page reads up to two rows per customer and building models costs more
+    # than the query.
+    for customer_id, kind, value, contributions, extra, model_version_id, published_at in rows:
+        score = SimpleNamespace(value=value, contributions=contributions, extra=extra)
+        out[kind][customer_id] = (score, SimpleNamespace(model_version_id=model_version_id, published_at=published_at))
     return out
 
 
