@@ -10,6 +10,8 @@ primary key with its region, without authentication or scoring. Three endpoints 
 - reference: `/bench/reference/<random id>/`
 - risk: the partner risk lookup `/api/v1/customers/<random id>/risk/` (token authentication, region scope)
 - list: the customer list `/api/v1/customers/?region=BENCH&page_size=50` (50 rows with risk, value, segments)
+- cart (when an abandonment model is active, e.g. after the demo): live cart scoring `POST /api/v1/carts/score/`
+  with a 10-item cart of catalogue products, at the fixed rate only (limit: p95 50 ms, `--cart-p95-limit-ms`)
 
 wrk offers a fixed rate (an open-loop schedule: request n is due at start + n/rate and is sent by whichever
 connection is free). Each endpoint's sustainable throughput is the highest offered rate, on a rising ladder of
@@ -60,9 +62,16 @@ local next_at = nil
 wrk.headers["Authorization"] = "Token " .. key
 wrk.headers["Accept"] = "application/json"
 math.randomseed(os.time())
+local cart_body = [==[%(cart_body)s]==]
 request = function()
   if path_kind == "reference" then
     return wrk.format("GET", "/bench/reference/" .. math.random(ids_lo, ids_hi) .. "/")
+  end
+  if path_kind == "cart" then
+    -- headers given to wrk.format replace the global ones, so the token goes along again
+    local headers = {["Authorization"] = "Token " .. key, ["Accept"] = "application/json",
+                     ["Content-Type"] = "application/json"}
+    return wrk.format("POST", "/api/v1/carts/score/", headers, cart_body)
   end
   if path_kind == "risk" then
     return wrk.format("GET", "/api/v1/customers/" .. math.random(ids_lo, ids_hi) .. "/risk/")
@@ -172,6 +181,30 @@ def _publish_scores(region, lo: int, hi: int) -> None:
         print(f"note: could not publish bench scores ({exc}); risk lookups answer risk=null", flush=True)
 
 
+def _cart_body() -> str | None:
+    """A 10-item cart of the catalogue products most often put in carts, at their catalogue prices, with a shipping
+    cost; None when no abandonment model is active (live cart scoring would answer 503)."""
+    from django.db.models import Count
+
+    from cartportal.models import Product
+    from predictions import registry
+
+    if registry.active_version("abandonment") is None:
+        print("note: no active abandonment model (run the demo first); live cart scoring is not measured", flush=True)
+        return None
+    products = list(
+        Product.objects.filter(price__isnull=False)
+        .annotate(carts=Count("cartevent"))
+        .order_by("-carts", "pk")
+        .values("sku", "price")[:10]
+    )
+    items = [
+        {"product_id": p["sku"], "price": float(p["price"]), "quantity": 1 + i % 2} for i, p in enumerate(products)
+    ]
+    body = {"region": REGION_CODE, "items": items, "shipping_cost": 4.99, "device": "mobile", "minutes_in_session": 9}
+    return json.dumps(body)
+
+
 def _wait_ready(url: str, timeout: float = 60) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -184,9 +217,19 @@ def _wait_ready(url: str, timeout: float = 60) -> None:
     sys.exit(f"gunicorn did not answer {url} in {timeout} s")
 
 
-def _run_wrk(wrk: str, base: str, kind: str, key: str, lo: int, hi: int, rate: float, duration: int, args) -> dict:
+def _run_wrk(
+    wrk: str, base: str, kind: str, key: str, lo: int, hi: int, rate: float, duration: int, args, cart_body: str = ""
+) -> dict:
     interval_ms = 1000.0 / rate
-    script = LUA % {"lo": lo, "hi": hi, "kind": kind, "key": key, "interval_ms": interval_ms, "region": REGION_CODE}
+    script = LUA % {
+        "lo": lo,
+        "hi": hi,
+        "kind": kind,
+        "key": key,
+        "interval_ms": interval_ms,
+        "region": REGION_CODE,
+        "cart_body": cart_body,
+    }
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     try:
@@ -267,6 +310,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--p95-limit-ms", type=float, default=50.0, help="p95 a sustainable rate must stay under")
+    parser.add_argument("--cart-p95-limit-ms", type=float, default=50.0, help="live cart scoring p95 limit")
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cartportal.settings")
@@ -287,6 +331,7 @@ def main() -> int:
     subprocess.run([python, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=migrate_env, check=True)
     wrk = _ensure_wrk()
     key, lo, hi = _prepare(args.customers)
+    cart_body = _cart_body()
 
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -304,7 +349,7 @@ def main() -> int:
     server = subprocess.Popen(gunicorn, cwd=ROOT, env=server_env, start_new_session=True)
 
     def run(kind: str, rate: float, duration: int) -> dict:
-        return _run_wrk(wrk, base, kind, key, lo, hi, rate, duration, args)
+        return _run_wrk(wrk, base, kind, key, lo, hi, rate, duration, args, cart_body or "")
 
     try:
         _wait_ready(f"{base}/healthz")
@@ -317,7 +362,7 @@ def main() -> int:
             print(f"{kind}: sustainable {rates[kind]:.1f} req/s", flush=True)
         fixed_rate = max(1.0, rates["reference"] / 2)
         fixed = {}
-        for kind in ("reference", "risk", "list"):
+        for kind in ("reference", "risk", "list", *(("cart",) if cart_body else ())):
             time.sleep(args.settle)
             fixed[kind] = run(kind, fixed_rate, args.duration)
             result = fixed[kind]
@@ -352,6 +397,13 @@ def main() -> int:
         "list_p99_ms_at_half_reference": fixed["list"]["p99_ms"],
         "errors_at_half_reference": sum(r["errors"] for r in fixed.values()),
     }
+    if "cart" in fixed:  # live cart scoring (when an abandonment model is active), at the same fixed rate
+        summary.update(
+            cart_p95_ms=fixed["cart"]["p95_ms"],
+            cart_p99_ms=fixed["cart"]["p99_ms"],
+            cart_p95_limit_ms=args.cart_p95_limit_ms,
+            cart_items=10,
+        )
     print(json.dumps(summary))
     return 0
 

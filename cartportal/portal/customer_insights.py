@@ -17,7 +17,7 @@ from django.utils.dateparse import parse_datetime
 
 from cartportal.access import Scope
 from cartportal.models import Customer
-from predictions.abandonment.live import score_live_session as live_score
+from predictions.abandonment.cart.live import score_cart
 from predictions.models import Score, ScoringRun
 from segments.models import CustomerProfile
 
@@ -183,6 +183,9 @@ def _from_json(document) -> tuple | None:
     return score, run
 
 
-def score_live_session(session: dict) -> dict:
-    """The abandonment model's live scoring (LookupError while no abandonment model is active)."""
-    return live_score(session)
+def score_live_cart(user, cart: dict, region) -> dict:
+    """The cart abandonment model's live answer for an open cart (LookupError while no abandonment model is active);
+    the customer is looked up in the caller's scope (a customer in a region the caller may not see is unknown)."""
+    from cartportal.models import Customer
+
+    return score_cart(cart, region=region, customers=Customer.objects.restrict(user, "view"))
