@@ -254,3 +254,14 @@ def published_purchase_probability(customer_ids: list[int]) -> dict[int, float]:
         return {}
     rows = Score.objects.filter(run=run, customer_id__in=customer_ids).values_list("customer_id", "extra")
     return {c: float(extra["p_active"]) for c, extra in rows if extra and extra.get("p_active") is not None}
+
+
+def customers_at_risk(user, *, threshold: float, region_ids: list[int] | None = None):
+    """Ids of the customers (of the user's regions) whose score in the latest published abandonment run is above
+    `threshold`: the "at-risk open carts" audience. Empty when no abandonment run is published."""
+    run = latest_run(Kind.ABANDONMENT)
+    if run is None:
+        return Score.objects.none().values_list("customer_id", flat=True)
+    scores = Score.objects.restrict(user).in_regions(region_ids)
+    scores = scores.filter(run=run, customer__isnull=False, value__gt=threshold)
+    return scores.values_list("customer_id", flat=True).distinct()

@@ -18,6 +18,7 @@ TABS = [
     ("Campaigns", "interventions:campaigns", EVERYONE),
     ("Approvals", "interventions:approvals", EVERYONE),
     ("Promotions", "interventions:promotions", EVERYONE),
+    ("Win back", "interventions:winback", EVERYONE),
     ("Simulator", "interventions:simulator", EVERYONE),
     ("Data", "ingest:imports", EVERYONE),
     ("Models", "predictions:models", EVERYONE),

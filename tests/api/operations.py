@@ -191,7 +191,14 @@ def _audience_snapshot(world):
 def _campaign(region, state="draft", name="matrix campaign"):
     from interventions.models import Campaign
 
-    return Campaign.objects.create(region=region, name=name, intervention="reminder", state=state)
+    return Campaign.objects.create(
+        region=region,
+        name=name,
+        intervention="reminder",
+        state=state,
+        audience_kind="at_risk",
+        audience_ref={"threshold": 0.5},
+    )
 
 
 def _campaign_in(state):
@@ -243,6 +250,20 @@ def _outcomes_snapshot(world):
     return (
         sorted(Assignment.objects.values_list("pk", "visited", "converted", "revenue", "outcome_at")),
         AuditEvent.objects.filter(action="campaign.outcomes").count(),
+    )
+
+
+def _kill_switch_body(world, region):
+    return {"engaged": False, "reason": "matrix check", "region": region.code}
+
+
+def _kill_switch_snapshot(world):
+    from cartportal.models import AuditEvent
+    from interventions.models import KillSwitch
+
+    return (
+        sorted(KillSwitch.objects.values_list("pk", "engaged", "reason")),
+        AuditEvent.objects.filter(action="interventions.kill_switch").count(),
     )
 
 
@@ -349,6 +370,9 @@ OPERATIONS: dict[str, Operation] = {
     "POST /api/v1/campaigns/{id}/outcomes/": Operation(
         make=_running_with_assignment, body=_outcomes_body, snapshot=_outcomes_snapshot
     ),
+    "GET /api/v1/campaigns/{id}/assignments/": Operation(make=_running_with_assignment),
+    "GET /api/v1/kill-switch/": Operation(),
+    "POST /api/v1/kill-switch/": Operation(body=_kill_switch_body, snapshot=_kill_switch_snapshot),
     "GET /api/v1/model-versions/": Operation(seed=lambda world: _model_version()),
     "GET /api/v1/model-versions/{id}/": Operation(make=_model_version),
     "POST /api/v1/model-versions/{id}/activate/": Operation(
