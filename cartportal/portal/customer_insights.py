@@ -39,14 +39,24 @@ def _current_scores(kinds: tuple[str, ...], scoped_customer_ids: list[int]) -> d
         .order_by("customer_id", "run__kind", F("run__published_at").desc(nulls_last=True), "-run_id")
         .distinct("customer_id", "run__kind")
         .values_list(
-            "customer_id", "run__kind", "value", "contributions", "extra", "run__model_version_id", "run__published_at"
+            "customer_id",
+            "run__kind",
+            "value",
+            "contributions",
+            "extra",
+            "run__model_version_id",
+            "run__published_at",
+            "run__model_version__holdout",
+            "run__model_version__algorithm",
         )
     )
     # Plain tuples, not model instances: a page reads up to two rows per customer and building models costs more
     # than the query.
-    for customer_id, kind, value, contributions, extra, model_version_id, published_at in rows:
+    for customer_id, kind, value, contributions, extra, version_id, published_at, holdout, algorithm in rows:
         score = SimpleNamespace(value=value, contributions=contributions, extra=extra)
-        out[kind][customer_id] = (score, SimpleNamespace(model_version_id=model_version_id, published_at=published_at))
+        version = SimpleNamespace(holdout=holdout, algorithm=algorithm)
+        run = SimpleNamespace(model_version_id=version_id, published_at=published_at, model_version=version)
+        out[kind][customer_id] = (score, run)
     return out
 
 
@@ -76,6 +86,17 @@ def _value(entry) -> dict | None:
         "expected_purchases": extra.get("expected_purchases"),
         "model_version": getattr(run, "model_version_id", None),
         "scored_at": getattr(run, "published_at", None),
+        **_forecast_horizon(run),
+    }
+
+
+def _forecast_horizon(run) -> dict:
+    """Over which horizon and by which model the value was forecast."""
+    version = getattr(run, "model_version", None)
+    holdout = (version.holdout or {}) if version is not None else {}
+    return {
+        "horizon_days": holdout.get("forecast_days") or holdout.get("horizon_days"),
+        "model": getattr(version, "algorithm", None),
     }
 
 
