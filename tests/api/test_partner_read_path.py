@@ -90,6 +90,7 @@ def test_the_customer_list_reads_current_scores_in_a_bounded_number_of_queries(w
     assert by_id[customers[0].pk]["risk"]["model_version"] == newest.model_version_id
     assert by_id[customers[40].pk]["risk"]["probability"] == 0.1  # not in the newest run: the one before
     assert all(row["value"]["expected_spend"] == 12.5 for row in rows)
+    assert all(row["value"]["model"] == "test" for row in rows)  # the value model's name travels with the score
     assert {"kind": "rfm", "code": "champions"} in by_id[customers[0].pk]["segments"]
     assert len(queries) <= 5, [q["sql"] for q in queries.captured_queries]
 
