@@ -32,8 +32,9 @@ MAX_BATCH_ROWS = 50_000
 def visible_job_or_404(user, job_id: int) -> JobRun:
     job = selectors.visible_job(user, job_id)
     if job is None:
-        if JobRun.objects.filter(pk=job_id).exists():
-            record_denied(user, action="view", what="import job", object_id=str(job_id))
+        existing = JobRun.objects.filter(pk=job_id).values_list("region_id", flat=True)
+        if existing:
+            record_denied(user, action="view", what="import job", object_id=str(job_id), region_id=existing[0])
         raise Http404("No import job matches the given query.")
     return job
 
@@ -159,7 +160,7 @@ class ImportJobDetail(RetrieveAPIView):
     def retrieve(self, request, *args, **kwargs):
         job = self.get_object()
         body = ImportJobSerializer(job).data
-        body["quality"] = selectors.quality_for_job(job)
+        body["quality"] = selectors.quality_for_job(request.user, job)
         return Response(body)
 
 

@@ -178,7 +178,8 @@ def changeable_region_or_404(user, code: str) -> Region:
 
     region = visible_regions(user, "change").filter(code=code).first()
     if region is None:
-        record_denied(user, action="change", what="region", object_id=code)
+        known = Region.objects.filter(code=code).values_list("code", flat=True).first() or ""
+        record_denied(user, action="change", what="region", object_id=code, region_code=known)
         raise NotFoundOrForbidden("No region matches the given query.")
     return region
 
