@@ -324,6 +324,7 @@ OPERATIONS: dict[str, Operation] = {
     "GET /api/v1/segments/audiences/": Operation(seed=_seed_audiences, row_region=_region_code),
     "POST /api/v1/segments/audiences/": Operation(body=_audience_body, snapshot=_audience_snapshot),
     "GET /api/v1/segments/audiences/{id}/": Operation(make=_audience),
+    "DELETE /api/v1/segments/audiences/{id}/": Operation(make=_audience, snapshot=_audience_snapshot),
     "GET /api/v1/promotions/": Operation(seed=_seed_offers, row_region=_region_code),
     "GET /api/v1/simulator/": Operation(),  # without its required parameters: 400 for every reader
     "GET /api/v1/audit-events/": Operation(seed=_seed_audit),
