@@ -50,6 +50,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "cartportal.middleware.RequestIdMiddleware",
+    "cartportal.middleware.SecurityHeadersMiddleware",
+    "cartportal.middleware.InputGuardMiddleware",
+    "cartportal.middleware.IdleTimeoutMiddleware",
     "cartportal.middleware.AppErrorMiddleware",
 ]
 
@@ -279,6 +282,11 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "cartportal.api.base.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "cartportal.api.parsers.CheckedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "cartportal.api.auth.FallbackContentNegotiation",
 }
 SPECTACULAR_SETTINGS = {
@@ -331,3 +339,19 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
 }
+
+# --- Input limits and web hardening ---------------------------------------------------------------------
+# Rules per audience: each is evaluated over the whole universe and listed with every audience of the region.
+CARTPORTAL_AUDIENCE_MAX_RULES = env.int("CARTPORTAL_AUDIENCE_MAX_RULES", default=50)
+# Four eyes: a campaign is approved by someone other than its author.
+CARTPORTAL_FOUR_EYES = env.bool("CARTPORTAL_FOUR_EYES", default=True)
+# A portal session ends after this many seconds without a request (0 = only the cookie's age ends it).
+CARTPORTAL_SESSION_IDLE_SECONDS = env.int("CARTPORTAL_SESSION_IDLE_SECONDS", default=1800)
+# Nesting depth allowed in a JSON body (deeper bodies answer 400 instead of exhausting the parser).
+CARTPORTAL_MAX_JSON_DEPTH = env.int("CARTPORTAL_MAX_JSON_DEPTH", default=32)
+# Sent on every page and API answer; the pages load scripts from static files only and pass data with json_script.
+CONTENT_SECURITY_POLICY = env.str(
+    "CONTENT_SECURITY_POLICY",
+    default="default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'",
+)

@@ -183,7 +183,7 @@ class CsvRenderer(BaseRenderer):
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        from cartportal.pages.export import _safe
+        from cartportal.pages.export import safe_cell as _safe
 
         if isinstance(data, dict) and "error" in data:
             rows, header = [data["error"]], ["status", "code", "message", "fields"]

@@ -11,12 +11,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.generics import ListAPIView, RetrieveAPIView
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cartportal.access import record_denied
 from cartportal.api.base import CsvExportMixin, error_response
+from cartportal.api.parsers import CheckedJSONParser
 from cartportal.models import JobRun, QuarantinedRow
 
 from . import selectors
@@ -80,7 +81,7 @@ class BatchSerializer(serializers.Serializer):
 
 
 class ImportBatchView(APIView):
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [CheckedJSONParser, MultiPartParser, FormParser]
     serializer_class = BatchSerializer
 
     @extend_schema(exclude=True)

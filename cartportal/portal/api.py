@@ -75,7 +75,9 @@ class CustomerViewSet(RegionScopedReadOnlyViewSet):
             }
         )
 
-    @extend_schema(request=s.ConsentSerializer, responses=_responses({200: s.CustomerSerializer}, 400, 401, 403, 404))
+    @extend_schema(
+        request=s.ConsentSerializer, responses=_responses({200: s.CustomerSerializer}, 400, 401, 403, 404, 409)
+    )
     @action(detail=True, methods=["post"])
     def consent(self, request, pk=None):
         """Record a consent change for one customer (audited)."""
