@@ -8,6 +8,11 @@ class CartportalConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(grant_application_role, sender=self)
+        from axes.signals import user_locked_out
+
+        from cartportal.logins import record_lockout
+
+        user_locked_out.connect(record_lockout, dispatch_uid="cartportal.audit_lockout")
         from cartportal.api import schema  # noqa: F401  (registers the token scheme with the OpenAPI generator)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from pathlib import Path
 from urllib.parse import unquote
@@ -33,6 +34,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
+    "axes",
     "cartportal.apps.CartportalConfig",
     "segments",
     "predictions",
@@ -54,6 +56,7 @@ MIDDLEWARE = [
     "cartportal.middleware.InputGuardMiddleware",
     "cartportal.middleware.IdleTimeoutMiddleware",
     "cartportal.middleware.AppErrorMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cartportal.urls"
@@ -95,6 +98,7 @@ DATABASE_APP_ROLE = env.str("DATABASE_APP_ROLE", default=env.db_url_config(env.s
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out account or address before any password check
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -355,3 +359,14 @@ CONTENT_SECURITY_POLICY = env.str(
     default="default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'",
 )
+# Login throttling (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one account, or from one address,
+# logins are refused (429) for LOGIN_LOCKOUT_MINUTES (0 = until an administrator lifts it: lift_login_lockout).
+AXES_ENABLED = env.bool("LOGIN_THROTTLING", default=True)
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks: per account and per address
+AXES_COOLOFF_TIME = (lambda minutes: dt.timedelta(minutes=minutes) if minutes else None)(
+    env.int("LOGIN_LOCKOUT_MINUTES", default=60)
+)
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
