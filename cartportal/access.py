@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NoReturn
 
 from django.contrib.auth.models import Group
 from django.db import models
@@ -254,8 +255,7 @@ def authorize(
 def ensure_can(user, action: str, region_id: int | None, *, what: str = "object") -> None:
     """Raise NotFoundOrForbidden (and audit the denial) unless `user` may `action` in that region."""
     if not can(user, action, region_id):
-        record_denied(user, action=action, what=what, region_id=region_id)
-        raise NotFoundOrForbidden(f"No {what} matches the given query.")
+        refuse_as_missing(user, action=action, what=what, region_id=region_id)
 
 
 def get_scoped_or_404(queryset: models.QuerySet, user, action: str = "view", **lookup):
@@ -271,8 +271,24 @@ def get_scoped_or_404(queryset: models.QuerySet, user, action: str = "view", **l
         existing = queryset.filter(**lookup).values_list("pk", region_id_path(queryset)).first()
     except (ValueError, TypeError):
         existing = None
-    if existing is not None:
-        record_denied(user, action=action, what=what, object_id=str(existing[0]), region_id=existing[1])
+    if existing is None:
+        refuse_as_missing(user, action=action, what=what, object_id=None)
+    refuse_as_missing(user, action=action, what=what, object_id=str(existing[0]), region_id=existing[1])
+
+
+def refuse_as_missing(
+    user,
+    *,
+    action: str,
+    what: str,
+    object_id: str | None = "",
+    region_id: int | None = None,
+    region_code: str = "",
+) -> NoReturn:
+    """The one "404 plus audited denial": audit the attempt, with the object's region when known (unless
+    `object_id` is None: nothing by that id exists), and answer exactly as for a missing object."""
+    if object_id is not None:
+        record_denied(user, action=action, what=what, object_id=object_id, region_id=region_id, region_code=region_code)
     raise NotFoundOrForbidden(f"No {what} matches the given query.")
 
 

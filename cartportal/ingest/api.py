@@ -15,7 +15,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cartportal.access import record_denied
+from cartportal.access import refuse_as_missing
 from cartportal.api.base import CsvExportMixin, error_response
 from cartportal.api.parsers import CheckedJSONParser
 from cartportal.models import JobRun, QuarantinedRow
@@ -33,10 +33,14 @@ MAX_BATCH_ROWS = 50_000
 def visible_job_or_404(user, job_id: int) -> JobRun:
     job = selectors.visible_job(user, job_id)
     if job is None:
-        existing = JobRun.objects.filter(pk=job_id).values_list("region_id", flat=True)
-        if existing:
-            record_denied(user, action="view", what="import job", object_id=str(job_id), region_id=existing[0])
-        raise Http404("No import job matches the given query.")
+        region_ids = list(JobRun.objects.filter(pk=job_id).values_list("region_id", flat=True))
+        refuse_as_missing(
+            user,
+            action="view",
+            what="import job",
+            object_id=str(job_id) if region_ids else None,
+            region_id=region_ids[0] if region_ids else None,
+        )
     return job
 
 

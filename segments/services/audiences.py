@@ -205,13 +205,12 @@ def audience_delete(*, actor, audience_id: int) -> None:
 
 def changeable_region_or_404(user, code: str) -> Region:
     """The region `code` if the user may change its data; otherwise the same 404 as for a missing region."""
-    from cartportal.access import NotFoundOrForbidden, record_denied, visible_regions
+    from cartportal.access import refuse_as_missing, visible_regions
 
     region = visible_regions(user, "change").filter(code=code).first()
     if region is None:
         known = Region.objects.filter(code=code).values_list("code", flat=True).first() or ""
-        record_denied(user, action="change", what="region", object_id=code, region_code=known)
-        raise NotFoundOrForbidden("No region matches the given query.")
+        refuse_as_missing(user, action="change", what="region", object_id=code, region_code=known)
     return region
 
 
