@@ -10,6 +10,7 @@ from cartportal.access import NotFoundOrForbidden
 from cartportal.models import AuditEvent
 from cartportal.services import DomainError
 from interventions import services
+from interventions.audiences import audience_list_create
 from interventions.models import Assignment, Campaign
 from tests.factories import CustomerFactory, UserFactory
 
@@ -26,8 +27,17 @@ def _pending(world, region=None, actor=None):
     """A pending campaign drafted by an analyst of its region (four eyes: its managers may approve it)."""
     region = region or world.region_a
     actor = actor or _analyst_of(region)
+    audience = audience_list_create(
+        actor=actor, region=region, name="Saved carts", customer_ids=[CustomerFactory(region=region).pk]
+    )
     c = services.campaign_create_draft(
-        actor=actor, region=region, name="Spring reminder", intervention="reminder", holdout_share=0.2
+        actor=actor,
+        region=region,
+        name="Spring reminder",
+        intervention="reminder",
+        holdout_share=0.2,
+        audience_kind="list",
+        audience_ref={"list_id": audience.pk},
     )
     return services.campaign_transition(actor=actor, campaign_id=c.pk, action="submit", reason="ready")
 
