@@ -12,6 +12,7 @@ class InterventionsConfig(AppConfig):
         # Content providers register themselves with `interventions.content` when imported.
         from interventions.delivery import providers  # noqa: F401
         from interventions.offers import pricing  # noqa: F401
+        from interventions.winback import content  # noqa: F401
 
         extensions.proposed_action.register(selectors.proposed_for)
         extensions.cart_action.register(cart_actions.propose_for_cart)
