@@ -13,11 +13,14 @@ from cartportal import access
 from cartportal.models import AuditEvent, Customer, Region
 from interventions.assignment import eligibility
 from interventions.audiences import audience_customer_ids
+from interventions.delivery.render import render_message
 from interventions.models import Campaign
 from interventions.services import campaign_transition
 from tests.datasets import import_online_retail
 from tests.factories import UserFactory
 from tests.interventions.winback_data import seed_shop
+
+REFERRAL_TOO_SMALL = "nothing to offer: the customer's orders are too small for a referral credit of at least 1.00"
 
 
 def _manager(region, name="manager_wb"):
@@ -84,6 +87,13 @@ def test_manager_opens_win_back_sees_the_lift_and_drafts_a_campaign_for_the_top_
     eligible, counts = eligibility(manager, campaign, campaign.created_at)
     assert set(Customer.objects.filter(pk__in=eligible).values_list("external_id", flat=True)) == set(consenting)
     assert counts["audience"] == 100 and counts["no_consent_or_erased"] == 100 - len(consenting)
+
+    # every one of them has a message to send: they all bought in the base period
+    chosen = Customer.objects.filter(region=region, external_id__in=top)
+    assert {render_message("winback_discount", c).refusal for c in chosen} == {""}
+    referrals = [render_message("referral_code", c) for c in chosen]
+    assert all(r.refusal in ("", REFERRAL_TOO_SMALL) for r in referrals)
+    assert sum(r.refusal == "" for r in referrals) > 50
 
     campaign_transition(actor=manager, campaign_id=campaign.pk, action="submit", reason="")
     approval = client.get(f"/interventions/campaigns/{campaign.pk}/approve/").content.decode()
