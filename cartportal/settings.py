@@ -247,6 +247,18 @@ CELERY_BEAT_SCHEDULE["interventions-weekly-promotions"] = {
     "schedule": crontab(minute=0, hour=5, day_of_week="mon"),
     "args": (None, None),
 }
+# Recommendations: retrained weekly from every region's purchases (promoted only when better on a later holdout).
+CELERY_BEAT_SCHEDULE["predictions-retrain-recommendation"] = {
+    "task": "predictions.retrain",
+    "schedule": crontab(minute=30, hour=3, day_of_week="mon"),
+    "args": (None, "recommendation"),
+}
+RECOMMENDATION_HOLDOUT_SHARE = env.float("CARTPORTAL_RECOMMENDATION_HOLDOUT_SHARE", default=0.85)
+# Products bought together: a pair is shown only when it is in at least this many orders, with this confidence and
+# lift (confidence: share of the product's orders holding the companion; lift: confidence over the companion's share)
+BOUGHT_TOGETHER_MIN_BASKETS = env.int("CARTPORTAL_BOUGHT_TOGETHER_MIN_BASKETS", default=3)
+BOUGHT_TOGETHER_MIN_CONFIDENCE = env.float("CARTPORTAL_BOUGHT_TOGETHER_MIN_CONFIDENCE", default=0.05)
+BOUGHT_TOGETHER_MIN_LIFT = env.float("CARTPORTAL_BOUGHT_TOGETHER_MIN_LIFT", default=1.5)
 CELERY_BEAT_SCHEDULE["interventions-attribute-outcomes"] = {
     "task": "interventions.attribute_outcomes",
     "schedule": crontab(minute="*/30"),

@@ -22,6 +22,7 @@ TABS = [
     ("Simulator", "interventions:simulator", EVERYONE),
     ("Data", "ingest:imports", EVERYONE),
     ("Models", "predictions:models", EVERYONE),
+    ("Readiness", "predictions:readiness", EVERYONE),
     ("Jobs", "portal:jobs", EVERYONE),
     ("Audit", "portal:audit", (COMPLIANCE,)),
     ("API", "api-docs", EVERYONE),

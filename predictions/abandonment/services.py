@@ -15,7 +15,6 @@ from predictions.abandonment.cart.features import DRIVERS, FEATURES
 from predictions.abandonment.cart.model import CartAbandonmentModel
 
 KIND = "abandonment"
-_latest: dict[str, CartAbandonmentModel] = {}
 
 
 CARD = {
@@ -42,7 +41,6 @@ def train(
     cutoff = cutoff or timezone.now()
     frame = carts.labelled_carts(region_ids=region_ids, horizon=cutoff)
     model = CartAbandonmentModel(seed=seed, iterations=iterations).fit(frame)
-    _latest[KIND] = model
     ids = sorted(int(i) for i in model.holdout_ids)
     cat, baseline = model.metrics["catboost"], model.metrics["logistic_baseline"]
     return TrainedModel(
@@ -53,7 +51,7 @@ def train(
         metrics={
             **{k: cat[k] for k in ("roc_auc", "pr_auc", "brier", "top_decile_lift")},
             **{f"baseline_{k}": baseline[k] for k in ("roc_auc", "pr_auc", "brier", "top_decile_lift")},
-            "baseline": baseline,
+            "baseline": {"name": "logistic regression", **baseline},
             **model.metrics,
         },
         holdout={
@@ -88,7 +86,10 @@ def abandonment_train(
     from predictions import registry
 
     trained = train(region_ids=region_ids, cutoff=cutoff, seed=seed, iterations=iterations)
-    version, _promoted = registry.register_trained(actor=actor, kind=KIND, trained=trained, metric="roc_auc")
+    metric, higher_is_better = registry.GATE_METRICS[KIND]
+    version, _promoted = registry.register_trained(
+        actor=actor, kind=KIND, trained=trained, metric=metric, higher_is_better=higher_is_better
+    )
     version.refresh_from_db()  # the promotion changed the row, not this instance
     with transaction.atomic():
         audit.record(
@@ -106,10 +107,10 @@ def abandonment_train(
 
 
 def latest_model() -> CartAbandonmentModel | None:
-    """The active registered model, else the one trained last in this process, else None."""
+    """The active registered model, else None (a candidate the registry refused is never used for scoring)."""
     from predictions import registry
 
     try:
         return registry.load_active(KIND)
     except registry.RegistryError:
-        return _latest.get(KIND)
+        return None
