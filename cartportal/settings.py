@@ -365,6 +365,9 @@ CARTPORTAL_WEBHOOK_CA_BUNDLE = env.str("CARTPORTAL_WEBHOOK_CA_BUNDLE", default="
 # assumed for a product whose cost the catalogue does not carry (0.3 = 30 % of the price is margin).
 CARTPORTAL_MAX_DISCOUNT_RATE = env.float("CARTPORTAL_MAX_DISCOUNT_RATE", default=0.3)
 CARTPORTAL_GROSS_MARGIN = env.float("CARTPORTAL_GROSS_MARGIN", default=0.3)
+# Win back: the page where a customer joins the shop's membership (the membership-discount message links to it; a
+# campaign with that intervention refuses every customer while it is empty).
+CARTPORTAL_MEMBERSHIP_URL = env.str("CARTPORTAL_MEMBERSHIP_URL", default="")
 # Cart abandonment: a cart counts as bought when a purchase (or an order of its customer) follows its latest
 # change within this many hours; carts changed within the last N days (of the shop's latest cart activity) are
 # listed as open; cart lines with these SKUs (case-insensitive) are the cart's shipping cost, not items.
