@@ -8,7 +8,7 @@ from django.shortcuts import render
 
 from cartportal import selectors
 from cartportal.access import ADMIN, EXECUTIVE, get_scoped_or_404, has_role, visible_regions
-from cartportal.models import AuditEvent
+from cartportal.models import AuditEvent, JobRun
 from cartportal.pages.export import csv_response, wants_csv
 from cartportal.pages.filters import region_filter
 
@@ -93,13 +93,16 @@ def audit_log(request):
 
 @login_required
 def job_list(request):
-    page = Paginator(selectors.job_list(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "portal/jobs.html", {"page": page})
+    # "mine" by default: the first thing a user looks for is the job they just started.
+    mine = request.GET.get("who") != "all"
+    jobs = selectors.job_list(request.user, mine=mine)
+    page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "portal/jobs.html", {"page": page, "mine": mine})
 
 
 @login_required
 def job_detail(request, job_id: int):
-    job = get_scoped_or_404(selectors.job_list(request.user).model.objects, request.user, pk=job_id)
+    job = get_scoped_or_404(JobRun.objects.select_related("region", "started_by"), request.user, pk=job_id)
     if request.headers.get("Accept", "").startswith("application/json"):
         return JsonResponse(
             {"id": job.pk, "state": job.state, "progress": job.progress, "message": job.message, "counts": job.counts}
