@@ -86,6 +86,7 @@ def audit_log(request):
         audit_export_record(actor=user, filters=filters.as_dict() if filters else {}, rows=events.count())
         return csv_response("audit-log.csv", audit_selectors.CSV_COLUMNS, audit_selectors.audit_csv_rows(events))
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = audit_selectors.with_actor_names(page.object_list)
     context = {"page": page, "form": form, "chain": audit_selectors.chain_status(user)}
     context["may_read"] = audit_selectors.may_read_audit(user)
     return render(request, "portal/audit.html", context)
