@@ -44,7 +44,8 @@ def job_finished(job_id: int, *, counts: dict | None = None, message: str = "") 
     JobRun.objects.filter(pk=job_id).update(**fields)
 
 
-def job_failed(job_id: int, error: str) -> None:
-    JobRun.objects.filter(pk=job_id).update(
-        state=JobRun.State.FAILED, finished_at=timezone.now(), error=error[:5000], progress=F("progress")
-    )
+def job_failed(job_id: int, error: str, *, counts: dict | None = None) -> None:
+    fields = {"state": JobRun.State.FAILED, "finished_at": timezone.now(), "error": error[:5000]}
+    if counts is not None:
+        fields["counts"] = counts
+    JobRun.objects.filter(pk=job_id).update(progress=F("progress"), **fields)

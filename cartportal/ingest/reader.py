@@ -245,10 +245,6 @@ def _assemble(lines: list[bytes], index: int, encoding: str):
     return first, None, index + 1
 
 
-def _raw(lines: list[bytes], start: int, end: int, encoding: str) -> str:
-    return b"".join(lines[start - 1 : end]).decode(encoding, errors="replace").rstrip("\r\n")[:2000]
-
-
 def _open_xlsx(path: Path, chunk_rows: int) -> TableFile:
     from openpyxl import load_workbook
 

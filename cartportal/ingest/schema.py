@@ -8,7 +8,7 @@ Validation returns, per row, the first problem found: the canonical field, an er
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -48,7 +48,7 @@ class Field:
     synonyms: tuple[str, ...] = ()
     max_length: int | None = None
     allow_future: bool = False
-    help: str = ""
+    digits: tuple[int, int] | None = None  # (precision, scale) of the numeric column a decimal field loads into
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,6 @@ class EntitySpec:
     fields: tuple[Field, ...]
     key: tuple[str, ...] = ()
     help: str = ""
-    extra: dict = field(default_factory=dict)
 
     def field(self, name: str) -> Field:
         return next(f for f in self.fields if f.name == name)
@@ -79,6 +78,14 @@ def guess_mapping(spec: EntitySpec, header: list[str]) -> dict[str, str]:
                 mapping[f.name] = column
                 break
     return mapping
+
+
+# What fits the columns: PostgreSQL's integer, and dates a shop's records can hold (a date outside is a typo or
+# a placeholder such as 1900-01-01 / 9999-12-31, and would wreck every recency and tenure figure).
+INT_RANGE = (-(2**31), 2**31 - 1)
+EARLIEST_DATE = pd.Timestamp("1970-01-01", tz="UTC")
+FUTURE_YEARS = 20  # how far a field that may hold future dates (a promised delivery) may reach
+NON_FINITE_WORDS = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 
 
 class Problems:
@@ -129,14 +136,21 @@ def validate(
         if f.required:
             problems.add(empty, f.name, "missing_required", f"{label} is empty but required.")
         value, invalid, code, message = _parse(f, text, empty, label, date_formats.get(f.name))
+        if f.kind in {"int", "decimal"}:
+            not_finite = _non_finite(value, text, empty)
+            problems.add(not_finite, f.name, "not_finite", f"{label} is not a finite number.")
+            invalid = invalid & ~not_finite
+        if f.kind == "datetime":  # 0001-01-01 or 9999-12-31 (beyond what parses) are far dates, not bad ones
+            far = _far_years(text, invalid)
+            problems.add(far, f.name, "date_out_of_range", f"{label} is too far in the past or the future.")
+            invalid = invalid & ~far
         problems.add(invalid, f.name, code, message)
         parsed[f.name] = value
         if f.kind in {"int", "decimal"}:
             _check_range(f, value, empty, label, problems)
-        if f.kind == "datetime" and not f.allow_future:
-            future = (~empty & ~invalid) & (value > now + pd.Timedelta(days=1)).to_numpy(dtype=bool, na_value=False)
-            problems.add(future, f.name, "future_date", f"{label} is in the future.")
-        if f.kind == "text" and f.max_length:
+        if f.kind == "datetime":
+            _check_dates(f, value, empty | invalid, label, now, problems)
+        if f.kind in {"text", "choice"} and f.max_length:
             too_long = text.str.len().to_numpy() > f.max_length
             problems.add(too_long, f.name, "too_long", f"{label} is longer than {f.max_length} characters.")
     return parsed, problems
@@ -175,15 +189,59 @@ def _parse(f: Field, text: pd.Series, empty: np.ndarray, label: str, date_format
     raise ValueError(f"unknown field kind {f.kind}")
 
 
+def _non_finite(value: pd.Series, text: pd.Series, empty: np.ndarray) -> np.ndarray:
+    """Infinities (inf, 1e400) and NaN written as a word; only the few values that parsed to neither a finite
+    number nor nothing are looked at as text."""
+    numbers = value.to_numpy(dtype=float, na_value=np.nan)
+    out = ~empty & np.isinf(numbers)
+    unparsed = ~empty & np.isnan(numbers)
+    if unparsed.any():
+        out[unparsed] = text[unparsed].str.lower().isin(NON_FINITE_WORDS).to_numpy()
+    return out
+
+
 def _check_range(f: Field, value: pd.Series, empty: np.ndarray, label: str, problems: Problems) -> None:
     numbers = value.to_numpy(dtype=float, na_value=np.nan)
+    finite = ~empty & np.isfinite(numbers)
     if f.min is not None:
-        low = ~empty & (numbers < f.min)
+        low = finite & (numbers < f.min)
         code = "negative_value" if f.min == 0 else "out_of_range"
         problems.add(low, f.name, code, f"{label} is below {f.min:g}.")
     if f.max is not None:
-        high = ~empty & (numbers > f.max)
+        high = finite & (numbers > f.max)
         problems.add(high, f.name, "out_of_range", f"{label} is above {f.max:g}.")
+    if f.kind == "int":
+        low, high = INT_RANGE
+        outside = finite & ((numbers < low) | (numbers > high))
+        problems.add(outside, f.name, "out_of_range", f"{label} is beyond the range of whole numbers ({high:,}).")
+    if f.digits:
+        precision, scale = f.digits
+        limit = 10.0 ** (precision - scale)
+        outside = finite & (np.abs(np.round(numbers, scale)) >= limit)
+        message = f"{label} does not fit {precision} digits with {scale} decimals (at most {limit:,.0f})."
+        problems.add(outside, f.name, "out_of_range", message)
+
+
+def _far_years(text: pd.Series, invalid: np.ndarray) -> np.ndarray:
+    """Among dates that did not parse, those whose year is beyond what a date can hold here."""
+    out = np.zeros(len(text), dtype=bool)
+    if invalid.any():
+        years = pd.to_numeric(text[invalid].str.extract(r"(?<!\d)(\d{4})(?!\d)", expand=False), errors="coerce")
+        far = (years < EARLIEST_DATE.year) | (years > pd.Timestamp.max.year)
+        out[invalid] = far.to_numpy(dtype=bool, na_value=False)
+    return out
+
+
+def _check_dates(f: Field, value: pd.Series, skip: np.ndarray, label: str, now: pd.Timestamp, problems) -> None:
+    latest = now + (pd.DateOffset(years=FUTURE_YEARS) if f.allow_future else pd.Timedelta(days=1))
+    known = ~skip & value.notna().to_numpy()
+    early = known & (value < EARLIEST_DATE).to_numpy(dtype=bool, na_value=False)
+    problems.add(early, f.name, "date_out_of_range", f"{label} is before {EARLIEST_DATE:%Y-%m-%d}.")
+    late = known & (value > latest).to_numpy(dtype=bool, na_value=False)
+    if f.allow_future:
+        problems.add(late, f.name, "date_out_of_range", f"{label} is more than {FUTURE_YEARS} years ahead.")
+    else:
+        problems.add(late, f.name, "future_date", f"{label} is in the future.")
 
 
 _CURRENCY = re.compile(r"[\s$€£¥]|R\$")

@@ -29,12 +29,16 @@ def import_create_job(*, actor, options: ImportOptions, region=None) -> JobRun:
 
 
 def import_run(*, actor, source, options: ImportOptions, job: JobRun | None = None) -> JobRun:
-    """Run an import now; a DomainError (bad mapping, unreadable file) fails the job with its message."""
+    """Run an import now; a DomainError (bad mapping, unreadable file) fails the job with its message. A database
+    error during the load fails the job too, with the counts so far and the reason in `counts["failed"]`."""
     job = job or import_create_job(actor=actor, options=options)
     try:
         run_import(actor=actor, source=source, options=options, job_id=job.pk)
     except DomainError as error:
         job_failed(job.pk, str(error))
+        raise
+    except Exception as error:  # whatever stopped it, the job must not be left "running"
+        job_failed(job.pk, f"The import stopped: {type(error).__name__}: {str(error).strip()[:500]}")
         raise
     job.refresh_from_db()
     return job

@@ -1,7 +1,8 @@
 """python manage.py import_file KIND FILE [--map field=column ...] [--region CODE] [--date-format FMT]
 
 Any kind the Data tab takes (customers, products, transactions, orders, order_items, payments, sellers, sessions,
-cart_events, reviews, survey). Prints the reasons, then one JSON object with the counts as its last line."""
+cart_events, reviews, survey). Prints the reasons, then one JSON object with the counts as its last line, with
+`failed` null, or why the import stopped early (a database error; the command then exits with status 1)."""
 
 import json
 
@@ -59,4 +60,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {code:<24} {n:>9,}")
         result = {k: counts[k] for k in ("read", "loaded", "cancellations", "quarantined", "duplicates")}
         result.update(job=job.pk, by_code=counts.get("by_code", {}), mapping=counts.get("mapping", {}))
+        result["failed"] = counts.get("failed")  # why the import stopped early (a database error), else null
         self.stdout.write(json.dumps(result))
+        if result["failed"]:
+            raise SystemExit(1)  # the summary stays the last line; the exit status tells scripts it failed

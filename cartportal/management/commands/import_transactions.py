@@ -3,7 +3,8 @@
    (--region-col R | --region CODE)
 
 Prints, as its last line, one JSON object: read, loaded, cancellations, quarantined, duplicates (read is the sum of
-the other four), plus the job id and the reasons rows were quarantined."""
+the other four), plus the job id, the reasons rows were quarantined and `failed` (null, or why the import stopped
+early: a database error rolls back the chunk in flight; the command then exits with status 1)."""
 
 import json
 
@@ -77,4 +78,7 @@ class Command(BaseCommand):
             date_formats=counts.get("date_formats", {}),
             encoding=counts.get("encoding"),
         )
+        result["failed"] = counts.get("failed")  # why the import stopped early (a database error), else null
         self.stdout.write(json.dumps(result))
+        if result["failed"]:
+            raise SystemExit(1)  # the summary stays the last line; the exit status tells scripts it failed

@@ -1,0 +1,17 @@
+"""One import: read, validate, resolve regions and references, de-duplicate, COPY, insert, quarantine.
+
+Each chunk is its own transaction, so progress is visible while a big file loads and a crash loses at most
+the chunk in flight (re-running the import then adds only what is missing: every row has a key).
+Counts always add up: read = loaded + cancellations + quarantined + duplicates.
+
+Modules: `run` (one import end to end), `chunk` (one chunk), `staging` and `direct` (the two ways rows reach
+the tables, sharing the checks and the conversion of `..copying`), `regions`, `rejections`, `options`.
+"""
+
+from __future__ import annotations
+
+from .options import Counts, ImportOptions
+from .regions import RegionResolver, region_code_for
+from .run import ImportRun, resolve_mapping, run_import
+
+__all__ = ["Counts", "ImportOptions", "ImportRun", "RegionResolver", "region_code_for", "resolve_mapping", "run_import"]
