@@ -217,7 +217,10 @@ def retrain_run(*, actor, job_id: int, kind: str, rescore: bool = True) -> Model
     job_progress(job_id, 80, message="trained; registering")
     version, promoted = registry.register_trained(actor=actor, kind=kind, trained=trained, metric=metric)
     flat = {k: v for k, v in trained.metrics.items() if isinstance(v, int | float)}
-    job_finished(job_id, counts={"model_version": version.pk, "promoted": promoted, **flat})
+    version.refresh_from_db(fields=["status"])
+    # The job says the same word for the version as the Models page does.
+    message = f"{kind} version {version.pk} is {version.status}" + ("" if promoted else " (not promoted)")
+    job_finished(job_id, counts={"model_version": version.pk, "promoted": promoted, **flat}, message=message)
     if promoted and rescore:
         rescore_start(actor=actor, kind=kind)
     return version
