@@ -43,6 +43,9 @@ class Provider:
 
 # (user, customer) -> the next-best action the interventions app proposes for one customer (a dict).
 proposed_action = Provider("proposed action", default=None)
+# (cart: {"top_driver", "customer_id", "low_rated_items"}) -> {"action", "name", "reason"}: the intervention the
+# interventions app proposes for one open cart (predictions asks it for each cart it scores).
+cart_action = Provider("intervention proposed for an open cart", default=None)
 # (region_id, segment) -> the measured conversion lift (treated rate - holdout rate) of that audience segment in
 # that region, falling back to the region's pooled measured lift; None while nothing is measured.
 segment_lift = Provider("measured lift of an audience segment", default=None)

@@ -324,6 +324,14 @@ CARTPORTAL_FAIRNESS_MIN_GROUP = env.int("CARTPORTAL_FAIRNESS_MIN_GROUP", default
 # assumed for a product whose cost the catalogue does not carry (0.3 = 30 % of the price is margin).
 CARTPORTAL_MAX_DISCOUNT_RATE = env.float("CARTPORTAL_MAX_DISCOUNT_RATE", default=0.3)
 CARTPORTAL_GROSS_MARGIN = env.float("CARTPORTAL_GROSS_MARGIN", default=0.3)
+# Cart abandonment: a cart counts as bought when a purchase (or an order of its customer) follows its latest
+# change within this many hours; carts changed within the last N days (of the shop's latest cart activity) are
+# listed as open; cart lines with these SKUs (case-insensitive) are the cart's shipping cost, not items.
+CARTPORTAL_ABANDONMENT_WINDOW_HOURS = env.int("CARTPORTAL_ABANDONMENT_WINDOW_HOURS", default=24)
+CARTPORTAL_OPEN_CART_DAYS = env.int("CARTPORTAL_OPEN_CART_DAYS", default=7)
+CARTPORTAL_SHIPPING_SKUS = env.list(
+    "CARTPORTAL_SHIPPING_SKUS", default=["SHIPPING", "POST", "DOT", "POSTAGE", "DELIVERY", "FREIGHT"]
+)
 
 LOGGING = {
     "version": 1,

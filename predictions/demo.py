@@ -34,7 +34,7 @@ def build_demo(stdout) -> None:
 
 
 def _abandonment_demo(stdout) -> None:
-    from .abandonment.model import TrainingError as AbandonmentTrainingError
+    from .abandonment.cart.model import TrainingError as AbandonmentTrainingError
     from .abandonment.services import abandonment_train
 
     try:
@@ -46,9 +46,7 @@ def _abandonment_demo(stdout) -> None:
     stdout.write(f"predictions: abandonment model v{version.pk} ({version.status}), holdout ROC AUC {auc:.3f}")
     if version.status == version.Status.ACTIVE:
         run = score_in_process(kind="abandonment")
-        stdout.write(
-            f"predictions: abandonment risk of {run.scores.count()} customers' latest sessions (run #{run.pk})"
-        )
+        stdout.write(f"predictions: abandonment risk of {run.scores.count()} customers' open carts (run #{run.pk})")
 
 
 def score_in_process(*, kind: str):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
@@ -54,28 +55,26 @@ def _end_of(month: dt.date) -> dt.datetime:
 
 
 def drift_compute(*, actor, kind: str, month: dt.date) -> DriftReport:
-    """Compare the customer population at the end of `month` with the end of the month before (features, and
-    the score of the active `kind` model when there is one). One report per kind and month (recomputed)."""
+    """Compare `month` with the month before: the features and the score of the active `kind` model when there is
+    one. A model that says which population it scores (``drift_population``: the abandonment model's carts whose
+    prediction point falls in the month) is compared on that; otherwise the customer population at each month's
+    end. One report per kind and month (recomputed)."""
     authorize(actor, MANAGE_MODELS, what="drift report")
     month, reference = month_start(month), previous_month(month_start(month))
-    current_frame = all_customer_features(as_of=_end_of(month))
-    reference_frame = all_customer_features(as_of=_end_of(reference))
-    current_frame = current_frame[current_frame["tenure_days"] >= 0]
-    reference_frame = reference_frame[reference_frame["tenure_days"] >= 0]
     version = registry.active_version(kind)
-    features = [f for f in (version.features if version else []) if f in current_frame.columns]
-    features = features or [c for c in current_frame.columns if c != "region_id"]
+    scorer = registry.load_version(version) if version is not None else None
+    current_frame, reference_frame = _populations(scorer, month, reference)
+    numeric = [c for c in current_frame.columns if pd.api.types.is_numeric_dtype(current_frame[c])]
+    features = [f for f in (version.features if version else []) if f in numeric]
+    features = features or [c for c in numeric if c != "region_id"]
     feature_psi = {}
     for name in features:
         value = psi(reference_frame[name].to_numpy(), current_frame[name].to_numpy())
         if value is not None:
             feature_psi[name] = round(value, 4)
     score_psi = None
-    if version is not None and len(current_frame) and len(reference_frame):
-        scorer = registry.load_version(version)
-        score_psi = psi(
-            scorer.score(reference_frame)["value"].to_numpy(), scorer.score(current_frame)["value"].to_numpy()
-        )
+    if scorer is not None and len(current_frame) and len(reference_frame):
+        score_psi = psi(_scores(scorer, reference_frame), _scores(scorer, current_frame))
         score_psi = None if score_psi is None else round(score_psi, 4)
     flagged = sorted(k for k, v in feature_psi.items() if v > THRESHOLD)
     if score_psi is not None and score_psi > THRESHOLD:
@@ -103,6 +102,27 @@ def drift_compute(*, actor, kind: str, month: dt.date) -> DriftReport:
             after={"kind": kind, "month": month.isoformat(), "flagged": flagged},
         )
     return report
+
+
+def _populations(scorer, month: dt.date, reference: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    population = getattr(scorer, "drift_population", None)
+    if population is not None:
+        return (
+            population(start=_start_of(month), end=_end_of(month)),
+            population(start=_start_of(reference), end=_end_of(reference)),
+        )
+    current_frame = all_customer_features(as_of=_end_of(month))
+    reference_frame = all_customer_features(as_of=_end_of(reference))
+    return current_frame[current_frame["tenure_days"] >= 0], reference_frame[reference_frame["tenure_days"] >= 0]
+
+
+def _scores(scorer, frame: pd.DataFrame) -> np.ndarray:
+    predict = getattr(scorer, "predict", None)
+    return np.asarray(predict(frame) if predict is not None else scorer.score(frame)["value"], float)
+
+
+def _start_of(month: dt.date) -> dt.datetime:
+    return dt.datetime.combine(month, dt.time(), tzinfo=dt.UTC)
 
 
 def last_complete_month(now: dt.datetime | None = None) -> dt.date:

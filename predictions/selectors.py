@@ -217,9 +217,10 @@ def month_start(day: dt.date) -> dt.date:
 
 
 def revenue_at_risk_by_region(user, region_ids: list[int] | None = None) -> dict[int, float]:
-    """Per region: the expected value of the open carts that the current abandonment run scored, i.e. the sum of
-    (probability of abandoning x value still in the cart) over each scored customer's latest session whose cart
-    holds items and has not been bought. Empty when no abandonment run is published (not measured, not zero)."""
+    """Per region: the expected lost revenue of the open carts that the current abandonment run scored, i.e. the sum
+    of (probability of abandoning x cart value) that the run stored with each open cart (the same open carts the
+    Abandonment tab lists); a score without a stored cart value falls back to its session's cart still holding
+    items and not bought. Empty when no abandonment run is published (not measured, not zero)."""
     run = latest_run(Kind.ABANDONMENT)
     if run is None:
         return {}
@@ -227,16 +228,18 @@ def revenue_at_risk_by_region(user, region_ids: list[int] | None = None) -> dict
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT s.region_id, SUM(s.value * cart.open_value)
+            SELECT s.region_id, SUM(COALESCE((s.extra ->> 'expected_loss')::float, s.value * cart.open_value))
             FROM predictions_score s
             JOIN LATERAL (
                 SELECT SUM(CASE e.kind WHEN 'add' THEN 1 WHEN 'remove' THEN -1 ELSE 0 END
                            * e.quantity * COALESCE(e.unit_price, 0)) AS open_value,
                        bool_or(e.kind = 'purchase') AS bought
                 FROM cartportal_cartevent e WHERE e.session_id = s.session_id
+                  AND (s.extra ->> 'expected_loss') IS NULL
             ) cart ON TRUE
-            WHERE s.run_id = %s AND s.session_id IS NOT NULL AND NOT COALESCE(cart.bought, FALSE)
-              AND cart.open_value > 0 {scope}
+            WHERE s.run_id = %s AND s.session_id IS NOT NULL
+              AND ((s.extra ->> 'expected_loss') IS NOT NULL
+                   OR (NOT COALESCE(cart.bought, FALSE) AND cart.open_value > 0)) {scope}
             GROUP BY s.region_id""",
             [run.pk, *params],
         )

@@ -172,6 +172,41 @@ class LiveSessionSerializer(serializers.Serializer):
     cart_adds = serializers.IntegerField(min_value=0, max_value=10000, required=False)
 
 
+class LiveCartItemSerializer(serializers.Serializer):
+    product_id = serializers.CharField(max_length=64, help_text="The shop's own product id (SKU)")
+    price = serializers.FloatField(min_value=0, max_value=1e7, help_text="Unit price now in the cart")
+    quantity = serializers.IntegerField(min_value=1, max_value=10000, default=1)
+
+
+class LiveCartSerializer(serializers.Serializer):
+    """An open cart as it stands now: its items, the quoted shipping cost and the session so far."""
+
+    region = serializers.SlugRelatedField(slug_field="code", queryset=Region.objects.all())
+    items = serializers.ListField(child=LiveCartItemSerializer(), min_length=1, max_length=200)
+    shipping_cost = serializers.FloatField(min_value=0, max_value=1e6, required=False, allow_null=True)
+    customer_id = serializers.CharField(max_length=64, required=False, allow_blank=True, help_text="External id")
+    device = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    traffic_source = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    started_at = serializers.DateTimeField(required=False, help_text="When the session started")
+    minutes_in_session = serializers.FloatField(min_value=0, max_value=1e5, required=False)
+    removes = serializers.IntegerField(min_value=0, max_value=1000, default=0, help_text="Items taken out so far")
+
+
+class LiveCartUnknownSerializer(serializers.Serializer):
+    products = serializers.ListField(child=serializers.CharField(), help_text="Product ids not in the catalogue")
+    customer = serializers.CharField(allow_null=True, help_text="A customer id not found (or not visible)")
+
+
+class LiveCartScoreSerializer(serializers.Serializer):
+    probability = serializers.FloatField(help_text="Calibrated probability the cart is not bought in the window")
+    cart_value = serializers.FloatField()
+    expected_loss = serializers.FloatField(help_text="probability x cart value")
+    drivers = serializers.ListField(child=serializers.JSONField())
+    intervention = serializers.JSONField(allow_null=True)
+    unknown = LiveCartUnknownSerializer()
+    prediction_point = serializers.CharField()
+
+
 class LiveScoreSerializer(serializers.Serializer):
     probability = serializers.FloatField()
     drivers = serializers.ListField(child=serializers.JSONField())

@@ -31,6 +31,7 @@ urlpatterns = [
     ),
     path("docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
     path("sessions/score/", portal_api.LiveSessionScoreView.as_view(), name="api-session-score"),
+    path("carts/score/", portal_api.LiveCartScoreView.as_view(), name="api-cart-score"),
     path("", include(router.urls)),
     path("", include("segments.api.urls")),
     path("", include("predictions.api.urls")),

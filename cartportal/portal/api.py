@@ -18,7 +18,7 @@ from cartportal.api import serializers as s
 from cartportal.api.base import DEFAULT_PERMISSIONS, RegionScopedReadOnlyViewSet, error_body
 from cartportal.api.views import _responses, _valid
 from cartportal.models import Customer
-from cartportal.portal.customer_insights import customer_insights, score_live_session
+from cartportal.portal.customer_insights import customer_insights, score_live_cart
 
 
 # --- Customers -----------------------------------------------------------------------------------------
@@ -116,32 +116,48 @@ class CustomerViewSet(RegionScopedReadOnlyViewSet):
         return Response({"updated": len(customers), "ids": ids})
 
 
-# --- Live session scoring ------------------------------------------------------------------------------
+# --- Live session scoring (retired) and live cart scoring ------------------------------------------------
 class LiveSessionScoreView(APIView):
-    """Score a session in progress: the probability it ends without a purchase and the friction drivers
-    behind it. Reads nothing and stores nothing, so a token's "read" scope is enough."""
+    """Retired: whole-session scoring answered from the outcome itself. Validates the body as before and answers
+    503 with a pointer to POST /api/v1/carts/score/, which scores an open cart."""
 
     permission_classes = DEFAULT_PERMISSIONS
     read_only_post = True
 
     @extend_schema(
+        deprecated=True,
         request=s.LiveSessionSerializer,
-        responses=_responses(
-            {200: s.LiveScoreSerializer},
-            503,
-            400,
-            401,
-            403,
-            429,
-        ),
+        responses=_responses({200: s.LiveScoreSerializer}, 503, 400, 401, 403, 429),
     )
     def post(self, request):
         data = dict(_valid(s.LiveSessionSerializer, request.data))
         region = data.pop("region")
         if not can(request.user, "view", region.pk):
             raise exceptions.ValidationError({"region": ["Unknown region."]})
+        # Whole-session fields (pages, exit rate, page value) describe the outcome, not a moment one can act on: the
+        # abandonment model scores open carts instead.
+        message = "Session scoring is retired: score the open cart with POST /api/v1/carts/score/."
+        return Response(error_body(503, message, code="unavailable"), status=503)
+
+
+class LiveCartScoreView(APIView):
+    """Score an open cart now: the probability it is not bought within the recovery window, the friction drivers
+    behind it in concrete words, and the proposed intervention. Products and the customer are looked up by the
+    shop's own ids; those not found are reported under "unknown". Stores nothing, so "read" scope is enough."""
+
+    permission_classes = DEFAULT_PERMISSIONS
+    read_only_post = True
+
+    @extend_schema(
+        request=s.LiveCartSerializer, responses=_responses({200: s.LiveCartScoreSerializer}, 503, 400, 401, 403, 429)
+    )
+    def post(self, request):
+        data = dict(_valid(s.LiveCartSerializer, request.data))
+        region = data.pop("region")
+        if not can(request.user, "view", region.pk):
+            raise exceptions.ValidationError({"region": ["Unknown region."]})
         try:
-            result = score_live_session(data)
+            result = score_live_cart(request.user, data, region)
         except LookupError as exc:  # no active model yet
             return Response(error_body(503, str(exc) or "No abandonment model is active.", code="unavailable"), 503)
-        return Response({"probability": float(result["probability"]), "drivers": list(result.get("drivers", []))})
+        return Response(result)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from predictions.abandonment.live import score_live_session as live_score
+from predictions.abandonment.cart.live import score_cart
 from predictions.models import Score, ScoringRun
 from segments.models import CustomerProfile
 
@@ -129,6 +129,9 @@ def customer_insights(scoped_customer_ids: Iterable[int]) -> dict[int, dict]:
     return out
 
 
-def score_live_session(session: dict) -> dict:
-    """The abandonment model's live scoring (LookupError while no abandonment model is active)."""
-    return live_score(session)
+def score_live_cart(user, cart: dict, region) -> dict:
+    """The cart abandonment model's live answer for an open cart (LookupError while no abandonment model is active);
+    the customer is looked up in the caller's scope (a customer in a region the caller may not see is unknown)."""
+    from cartportal.models import Customer
+
+    return score_cart(cart, region=region, customers=Customer.objects.restrict(user, "view"))

@@ -1,20 +1,22 @@
-"""Reads for the Abandonment tab; every query starts from the user's region scope."""
+"""Reads for the Abandonment tab; every query starts from the user's region scope.
+
+"At risk now" lists open carts (see predictions.abandonment.cart.points) ordered by expected lost revenue, risk x
+cart value: from the latest published abandonment run when there is one, else scored now with the current model,
+else unscored (by cart value)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 from django.db import connection
 from django.utils import timezone
 
-from cartportal import extensions
 from cartportal.access import get_scoped_or_404, region_sql, scoped_region_ids
 from cartportal.models import CartEvent, Session
 from cartportal.pages.rollups import rollup
-from predictions.abandonment import features
-from predictions.abandonment.explain import drivers_by_group, explain_rows
+from predictions.abandonment.cart import carts, features, points, proposals
+from predictions.abandonment.cart.explain import top_driver, top_reasons
 from predictions.abandonment.services import latest_model
 
 CANDIDATE_LIMIT = 2000
@@ -35,44 +37,68 @@ class RiskView:
 
 
 def at_risk(user, region_ids: list[int] | None = None, model=None) -> RiskView:
-    """The published abandonment run's riskiest sessions (each scored customer's latest session) when there is
-    one; otherwise live sessions (outcome unknown) first, else the latest sessions, scored with the current model
-    and sorted by risk; without a model the sessions are listed unscored, newest first."""
+    """Open carts in the user's regions, riskiest expected loss first (see the module docstring)."""
     if model is None:
         published = _from_published_run(user, region_ids)
         if published is not None:
             return published
     model = model or latest_model()
-    if model is None:
-        return unscored_sessions(user, region_ids)
-    sessions = scoped_sessions(user, region_ids)
-    live = sessions.filter(converted__isnull=True)
-    chosen = live if live.exists() else sessions
-    source = "live sessions" if chosen is live else "latest sessions"
-    ids = list(chosen.order_by("-started_at", "-id").values_list("id", flat=True)[:CANDIDATE_LIMIT])
-    frame = features.build(Session.objects.filter(id__in=ids), timezone.now()) if ids else pd.DataFrame()
+    frame = carts.open_carts_in(scoped_sessions(user, region_ids), as_of=timezone.now())
     if frame.empty:
-        return RiskView(rows=[], scored=False, source=source)
+        return RiskView(rows=[], scored=model is not None, source="open carts")
     frame = frame.join(_session_categories(frame.index.tolist()))
-    frame["category"] = frame["category"].fillna("(no cart)")
-    probability = model.predict(frame)
-    shap, expected = model.shap_values(frame)
-    order = np.argsort(-probability, kind="stable")
-    top = explain_rows(shap[order[:200]], expected, frame.iloc[order[:200]], top=1)
-    rows = _rows(frame.iloc[order], probability[order], top)
+    frame["category"] = frame["category"].fillna("(uncategorised)")
+    names = dict(Session.objects.filter(pk__in=frame.index.tolist()).values_list("pk", "external_id"))
+    frame["external_id"] = frame.index.map(names)
+    if model is None:
+        frame = frame.sort_values("cart_value", ascending=False).head(CANDIDATE_LIMIT)
+        return RiskView(rows=[_row(r, None) for _, r in frame.iterrows()], scored=False, source="open carts")
+    scored = model.score(frame)
+    frame = frame.join(scored[[c for c in scored.columns if c not in frame.columns]])
+    frame = frame.sort_values("expected_loss", ascending=False)
+    pushes = pd.DataFrame(list(frame["contributions"]), index=frame.index)
     return RiskView(
-        rows=rows,
+        rows=[_row(r, r) for _, r in frame.head(CANDIDATE_LIMIT).iterrows()],
         scored=True,
-        source=source,
-        drivers_by_region=_round(drivers_by_group(shap, frame, "region")),
-        drivers_by_category=_round(drivers_by_group(shap, frame, "category")),
+        source="open carts scored now with the current model",
+        drivers_by_region=_upward(pushes, frame["region"].str.lower()),
+        drivers_by_category=_upward(pushes, frame["category"]),
     )
 
 
+def _row(cart, scored) -> dict:
+    intervention = None if scored is None else scored.get("intervention")
+    return {
+        "session_id": int(cart["session_id"]),
+        "external_id": cart["external_id"],
+        "region": str(cart["region"]).upper(),
+        "customer_id": None if pd.isna(cart["customer_id"]) else int(cart["customer_id"]),
+        "changed_at": pd.Timestamp(cart["t"]).to_pydatetime(),
+        "category": cart["category"],
+        "items": int(cart["items"]),
+        "cart_value": round(float(cart["cart_value"]), 2),
+        "probability": None if scored is None else round(float(scored["value"]), 4),
+        "expected_loss": None if scored is None else round(float(scored["expected_loss"]), 2),
+        "reasons": [] if scored is None else list(scored["reasons"]),
+        "intervention": (intervention or {}).get("name", ""),
+    }
+
+
+def _upward(pushes: pd.DataFrame, group: pd.Series) -> dict:
+    drivers = [d for d in features.DRIVERS if d in pushes]
+    if not drivers:
+        return {}
+    return _round(pushes[drivers].clip(lower=0).groupby(group.to_numpy()).mean())
+
+
 def _from_published_run(user, region_ids: list[int] | None) -> RiskView | None:
-    """The riskiest scored sessions of the latest published abandonment run in the user's scope, with the friction
-    drivers stored with each score. A published run never changes, so the view is cached per run and scope."""
+    """The open carts of the latest published abandonment run in the user's scope, by expected loss, with the
+    drivers, reasons and proposal stored with each score. A published run never changes, so the view is cached
+    per run and scope."""
     from django.core.cache import cache
+    from django.db.models import FloatField
+    from django.db.models.fields.json import KeyTextTransform
+    from django.db.models.functions import Cast
 
     from predictions.models import Kind, Score
     from predictions.selectors import latest_run
@@ -84,15 +110,17 @@ def _from_published_run(user, region_ids: list[int] | None) -> RiskView | None:
     key = f"abandonment-risk:{run.pk}:{'all' if ids is None else ','.join(map(str, sorted(ids)))}"
     view = cache.get(key)
     if view is None:
+        loss = Cast(KeyTextTransform("expected_loss", "extra"), FloatField())
         scores = list(
             Score.objects.in_regions(ids)
-            .filter(run=run, session__isnull=False)
-            .order_by("-value", "session_id")
-            .values("session_id", "customer_id", "value", "contributions")[:CANDIDATE_LIMIT]
+            .filter(run=run, session__isnull=False, extra__has_key="expected_loss")
+            .annotate(loss=loss)
+            .order_by("-loss", "session_id")
+            .values("session_id", "customer_id", "value", "contributions", "extra")[:CANDIDATE_LIMIT]
         )
-        view = _published_view(run, scores) if scores else None
-        cache.set(key, view or "none", 24 * 3600)
-    return None if view == "none" else view
+        view = _published_view(run, scores)
+        cache.set(key, view, 24 * 3600)
+    return view
 
 
 def _published_view(run, scores: list[dict]) -> RiskView:
@@ -101,94 +129,40 @@ def _published_view(run, scores: list[dict]) -> RiskView:
     categories = _session_categories(session_ids)["category"].to_dict()
     rows, pushes = [], []
     for score in scores:
-        session = sessions[score["session_id"]]
-        contributions = score["contributions"] or {}
-        category = categories.get(session.pk, "(no cart)")
+        session, extra = sessions.get(score["session_id"]), score["extra"] or {}
+        if session is None:
+            continue
+        category = categories.get(session.pk, "(uncategorised)")
         rows.append(
             {
                 "session_id": session.pk,
                 "external_id": session.external_id,
                 "region": session.region.code.upper(),
                 "customer_id": score["customer_id"],
-                "started_at": session.started_at,
+                "changed_at": pd.Timestamp(extra.get("prediction_point")).to_pydatetime()
+                if extra.get("prediction_point")
+                else None,
                 "category": category,
+                "items": None,
+                "cart_value": extra.get("cart_value"),
                 "probability": round(float(score["value"]), 4),
-                "reason": driver_sentence(float(score["value"]), contributions),
+                "expected_loss": extra.get("expected_loss"),
+                "reasons": list(extra.get("reasons") or []),
+                "intervention": (extra.get("intervention") or {}).get("name", ""),
             }
         )
-        pushes.append({"region": session.region.code.lower(), "category": category, **contributions})
+        pushes.append({"region": session.region.code.lower(), "category": category, **(score["contributions"] or {})})
     frame = pd.DataFrame(pushes)
-    drivers = [d for d in features.DRIVERS if d in frame]
-    upward = frame[drivers].clip(lower=0)
-
-    def by(group: str) -> dict:
-        return _round(upward.groupby(frame[group]).mean()) if drivers else {}
-
-    source = f"customers' latest sessions scored by run #{run.pk} ({run.published_at:%Y-%m-%d %H:%M})"
+    source = f"open carts scored by run #{run.pk} ({run.published_at:%Y-%m-%d %H:%M})"
+    if frame.empty:
+        return RiskView(rows=[], scored=True, source=source)
     return RiskView(
-        rows=rows, scored=True, source=source, drivers_by_region=by("region"), drivers_by_category=by("category")
+        rows=rows,
+        scored=True,
+        source=source,
+        drivers_by_region=_upward(frame, frame["region"]),
+        drivers_by_category=_upward(frame, frame["category"]),
     )
-
-
-def driver_sentence(probability: float, contributions: dict) -> str:
-    """The friction driver that pushes a stored score up the most, in plain words."""
-    from predictions.abandonment.explain import DRIVER_LABELS
-
-    pushing = {d: v for d, v in contributions.items() if v > 0 and d in DRIVER_LABELS}
-    if not pushing:
-        return ""
-    driver = max(pushing, key=pushing.get)
-    p = min(max(probability, 1e-6), 1 - 1e-6)
-    logit = float(np.log(p / (1 - p)))
-    points = p - 1.0 / (1.0 + np.exp(-(logit - pushing[driver])))
-    return f"{DRIVER_LABELS[driver]} raises the risk of abandoning by {points * 100:.1f} points."
-
-
-@rollup
-def unscored_sessions(user, region_ids: list[int] | None = None) -> RiskView:
-    """Without a model: live sessions (outcome unknown) first, else the latest sessions, newest first, unscored."""
-    sessions = scoped_sessions(user, scoped_region_ids(user, region_ids))
-    live = sessions.filter(converted__isnull=True)
-    chosen = live if live.exists() else sessions
-    latest = list(chosen.select_related("region").order_by("-started_at", "-id")[:CANDIDATE_LIMIT])
-    source = "live sessions" if chosen is live else "latest sessions"
-    return RiskView(rows=_unscored_rows(latest), scored=False, source=source)
-
-
-def _unscored_rows(sessions: list) -> list[dict]:
-    categories = _session_categories([s.pk for s in sessions])["category"].to_dict()
-    return [
-        {
-            "session_id": s.pk,
-            "external_id": s.external_id,
-            "region": s.region.code.upper(),
-            "customer_id": s.customer_id,
-            "started_at": s.started_at,
-            "category": categories.get(s.pk, "(no cart)"),
-            "probability": None,
-            "reason": "",
-        }
-        for s in sessions
-    ]
-
-
-def _rows(frame: pd.DataFrame, probability, top) -> list[dict]:
-    rows = []
-    for i, (_, r) in enumerate(frame.iterrows()):
-        reason = top[i][0]["sentence"] if top is not None and i < len(top) else ""
-        rows.append(
-            {
-                "session_id": int(r["session_id"]),
-                "external_id": r["external_id"],
-                "region": r["region"].upper(),
-                "customer_id": None if pd.isna(r["customer_id"]) else int(r["customer_id"]),
-                "started_at": None if pd.isna(r["started_at"]) else r["started_at"],
-                "category": r["category"],
-                "probability": None if probability is None else round(float(probability[i]), 4),
-                "reason": reason,
-            }
-        )
-    return rows
 
 
 def _round(table: pd.DataFrame) -> dict:
@@ -239,25 +213,54 @@ def funnel(user, region_ids: list[int] | None = None) -> list[dict]:
 
 
 def session_explanation(user, pk: int, model=None) -> dict:
+    """The cart of one session at its latest prediction point: risk, every driver in concrete words, the facts the
+    model saw and the proposed intervention."""
     session = get_scoped_or_404(Session.objects.all(), user, pk=pk)
-    frame = features.build(Session.objects.filter(pk=session.pk), timezone.now())
+    found = points.cart_points(Session.objects.filter(pk=session.pk), horizon=timezone.now())
+    frame = carts.with_items(features.for_points(found))
     model = model or latest_model()
-    result = {"session": session, "probability": None, "drivers": [], "features": {}}
-    if not frame.empty:
-        row = frame.iloc[0]
-        result["features"] = {name: row[name] for name in features.FEATURES if row[name] not in ("", 0, 0.0)}
-    if model is not None and not frame.empty:
-        shap, expected = model.shap_values(frame)
-        result["probability"] = round(float(model.predict(frame)[0]), 4)
-        result["drivers"] = explain_rows(shap, expected, frame, top=5)[0]
-    result["interventions"] = proposed_interventions(user, session.customer)
+    result = {
+        "session": session,
+        "probability": None,
+        "drivers": [],
+        "features": [],
+        "intervention": None,
+        "reasons": [],
+        "cart": None,
+    }
+    if frame.empty:
+        return result
+    row = frame.iloc[0]
+    result["cart"] = {
+        "changed_at": row["t"],
+        "value": round(float(row["cart_value"]), 2),
+        "items": int(row["items"]),
+        "outcome": _outcome(row["abandoned"]),
+    }
+    # (name, value) pairs: a dict would clash with template look-ups ("items" is a feature name)
+    result["features"] = [(name, row[name]) for name in features.FEATURES if _shown(row[name])]
+    if model is not None:
+        probability, drivers = model.explain(frame)
+        result["probability"] = round(float(probability[0]), 4)
+        result["drivers"] = drivers[0]
+        result["reasons"] = top_reasons(drivers[0])
+        result["intervention"] = proposals.propose(
+            {
+                "top_driver": top_driver(drivers[0]),
+                "customer_id": session.customer_id,
+                "low_rated_items": row["low_rated_items"],
+            }
+        )
     return result
 
 
-def proposed_interventions(user, customer) -> list | None:
-    """What the installed interventions app proposes for this customer (None = no app proposes actions)."""
-    if customer is None:
-        return []
-    if not extensions.proposed_action.available:
-        return None
-    return [extensions.proposed_action(user, customer)]
+def _outcome(abandoned) -> str:
+    if pd.isna(abandoned):
+        return "still open"
+    return "not bought within the window" if abandoned else "bought"
+
+
+def _shown(value) -> bool:
+    if isinstance(value, str):
+        return bool(value)
+    return not pd.isna(value) and value != 0

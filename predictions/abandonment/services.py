@@ -1,56 +1,77 @@
-"""Writes for the abandonment model: train from the database and register the result."""
+"""Writes for the cart abandonment model: train from the database and register the result."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 
-import pandas as pd
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from cartportal import audit
-from cartportal.models import Session
-from predictions.abandonment import features
-from predictions.abandonment.model import AbandonmentModel
+from predictions.abandonment.cart import carts
+from predictions.abandonment.cart.features import DRIVERS, FEATURES
+from predictions.abandonment.cart.model import CartAbandonmentModel
 
 KIND = "abandonment"
-_latest: dict[str, AbandonmentModel] = {}
+_latest: dict[str, CartAbandonmentModel] = {}
 
 
-CARD = (
-    "Probability that a session ends without a purchase. CatBoost on session, cart, order, review, shipping "
-    "and price features known before the cut-off; isotonic calibration; logistic-regression baseline; "
-    "metrics on the latest 25 % of sessions in time."
-)
+CARD = {
+    "summary": "Probability that an open cart is not bought within the recovery window after its latest change.",
+    "intended_use": "Rank open carts by expected lost revenue (risk x cart value) and say why, so that a manager "
+    "can act while the cart is still open. Not for judging individual customers.",
+    "data": "Carts (a session's cart events) at their prediction point, the latest add or remove before any "
+    "purchase. Every feature is read from rows dated before that point: cart contents and value, each item's "
+    "price against its recent price, shipping cost share, item ratings and review-text sentiment, browsing so "
+    "far, the customer's orders, returns, late deliveries and earlier abandoned carts, device, hour, region. "
+    "CatBoost, isotonic calibration, logistic-regression baseline; holdout = the latest 25 % of carts in time.",
+    "limitations": "Carts of anonymous sessions are scored live and in backtests but not stored per customer. "
+    "Shops that export no shipping line have no shipping cost share (the customer's late deliveries remain).",
+}
 
 
 def train(
     *, region_ids: list[int] | None = None, cutoff: dt.datetime | None = None, seed: int = 0, iterations: int = 400
 ):
-    """Fit on sessions started before ``cutoff`` (default now) and evaluate on the latest quarter in time.
+    """Fit on carts whose outcome is known at ``cutoff`` (default now), evaluated on the latest quarter in time.
     Returns a TrainedModel for the registry (the portal's Retrain and the weekly beat call this)."""
     from predictions.scoring.training import TrainedModel
 
     cutoff = cutoff or timezone.now()
-    frame = features.build(Session.objects.filter(is_bot=False).in_regions(region_ids), cutoff)
-    model = AbandonmentModel(seed=seed, iterations=iterations).fit(frame)
+    frame = carts.labelled_carts(region_ids=region_ids, horizon=cutoff)
+    model = CartAbandonmentModel(seed=seed, iterations=iterations).fit(frame)
     _latest[KIND] = model
-    started = pd.to_datetime(frame["started_at"], utc=True).dropna() if "started_at" in frame else pd.Series([])
     ids = sorted(int(i) for i in model.holdout_ids)
+    cat, baseline = model.metrics["catboost"], model.metrics["logistic_baseline"]
     return TrainedModel(
         scorer=model,
-        algorithm="catboost+isotonic",
-        features=list(features.FEATURES),
-        metrics={"roc_auc": model.metrics["catboost"]["roc_auc"], **model.metrics},
+        algorithm="catboost+isotonic (carts)",
+        features=list(FEATURES),
+        # flat holdout metrics of the model and of its baseline on the same holdout, for the registry's gates
+        metrics={
+            **{k: cat[k] for k in ("roc_auc", "pr_auc", "brier", "top_decile_lift")},
+            **{f"baseline_{k}": baseline[k] for k in ("roc_auc", "pr_auc", "brier", "top_decile_lift")},
+            "baseline": baseline,
+            **model.metrics,
+        },
         holdout={
             "fingerprint": hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:16],
             "kind": "time-based",
             "rows": model.metrics["holdout_rows"],
+            "from": model.metrics["holdout_from"],
         },
-        window_start=started.min().to_pydatetime() if len(started) else None,
+        window_start=frame["t"].min().to_pydatetime() if len(frame) else None,
         window_end=cutoff,
-        card={"summary": CARD, "training_rows": int(frame["abandoned"].notna().sum())},
+        card={
+            **CARD,
+            "training_rows": int(len(frame)),
+            "window_hours": settings.CARTPORTAL_ABANDONMENT_WINDOW_HOURS,
+            "drivers": {d: list(names) for d, names in DRIVERS.items()},
+            "brier": cat["brier"],
+            "reliability": model.metrics["reliability"],
+        },
     )
 
 
@@ -68,6 +89,7 @@ def abandonment_train(
 
     trained = train(region_ids=region_ids, cutoff=cutoff, seed=seed, iterations=iterations)
     version, _promoted = registry.register_trained(actor=actor, kind=KIND, trained=trained, metric="roc_auc")
+    version.refresh_from_db()  # the promotion changed the row, not this instance
     with transaction.atomic():
         audit.record(
             actor=actor,
@@ -75,7 +97,7 @@ def abandonment_train(
             object_type="ModelVersion",
             object_id=version.pk,
             after={
-                "metrics": trained.scorer.metrics,
+                "metrics": {k: v for k, v in trained.metrics.items() if k != "reliability"},
                 "rows": trained.card["training_rows"],
                 "cutoff": trained.window_end,
             },
@@ -83,7 +105,7 @@ def abandonment_train(
     return trained.scorer, version
 
 
-def latest_model() -> AbandonmentModel | None:
+def latest_model() -> CartAbandonmentModel | None:
     """The active registered model, else the one trained last in this process, else None."""
     from predictions import registry
 

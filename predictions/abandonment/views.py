@@ -6,9 +6,35 @@ from cartportal.pages.export import csv_response, wants_csv
 from cartportal.pages.filters import region_filter
 from predictions import reviews
 from predictions.abandonment import selectors
-from predictions.abandonment.explain import DRIVER_LABELS
+from predictions.abandonment.cart.features import DRIVER_LABELS
 
-CSV_COLUMNS = ["session", "region", "category", "started_at", "abandon_probability", "main_reason"]
+CSV_COLUMNS = [
+    "cart_session",
+    "region",
+    "category",
+    "last_change",
+    "cart_value",
+    "abandon_probability",
+    "expected_loss",
+    "reason_1",
+    "reason_2",
+    "proposed_intervention",
+]
+
+
+def _csv_row(r: dict) -> list:
+    reasons = [*r["reasons"], "", ""][:2]
+    return [
+        r["external_id"],
+        r["region"],
+        r["category"],
+        r["changed_at"],
+        r["cart_value"],
+        r["probability"],
+        r["expected_loss"],
+        *reasons,
+        r["intervention"],
+    ]
 
 
 @login_required
@@ -16,10 +42,7 @@ def abandonment(request):
     rf = region_filter(request)
     risk = selectors.at_risk(request.user, rf.region_ids)
     if wants_csv(request):
-        rows = (
-            [r["external_id"], r["region"], r["category"], r["started_at"], r["probability"], r["reason"]]
-            for r in risk.rows
-        )
+        rows = (_csv_row(r) for r in risk.rows)
         return csv_response("abandonment_risk.csv", CSV_COLUMNS, rows)
     funnel = selectors.funnel(request.user, rf.region_ids)
     chart = {

@@ -127,14 +127,22 @@ def copy_rows(*, run_id: int, customer_ids: np.ndarray, region_ids: np.ndarray, 
 
 
 def _extra_column(scores: pd.DataFrame, columns: list[str]) -> list[str]:
+    """Score.extra as COPY text: numeric columns on the fast path (finite floats), any other column (text, lists,
+    dicts, e.g. a scorer's reasons) as JSON values."""
     if not columns:
         return ["\\N"] * len(scores)
-    arrays = [_finite(scores[c].to_numpy()).tolist() for c in columns]
-    keys = [json.dumps(c) for c in columns]
-    return [
-        "{" + ", ".join(f"{k}: {v!r}" for k, v in zip(keys, row, strict=True)) + "}"
-        for row in zip(*arrays, strict=True)
+    numeric = {c for c in columns if pd.api.types.is_numeric_dtype(scores[c])}
+    arrays = [
+        [repr(v) for v in _finite(scores[c].to_numpy()).tolist()]
+        if c in numeric
+        else [json.dumps(v, default=str) for v in scores[c].tolist()]
+        for c in columns
     ]
+    keys = [json.dumps(c) for c in columns]
+    text = [
+        "{" + ", ".join(f"{k}: {v}" for k, v in zip(keys, row, strict=True)) + "}" for row in zip(*arrays, strict=True)
+    ]
+    return text if len(numeric) == len(columns) else [_json_text(t) for t in text]
 
 
 def _contributions_column(scores: pd.DataFrame) -> list[str]:

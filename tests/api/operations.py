@@ -82,6 +82,16 @@ def _bulk_body(world, region):
     return {"ids": [_customer(world, region)], "consent_marketing": False}
 
 
+def _live_cart(world, region):
+    return {
+        "region": region.code,
+        "items": [{"product_id": f"SKU-{i}", "price": 10.0 + i, "quantity": 1} for i in range(3)],
+        "shipping_cost": 4.99,
+        "device": "mobile",
+        "minutes_in_session": 12,
+    }
+
+
 def _live_session(world, region):
     return {
         "region": region.code,
@@ -303,6 +313,7 @@ OPERATIONS: dict[str, Operation] = {
     ),
     "POST /api/v1/customers/bulk-consent/": Operation(body=_bulk_body, snapshot=_consent_snapshot),
     "POST /api/v1/sessions/score/": Operation(body=_live_session),
+    "POST /api/v1/carts/score/": Operation(body=_live_cart),
     "GET /api/v1/jobs/": Operation(seed=_seed_jobs, row_region=_region_code),
     "GET /api/v1/jobs/{id}/": Operation(make=_job),
     "GET /api/v1/imports/": Operation(seed=_seed_imports, row_region=_region_code),

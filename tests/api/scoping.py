@@ -161,6 +161,7 @@ SPECS = {
     "api-customers-consent": UrlSpec("list", make=_customer, roles=NOBODY, denied_status=405, post=_consent_post),
     "api-customers-bulk-consent": UrlSpec("list", roles=NOBODY, denied_status=405, post=_bulk_post),
     "api-session-score": UrlSpec("list", roles=NOBODY, denied_status=405),
+    "api-cart-score": UrlSpec("list", roles=NOBODY, denied_status=405),
     "api-jobs-list": UrlSpec("list", seed=_jobs),
     "api-jobs-detail": UrlSpec("object", make=_job),
     "api-audit-events-list": UrlSpec("list", seed=_audit, roles={"Compliance"}, denied_status=403),

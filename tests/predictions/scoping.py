@@ -65,8 +65,17 @@ def _post_spec(post, make):
 
 
 def _abandonment_sessions(world):
-    Session.objects.create(external_id="marker-own-session", region=world.region_a)
-    Session.objects.create(external_id="marker-foreign-session", region=world.region_b)
+    """An open cart in each region (the At risk now list shows open carts only)."""
+    from django.utils import timezone
+
+    from cartportal.models import CartEvent, Product
+
+    product = Product.objects.create(sku="marker-sku", name="Marker", price=10)
+    for name, region in (("marker-own-session", world.region_a), ("marker-foreign-session", world.region_b)):
+        session = Session.objects.create(external_id=name, region=region, started_at=timezone.now())
+        CartEvent.objects.create(
+            session=session, region=region, product=product, kind="add", unit_price=10, occurred_at=timezone.now()
+        )
     return "marker-own-session", "marker-foreign-session"
 
 
