@@ -114,6 +114,16 @@ def clv_by_cohort_and_region(user, region_ids: list[int] | None = None) -> list[
     ]
 
 
+def _month_index(cohort: str) -> int:
+    year, month = cohort.split("-")
+    return int(year) * 12 + int(month) - 1
+
+
+def _last_observed_month(rows) -> int:
+    """The latest month with any order in scope (cohort month + months since): the data's "now"."""
+    return max((_month_index(cohort) + month for cohort, month, _, _ in rows if month is not None), default=0)
+
+
 @rollup
 def cohort_value_curves(user, region_ids: list[int] | None = None, cohorts: int = 8) -> dict:
     """Average cumulative spend per customer by months since acquisition, for the latest cohorts."""
@@ -144,12 +154,15 @@ def cohort_value_curves(user, region_ids: list[int] | None = None, cohorts: int 
         entry = by_cohort.setdefault(cohort, {"size": size, "spend": [0.0] * CURVE_MONTHS})
         entry["spend"][month] += float(spend)
     latest = sorted(by_cohort)[-cohorts:]
+    last = _last_observed_month(rows)
     curves = []
     for cohort in latest:
         entry, running, points = by_cohort[cohort], 0.0, []
+        # A curve stops at the data's last month: later months have not happened yet (None draws no point).
+        observed = last - _month_index(cohort)
         for month in range(CURVE_MONTHS):
             running += entry["spend"][month]
-            points.append(round(running / entry["size"], 2))
+            points.append(round(running / entry["size"], 2) if month <= observed else None)
         curves.append({"cohort": cohort, "customers": entry["size"], "cumulative_per_customer": points})
     return {"months": list(range(CURVE_MONTHS)), "curves": curves}
 
