@@ -265,3 +265,22 @@ def test_compliance_filters_and_exports_the_audit_log(shop, tab):
     t.page.wait_for_load_state("load")
     assert "The start date is after the end date." in t.page.content()
     assert t.errors == []
+
+
+def test_no_page_of_a_manager_overflows_a_phone_screen(shop, tab):
+    """At 390 px wide every main page of a manager fits: wide tables scroll inside themselves, the page does not."""
+    t = tab()
+    t.page.set_viewport_size({"width": 390, "height": 844})
+    t.login(shop.manager_a.username)
+    overflowing = {}
+    for label, href in t.tabs().items():
+        t.go(href)
+        width = t.page.evaluate("() => document.documentElement.scrollWidth")
+        if width > 390:
+            culprit = t.page.evaluate(
+                """() => [...document.querySelectorAll('body *')]
+                    .filter(e => e.getBoundingClientRect().right > 391 && !e.closest('.scroll-x, table.data, .tabs'))
+                    .slice(0, 3).map(e => e.tagName + '.' + e.className + '#' + e.id)"""
+            )
+            overflowing[label] = (width, culprit)
+    assert overflowing == {}
