@@ -89,14 +89,14 @@ def clv_by_cohort_and_region(user, region_ids: list[int] | None = None) -> list[
     run_id = run.pk if run else -1
     query = f"""
         SELECT to_char(date_trunc('month', COALESCE(c.first_seen, o.first_at)), 'YYYY-MM') AS cohort,
-               r.code, COUNT(*), COALESCE(SUM(o.spend), 0), COALESCE(SUM(s.value), 0), COUNT(s.id)
+               r.code, COUNT(*), COALESCE(SUM(o.spend), 0), COALESCE(SUM(s.value), 0), COUNT(s.id), r.currency
         FROM cartportal_customer c
         JOIN cartportal_region r ON r.id = c.region_id
         LEFT JOIN (SELECT customer_id, MIN(placed_at) AS first_at, SUM(total) AS spend FROM cartportal_order
                    WHERE status NOT IN ('cancelled', 'returned') GROUP BY customer_id) o ON o.customer_id = c.id
         LEFT JOIN predictions_score s ON s.customer_id = c.id AND s.run_id = %s
         WHERE c.erased_at IS NULL {scope}
-        GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2
+        GROUP BY 1, 2, r.currency ORDER BY 1 NULLS LAST, 2
     """
     with connection.cursor() as cursor:
         cursor.execute(query, [run_id, *params])
@@ -109,8 +109,9 @@ def clv_by_cohort_and_region(user, region_ids: list[int] | None = None) -> list[
             "value_to_date": float(spend),
             "predicted_12m": float(predicted) if scored else None,
             "scored": scored,
+            "currency": currency,
         }
-        for cohort, code, n, spend, predicted, scored in rows
+        for cohort, code, n, spend, predicted, scored, currency in rows
     ]
 
 

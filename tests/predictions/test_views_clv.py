@@ -35,6 +35,7 @@ def test_clv_shows_value_to_date_and_predictions_of_own_regions_only(world):
     page = response.content.decode()
     assert "search-north" in page and "social-south" not in page
     assert "90.00" in page  # 3 customers x 30 spent so far in the 2025-01 cohort of NORTH
+    assert f"90.00 {world.region_a.currency}</td>" in page  # every amount carries its region's currency
     assert 'id="clv-data"' in page and "js/clv.js" in page
     export = _client(world.manager_a).get(reverse("predictions:clv") + "?format=csv")
     lines = b"".join(export.streaming_content).decode().splitlines()
