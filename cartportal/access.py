@@ -53,11 +53,11 @@ MANAGE_MODELS = "manage_models"  # activate, roll back, retrain, rescore, prune 
 KILL_SWITCH = "kill_switch"  # engage or release the global kill switch of campaigns
 CAPABILITIES: dict[str, tuple[str, ...]] = {
     MANAGE_MODELS: (ANALYST, ADMIN),
-    KILL_SWITCH: (EXECUTIVE,),
+    KILL_SWITCH: (EXECUTIVE, ADMIN),
 }
 CAPABILITY_REFUSALS = {
     MANAGE_MODELS: "Only analysts and administrators manage models.",
-    KILL_SWITCH: "Only an executive may change the kill switch.",
+    KILL_SWITCH: "Only an executive or an administrator may change the kill switch.",
 }
 
 

@@ -3,11 +3,14 @@ ingestion loaders from CARTPORTAL_DATA_DIR when it is set, otherwise by the seed
 
 from __future__ import annotations
 
+from collections import Counter
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Count
 
 from cartportal import access
-from cartportal.models import PartnerToken, Region
+from cartportal.models import CartEvent, Customer, Order, PartnerToken, Region, Session
 
 DEMO_PASSWORD = "cartportal-demo"
 DEFAULT_REGIONS = [("UK", "United Kingdom", "GBP"), ("DE", "Germany", "EUR"), ("FR", "France", "EUR")]
@@ -20,11 +23,24 @@ def ensure_demo_regions() -> list[Region]:
     return list(Region.objects.order_by("code"))
 
 
+def regions_by_data() -> list[Region]:
+    """Regions ordered by how much shop activity they hold (orders, sessions and cart events, then customers), so
+    the demo's managers look after the regions where the data is, whatever the codes sort like."""
+    activity, people = Counter(), Counter()
+    for model in (Order, Session, CartEvent):
+        activity.update(
+            dict(model.objects.values_list("region_id").annotate(n=Count("pk")).values_list("region_id", "n"))
+        )
+    people.update(dict(Customer.objects.values_list("region_id").annotate(n=Count("pk")).values_list("region_id", "n")))
+    regions = list(Region.objects.order_by("code"))
+    return sorted(regions, key=lambda r: (-activity[r.pk], -people[r.pk], r.code))
+
+
 @transaction.atomic
 def ensure_demo_users() -> list[tuple[str, str, str]]:
     """Create one login per role; return (username, role, regions) rows for printing."""
     access.ensure_role_groups()
-    regions = list(Region.objects.order_by("code"))
+    regions = regions_by_data()
     User = get_user_model()
     rows = []
 

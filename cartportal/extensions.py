@@ -17,6 +17,8 @@ from django.dispatch import Signal
 # Sent by predictions, after the commit, when every chunk of a scoring run is written and the run is published.
 # Arguments: run_id (int), region_ids (list[int] | None = every region), kind (str, the model kind).
 scoring_published = Signal()
+# Sent by the ingestion, after an import's rows are committed. Arguments: kind (str, the import kind), job_id (int).
+import_finished = Signal()
 
 
 class Provider:

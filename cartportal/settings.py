@@ -247,6 +247,22 @@ CELERY_BEAT_SCHEDULE["interventions-weekly-promotions"] = {
     "schedule": crontab(minute=0, hour=5, day_of_week="mon"),
     "args": (None, None),
 }
+# Recommendations: retrained weekly from every region's purchases (promoted only when better on a later holdout).
+CELERY_BEAT_SCHEDULE["predictions-retrain-recommendation"] = {
+    "task": "predictions.retrain",
+    "schedule": crontab(minute=30, hour=3, day_of_week="mon"),
+    "args": (None, "recommendation"),
+}
+RECOMMENDATION_HOLDOUT_SHARE = env.float("CARTPORTAL_RECOMMENDATION_HOLDOUT_SHARE", default=0.85)
+# Products bought together: a pair is shown only when it is in at least this many orders, with this confidence and
+# lift (confidence: share of the product's orders holding the companion; lift: confidence over the companion's share)
+BOUGHT_TOGETHER_MIN_BASKETS = env.int("CARTPORTAL_BOUGHT_TOGETHER_MIN_BASKETS", default=3)
+BOUGHT_TOGETHER_MIN_CONFIDENCE = env.float("CARTPORTAL_BOUGHT_TOGETHER_MIN_CONFIDENCE", default=0.05)
+BOUGHT_TOGETHER_MIN_LIFT = env.float("CARTPORTAL_BOUGHT_TOGETHER_MIN_LIFT", default=1.5)
+CELERY_BEAT_SCHEDULE["interventions-attribute-outcomes"] = {
+    "task": "interventions.attribute_outcomes",
+    "schedule": crontab(minute="*/30"),
+}
 CELERY_BEAT_SCHEDULE["interventions-train-uplift"] = {
     "task": "interventions.train_uplift",
     "schedule": crontab(minute=0, hour=4, day_of_week="sun"),
@@ -320,6 +336,19 @@ CARTPORTAL_PROMOTION_WINDOW_DAYS = env.int("CARTPORTAL_PROMOTION_WINDOW_DAYS", d
 CARTPORTAL_FAIRNESS_TOLERANCE = env.float("CARTPORTAL_FAIRNESS_TOLERANCE", default=0.1)
 CARTPORTAL_FAIRNESS_DISCOUNT_TOLERANCE = env.float("CARTPORTAL_FAIRNESS_DISCOUNT_TOLERANCE", default=0.02)
 CARTPORTAL_FAIRNESS_MIN_GROUP = env.int("CARTPORTAL_FAIRNESS_MIN_GROUP", default=20)
+# Campaigns: a customer gets at most CONTACT_CAP contacts (treated assignments of any campaign, weeks of
+# promotions) in CONTACT_CAP_DAYS; assignment runs in batches, re-balancing the arms between batches; orders up to
+# ATTRIBUTION_DAYS after an assignment are attributed to it.
+CARTPORTAL_CONTACT_CAP = env.int("CARTPORTAL_CONTACT_CAP", default=CARTPORTAL_WEEKLY_PROMOTION_CAP)
+CARTPORTAL_CONTACT_CAP_DAYS = env.int("CARTPORTAL_CONTACT_CAP_DAYS", default=7)
+CARTPORTAL_ALLOCATION_BATCH = env.int("CARTPORTAL_ALLOCATION_BATCH", default=500)
+CARTPORTAL_ATTRIBUTION_DAYS = env.int("CARTPORTAL_ATTRIBUTION_DAYS", default=7)
+# Webhooks: request timeout (s), attempts before a dead letter, first retry delay (s, doubling), and a CA bundle
+# to trust for partners' certificates (empty: the system's trust store).
+CARTPORTAL_WEBHOOK_TIMEOUT = env.float("CARTPORTAL_WEBHOOK_TIMEOUT", default=5.0)
+CARTPORTAL_WEBHOOK_MAX_ATTEMPTS = env.int("CARTPORTAL_WEBHOOK_MAX_ATTEMPTS", default=6)
+CARTPORTAL_WEBHOOK_BACKOFF_SECONDS = env.float("CARTPORTAL_WEBHOOK_BACKOFF_SECONDS", default=30.0)
+CARTPORTAL_WEBHOOK_CA_BUNDLE = env.str("CARTPORTAL_WEBHOOK_CA_BUNDLE", default="")
 # Price response: the largest discount an intervention may give (the guardrail's limit), and the gross margin
 # assumed for a product whose cost the catalogue does not carry (0.3 = 30 % of the price is margin).
 CARTPORTAL_MAX_DISCOUNT_RATE = env.float("CARTPORTAL_MAX_DISCOUNT_RATE", default=0.3)

@@ -5,6 +5,8 @@ Guardrails (tested in tests/interventions/test_catalogue_guardrails.py):
 2. No countdowns or invented deadlines: no "ends in", "only today", "last chance", timers.
 3. No confirm-shaming and no pre-ticked extras: declining is as easy as accepting.
 4. Every message names the shop's real offer and nothing else; discounts are stated as they are.
+5. No hidden cost: a message never points at fees, charges or conditions it does not state.
+6. A discount a message states is within the intervention's own limit.
 """
 
 from __future__ import annotations
@@ -22,7 +24,12 @@ GUARDRAIL_PATTERNS = {
         r"|\d+\s*(h|hrs|hours|min|minutes) left)\b"
     ),
     "confirm-shaming": r"\b(no thanks,? i (don't|do not) (like|want) (saving|deals))\b",
+    "hidden cost": (
+        r"(\b(fees? apply|plus (fees?|charges?|handling|service)|excl(\.|uding)? (fees?|shipping|tax|vat)"
+        r"|additional (fees?|charges?)|conditions apply|surcharge)\b|\*+\s*$)"
+    ),
 }
+PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|per ?cent)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -82,13 +89,50 @@ CATALOGUE = {
             0.0,
             "You left {product} in your cart. It is saved there whenever you want it.",
         ),
+        Intervention(
+            "winback_discount",
+            "Win-back discount",
+            "A stated discount on the next order for a customer who has not bought for a while.",
+            0.05,
+            0.10,
+            "It has been a while since your last order. Your next order is {discount}% cheaper with code {code}.",
+        ),
+        Intervention(
+            "membership_discount",
+            "Membership discount",
+            "Invite a lapsed customer to the shop's membership, which has a standing discount.",
+            0.05,
+            0.05,
+            "Members get {discount}% off every order. Join for free whenever you like: {link}.",
+        ),
+        Intervention(
+            "referral_code",
+            "Referral code",
+            "A code to share: the friend and the customer each get a stated credit on their next order.",
+            0.03,
+            0.05,
+            "Share code {code}: your friend gets {credit} off their first order and you get {credit} off your next.",
+        ),
     ]
 }
+
+
+# The interventions a win-back campaign may use (the Win back page offers only these).
+WINBACK = ("winback_discount", "membership_discount", "referral_code")
 
 
 def guardrail_violations(text: str) -> list[str]:
     """Names of the guardrails a message breaks (empty = fine)."""
     return [name for name, pattern in GUARDRAIL_PATTERNS.items() if re.search(pattern, text, re.IGNORECASE)]
+
+
+def message_violations(intervention: Intervention, text: str) -> list[str]:
+    """Every guardrail a rendered message breaks, including a stated discount above the intervention's limit."""
+    found = guardrail_violations(text)
+    limit = intervention.discount_rate * 100
+    if any(float(match) > limit + 1e-9 for match in PERCENT.findall(text)):
+        found.append("discount over limit")
+    return found
 
 
 def get(code: str) -> Intervention:

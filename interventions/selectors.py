@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, Sum
+import math
+
+from django.db.models import Avg, Count, Q, Sum
 
 from cartportal.access import SystemActor, get_scoped_or_404, region_ids_for
 from cartportal.models import Customer
@@ -46,6 +48,21 @@ def arm_summary(campaign: Campaign) -> list[dict]:
         .order_by("holdout", "arm")
     )
     return [{**r, "revenue": float(r["revenue"] or 0)} for r in rows]
+
+
+def arm_propensities(campaign: Campaign) -> dict[str, float]:
+    """Mean recorded propensity per arm (the allocation as it was actually run)."""
+    rows = (
+        Assignment.objects.filter(campaign=campaign, propensity__isnull=False)
+        .values("arm")
+        .annotate(p=Avg("propensity"))
+    )
+    return {r["arm"]: round(r["p"], 4) for r in rows}
+
+
+def campaign_assignments(user, campaign: Campaign):
+    """The campaign's assignments as a partner pulls them (customer external id, arm, message, propensity)."""
+    return Assignment.objects.restrict(user).filter(campaign=campaign).select_related("customer").order_by("pk")
 
 
 def campaign_lift(campaign: Campaign, *, treated_arm: str | None = None, metric: str = "converted") -> dict:
@@ -193,16 +210,24 @@ def campaign_results_by_region(user, region_ids: list[int] | None = None) -> dic
             continue
         t_n, c_n = row["t_n"], row["c_n"]
         incremental = (float(row["t_rev"] or 0) / t_n - float(row["c_rev"] or 0) / c_n) * t_n
-        lift = row["t_conv"] / t_n - row["c_conv"] / c_n
-        region = totals.setdefault(row["campaign__region_id"], {"recovered": 0.0, "weighted_lift": 0.0, "treated": 0})
+        p1, p0 = row["t_conv"] / t_n, row["c_conv"] / c_n
+        region = totals.setdefault(
+            row["campaign__region_id"], {"recovered": 0.0, "weighted_lift": 0.0, "treated": 0, "weighted_var": 0.0}
+        )
         region["recovered"] += incremental
-        region["weighted_lift"] += lift * t_n
+        region["weighted_lift"] += (p1 - p0) * t_n
+        region["weighted_var"] += t_n**2 * (p1 * (1 - p1) / t_n + p0 * (1 - p0) / c_n)
         region["treated"] += t_n
+    return {region_id: _region_result(t) for region_id, t in totals.items()}
+
+
+def _region_result(t: dict) -> dict:
+    """The treated-weighted lift with its 95 % CI (the campaigns are independent: their variances add)."""
+    lift = t["weighted_lift"] / t["treated"]
+    half = 1.959964 * math.sqrt(t["weighted_var"]) / t["treated"]
     return {
-        region_id: {
-            "recovered_revenue": round(t["recovered"], 2),
-            "lift": round(t["weighted_lift"] / t["treated"], 4),
-            "campaigns_treated": t["treated"],
-        }
-        for region_id, t in totals.items()
+        "recovered_revenue": round(t["recovered"], 2),
+        "lift": round(lift, 4),
+        "lift_ci": [round(lift - half, 4), round(lift + half, 4)],
+        "campaigns_treated": t["treated"],
     }

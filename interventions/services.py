@@ -7,8 +7,10 @@ per state change (with the reason given).
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Iterable
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -17,8 +19,6 @@ from django.utils import timezone
 
 from cartportal.access import (
     EXECUTIVE,
-    KILL_SWITCH,
-    authorize,
     can,
     ensure_can,
     get_scoped_or_404,
@@ -29,8 +29,11 @@ from cartportal.audit import actor_label, record
 from cartportal.models import Customer, Region
 from cartportal.services import DomainError
 from interventions import catalogue, selectors
+from interventions.assignment import campaign_assign_start
+from interventions.audiences import audience_resolve
 from interventions.holdout import in_holdout
-from interventions.models import Assignment, Campaign, KillSwitch
+from interventions.killswitch import kill_switch_engaged, kill_switch_set  # noqa: F401 (the services API)
+from interventions.models import Assignment, Campaign
 
 S = Campaign.State
 TRANSITIONS = {
@@ -50,6 +53,7 @@ ACTION_NEEDED = {
     "stop": "change",
 }
 TREATED_ARM, HOLDOUT_ARM = "treated", "holdout"
+ALLOCATIONS = ("thompson", "uniform")
 
 
 def _audit(actor, campaign: Campaign, action: str, *, before=None, after=None, reason: str = "") -> None:
@@ -74,31 +78,79 @@ def campaign_create_draft(
     audience: str = "",
     holdout_share: float = 0.1,
     reason: str = "",
+    audience_kind: str = "",
+    audience_ref: dict | None = None,
+    arms: list[str] | None = None,
+    allocation: str = "thompson",
+    webhook_url: str = "",
 ) -> Campaign:
-    if intervention not in catalogue.CATALOGUE:
-        raise DomainError(f"unknown intervention {intervention!r}; choose one of {', '.join(catalogue.CATALOGUE)}")
+    """A draft in `region`. The audience (kind + ref, see interventions.audiences) is checked now; the treated arms
+    are `arms` (intervention codes; default the one intervention) plus the holdout."""
+    arms = _checked_arms(intervention, arms)
     if not name.strip():
         raise DomainError("a campaign needs a name")
     if not 0.0 <= float(holdout_share) < 1.0:
         raise DomainError("holdout share must be at least 0 and below 1")
+    if allocation not in ALLOCATIONS:
+        raise DomainError(f"unknown allocation {allocation!r}; choose one of {', '.join(ALLOCATIONS)}")
+    webhook_url = _checked_webhook(webhook_url)
     with transaction.atomic():
         ensure_can(actor, "change", region.pk, what="region")
+        if audience_kind:
+            audience_ref, audience = audience_resolve(actor, region, audience_kind, audience_ref or {})
         campaign = Campaign.objects.create(
             region=region,
             name=name.strip(),
-            intervention=intervention,
+            intervention=arms[0],
             audience=audience,
+            audience_kind=audience_kind,
+            audience_ref=audience_ref or {},
+            arms=arms,
+            allocation=allocation,
             holdout_share=float(holdout_share),
+            webhook_url=webhook_url,
+            webhook_secret=secrets.token_hex(32) if webhook_url else "",
             created_by=actor_label(actor),
         )
         _audit(
             actor,
             campaign,
             "create",
-            after={"state": campaign.state, "intervention": intervention, "holdout_share": campaign.holdout_share},
+            after={
+                "state": campaign.state,
+                "arms": arms,
+                "allocation": allocation,
+                "audience": {"kind": audience_kind, **campaign.audience_ref},
+                "holdout_share": campaign.holdout_share,
+                "webhook": bool(webhook_url),
+            },
             reason=reason,
         )
         return campaign
+
+
+def _checked_arms(intervention: str, arms: list[str] | None) -> list[str]:
+    arms = list(dict.fromkeys(arms or [intervention]))
+    unknown = [code for code in arms if code not in catalogue.CATALOGUE]
+    if unknown or not arms:
+        raise DomainError(
+            f"unknown intervention {', '.join(map(repr, unknown or [intervention]))}; "
+            f"choose from {', '.join(catalogue.CATALOGUE)}"
+        )
+    return arms
+
+
+def _checked_webhook(url: str) -> str:
+    url = (url or "").strip()
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise DomainError(f"{url!r} is not a URL") from None
+    if parts.scheme != "https" or not parts.hostname:
+        raise DomainError("a webhook URL must be https://HOST/...")
+    return url
 
 
 def campaign_transition(*, actor, campaign_id: int, action: str, reason: str = "") -> Campaign:
@@ -115,8 +167,10 @@ def campaign_transition(*, actor, campaign_id: int, action: str, reason: str = "
             )
         if action in ("approve", "reject", "stop") and not reason.strip():
             raise DomainError(f"a reason is required to {action}")
-        if action == "start" and kill_switch_engaged():
+        if action == "start" and kill_switch_engaged(campaign.region_id):
             raise DomainError("the kill switch is engaged: no campaign may start", code="kill_switch")
+        if action == "submit" and not campaign.audience_kind:
+            raise DomainError("choose a saved audience before submitting the campaign for approval")
         before = campaign.state
         campaign.state = target
         if action in ("approve", "reject"):
@@ -125,6 +179,8 @@ def campaign_transition(*, actor, campaign_id: int, action: str, reason: str = "
             campaign.override = has_role(actor, EXECUTIVE) and not _is_regional_approver(actor, campaign)
         campaign.save()
         ensure_can(actor, needed, campaign.region_id, what="campaign")
+        if action == "start":
+            campaign_assign_start(actor=actor, campaign=campaign)
         _audit(
             actor,
             campaign,
@@ -139,45 +195,6 @@ def campaign_transition(*, actor, campaign_id: int, action: str, reason: str = "
 def _is_regional_approver(actor, campaign: Campaign) -> bool:
     """True when the actor holds the approve grant on that region itself (not only the executive bypass)."""
     return getattr(actor, "is_superuser", False) or holds_grant(actor, "approve", campaign.region_id)
-
-
-def kill_switch_engaged() -> bool:
-    row = KillSwitch.objects.filter(pk=1).first()
-    return bool(row and row.engaged)
-
-
-def kill_switch_set(*, actor, engaged: bool, reason: str) -> KillSwitch:
-    """Engage or release the global kill switch (executives and superusers only); running campaigns stop."""
-    authorize(actor, KILL_SWITCH, what="kill switch")
-    if not reason.strip():
-        raise DomainError("a reason is required")
-    with transaction.atomic():
-        row, _ = KillSwitch.objects.select_for_update().get_or_create(pk=1)
-        before = row.engaged
-        row.engaged, row.reason, row.changed_by = engaged, reason, actor_label(actor)
-        row.save()
-        record(
-            actor=actor,
-            action="interventions.kill_switch",
-            object_type="interventions.killswitch",
-            object_id=1,
-            before={"engaged": before},
-            after={"engaged": engaged},
-            reason=reason,
-        )
-        if engaged:
-            for campaign in Campaign.objects.filter(state=S.RUNNING).select_related("region"):
-                campaign.state = S.STOPPED
-                campaign.save(update_fields=["state", "updated_at"])
-                _audit(
-                    actor,
-                    campaign,
-                    "stop",
-                    before={"state": "running"},
-                    after={"state": "stopped"},
-                    reason=f"kill switch: {reason}",
-                )
-        return row
 
 
 def week_start(at: dt.datetime) -> dt.datetime:
@@ -218,7 +235,7 @@ def campaign_assign(
         campaign = get_scoped_or_404(Campaign.objects.select_for_update(), actor, "change", pk=campaign_id)
         if campaign.state not in allow_states:
             raise DomainError("customers can only be assigned to a running campaign", code="invalid_state")
-        if kill_switch_engaged():
+        if kill_switch_engaged(campaign.region_id):
             raise DomainError("the kill switch is engaged: no assignments", code="kill_switch")
         ids = list(customer_ids)
         eligible = list(
@@ -288,9 +305,11 @@ def outcomes_record(*, actor, campaign_id: int, outcomes: dict[int, dict], at: d
                     setattr(row, field, bool(values[field]))
             if values.get("revenue") is not None:
                 row.revenue = Decimal(str(values["revenue"]))
-            row.outcome_at = at
+            row.outcome_at, row.outcome_source = at, "partner"
             changed.append(row)
-        Assignment.objects.bulk_update(changed, ["visited", "converted", "revenue", "outcome_at"], batch_size=5000)
+        Assignment.objects.bulk_update(
+            changed, ["visited", "converted", "revenue", "outcome_at", "outcome_source"], batch_size=5000
+        )
         _audit(actor, campaign, "outcomes", after={"received": len(outcomes), "recorded": len(changed)})
         return len(changed)
 

@@ -8,13 +8,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 
-from cartportal.access import visible_regions
+from cartportal.access import can, visible_regions
 from cartportal.pages.export import csv_response, wants_csv
 from cartportal.pages.filters import region_filter
 from cartportal.services import DomainError
-from interventions import fairness, selectors, services
+from interventions import assignment, audiences, fairness, killswitch, selectors, services
 from interventions.catalogue import CATALOGUE
-from interventions.forms import CampaignDraftForm, DecisionForm
+from interventions.delivery import webhooks
+from interventions.forms import CampaignDraftForm, DecisionForm, KillSwitchForm
 from interventions.services import kill_switch_engaged
 
 CSV_HEADER = ["id", "region", "name", "intervention", "audience", "state", "holdout_share", "assigned", "created_at"]
@@ -43,13 +44,18 @@ def campaign_list(request):
     if request.method == "POST" and form.is_valid():
         region = next(r for r in changeable if r.code == form.cleaned_data["region"])
         try:
+            audience_kind, audience_ref = audiences.parse_audience(form.cleaned_data["audience"])
             campaign = services.campaign_create_draft(
                 actor=request.user,
                 region=region,
                 name=form.cleaned_data["name"],
                 intervention=form.cleaned_data["intervention"],
-                audience=form.cleaned_data["audience"],
+                arms=form.arms(),
+                allocation=form.cleaned_data["allocation"],
+                audience_kind=audience_kind,
+                audience_ref=audience_ref,
                 holdout_share=form.cleaned_data["holdout_share"],
+                webhook_url=form.cleaned_data["webhook_url"],
                 reason="drafted in the portal",
             )
         except DomainError as exc:
@@ -69,6 +75,7 @@ def campaign_list(request):
             "page": page,
             "region_filter": rf,
             "form": form if changeable else None,
+            "audience_choices": audiences.audience_choices(request.user, [r.pk for r in changeable]),
             "catalogue": CATALOGUE.values(),
             "kill_switch": kill_switch_engaged(),
             "states": services.S.choices,
@@ -130,6 +137,11 @@ def campaign_detail(request, pk: int):
             "intervention": CATALOGUE.get(campaign.intervention),
             "can_approve": services.can_approve(request.user, campaign),
             "fairness": fairness.campaign_fairness(request.user, campaign),
+            "can_change": can(request.user, "change", campaign.region_id),
+            "job": campaign.assign_job,
+            "propensities": selectors.arm_propensities(campaign),
+            "deliveries": webhooks.delivery_counts(campaign),
+            "dead_letters": webhooks.dead_letters(campaign)[:100],
         },
     )
 
@@ -147,7 +159,10 @@ def _decide(request, pk: int, action: str):
         else:
             messages.success(request, f"Campaign {action}d.")
             return redirect("interventions:campaign", pk=campaign.pk)
-    return render(request, "interventions/decide.html", {"campaign": campaign, "form": form, "action": action})
+    reach = assignment.campaign_reach(request.user, campaign)
+    return render(
+        request, "interventions/decide.html", {"campaign": campaign, "form": form, "action": action, "reach": reach}
+    )
 
 
 @login_required
@@ -158,3 +173,36 @@ def campaign_approve(request, pk: int):
 @login_required
 def campaign_reject(request, pk: int):
     return _decide(request, pk, "reject")
+
+
+@login_required
+def kill_switch(request):
+    """Every switch's state for anyone signed in; executives and administrators engage or release one."""
+    regions = list(visible_regions(request.user))
+    may_change = killswitch.may_change_kill_switch(request.user)
+    form = KillSwitchForm(request.POST or None, regions=regions)
+    if request.method == "POST":
+        if not may_change:
+            return render(request, "interventions/kill_switch.html", {"denied": True}, status=403)
+        if form.is_valid():
+            region = next((r for r in regions if r.code == form.cleaned_data["region"]), None)
+            try:
+                killswitch.kill_switch_set(
+                    actor=request.user,
+                    engaged=form.cleaned_data["engaged"],
+                    reason=form.cleaned_data["reason"],
+                    region=region,
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, "Kill switch changed.")
+                return redirect("interventions:kill_switch")
+    switches = killswitch.kill_switches()
+    visible = {r.code for r in regions}
+    switches = [s for s in switches if s["region"] is None or s["region"] in visible]
+    return render(
+        request,
+        "interventions/kill_switch.html",
+        {"switches": switches, "form": form if may_change else None, "engaged": kill_switch_engaged()},
+    )

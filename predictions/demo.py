@@ -21,10 +21,19 @@ def build_demo(stdout) -> None:
     try:
         trained = train_value()
     except TrainingError as exc:
-        stdout.write(f"predictions: value model not trained ({exc})")
+        stdout.write(f"predictions: value model not trained ({exc}); the portal shows RFM segments meanwhile")
         return
-    version, promoted = registry.register_trained(actor=ACTOR, kind="value", trained=trained, metric="top_decile_lift")
-    stdout.write(f"predictions: value model v{version.pk} ({'active' if promoted else 'candidate'}) {trained.metrics}")
+    metric, higher_is_better = registry.GATE_METRICS["value"]
+    version, promoted = registry.register_trained(
+        actor=ACTOR, kind="value", trained=trained, metric=metric, higher_is_better=higher_is_better
+    )
+    figures = {k: trained.metrics.get(k) for k in ("poisson_deviance", "purchase_count_error", "top_decile_lift")}
+    stdout.write(
+        f"predictions: value model v{version.pk} {trained.algorithm}, 12-month forecast "
+        f"({'active' if promoted else 'candidate: ' + version.refusal_reason}); back-test over "
+        f"{trained.holdout['horizon_days']} days {figures}, baseline ({trained.metrics['baseline']['name']}) "
+        f"poisson_deviance {trained.metrics['baseline']['poisson_deviance']}"
+    )
     if not promoted:
         return
     run = score_in_process(kind="value")
@@ -42,8 +51,12 @@ def _abandonment_demo(stdout) -> None:
     except AbandonmentTrainingError as exc:
         stdout.write(f"predictions: abandonment model not trained ({exc})")
         return
-    auc = model.metrics["catboost"]["roc_auc"]
-    stdout.write(f"predictions: abandonment model v{version.pk} ({version.status}), holdout ROC AUC {auc:.3f}")
+    auc, baseline = model.metrics["catboost"]["roc_auc"], model.metrics["logistic_baseline"]["roc_auc"]
+    state = version.status if version.status == version.Status.ACTIVE else f"candidate: {version.refusal_reason}"
+    stdout.write(
+        f"predictions: abandonment model v{version.pk} ({state}), holdout ROC AUC {auc:.3f} "
+        f"(logistic baseline {baseline:.3f})"
+    )
     if version.status == version.Status.ACTIVE:
         run = score_in_process(kind="abandonment")
         stdout.write(f"predictions: abandonment risk of {run.scores.count()} customers' open carts (run #{run.pk})")

@@ -111,6 +111,10 @@ def _populations(scorer, month: dt.date, reference: dt.date) -> tuple[pd.DataFra
             population(start=_start_of(month), end=_end_of(month)),
             population(start=_start_of(reference), end=_end_of(reference)),
         )
+    # a scorer that reads its own customer features (the BTYD value model) offers them for the whole population
+    read = getattr(scorer, "population_features", None)
+    if read is not None:
+        return read(as_of=_end_of(month)), read(as_of=_end_of(reference))
     current_frame = all_customer_features(as_of=_end_of(month))
     reference_frame = all_customer_features(as_of=_end_of(reference))
     return current_frame[current_frame["tenure_days"] >= 0], reference_frame[reference_frame["tenure_days"] >= 0]

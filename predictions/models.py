@@ -16,6 +16,7 @@ class Kind(models.TextChoices):
     VALUE = "value"
     UPLIFT = "uplift"
     PROMOTION = "promotion"
+    RECOMMENDATION = "recommendation"
 
 
 class ModelVersion(models.Model):
@@ -39,6 +40,9 @@ class ModelVersion(models.Model):
     checksum = models.CharField(max_length=64, help_text="sha256 of the artifact")
     card = models.JSONField(default=dict, blank=True, help_text="Intended use, data, limitations")
     trained_by = models.CharField(max_length=120, blank=True, default="")
+    refusal_reason = models.TextField(
+        blank=True, default="", help_text="Why this candidate was not activated (its baseline or the active version)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
     retired_at = models.DateTimeField(null=True, blank=True)

@@ -1,6 +1,12 @@
 """The model registry: every trained model is a ModelVersion; only a better one becomes active.
 
-A candidate is compared with the active version of its kind on the same holdout (same fingerprint);
+First gate, for every kind and also for the first model of an empty registry: the candidate must beat a simple
+baseline measured by its trainer on the same holdout. A trainer reports it in its metrics as
+``metrics["baseline"] = {"name": "logistic regression", "<metric>": value, ...}`` (value: "same as last period",
+abandonment: a logistic regression, promotions: the region's best-sellers, uplift: random targeting). A candidate
+without one, or that does not beat it, stays a candidate and its ``refusal_reason`` says why.
+
+Second gate: a candidate is compared with the active version of its kind on the same holdout (same fingerprint);
 a candidate measured on a different holdout is never promoted over an active version, because the two
 numbers would not be comparable. Rollback re-activates the most recently retired version in one action.
 Every change is audited inside its transaction.
@@ -18,6 +24,14 @@ from cartportal.audit import actor_label, record
 from cartportal.errors import AppError
 
 from .models import Kind, ModelVersion
+
+# kind -> (the holdout metric a version is judged on, higher is better): the gate of a hand activation
+GATE_METRICS: dict[str, tuple[str, bool]] = {
+    "value": ("poisson_deviance", False),
+    "abandonment": ("roc_auc", True),
+    "uplift": ("qini", True),
+    "promotion": ("hit_rate", True),
+}
 
 
 class RegistryError(AppError):
@@ -96,6 +110,7 @@ def register_trained(*, actor, kind: str, trained, metric: str, higher_is_better
         card=trained.card,
     )
     promoted = promote_if_better(actor=actor, version=version, metric=metric, higher_is_better=higher_is_better)
+    version.refresh_from_db()
     return version, promoted
 
 
@@ -105,6 +120,26 @@ def active_version(kind: str) -> ModelVersion | None:
 
 def _metric(version: ModelVersion, metric: str) -> float | None:
     value = (version.metrics or {}).get(metric)
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def baseline_gap(candidate: ModelVersion, metric: str, higher_is_better: bool) -> str:
+    """Why the candidate does not beat its own baseline on its holdout: '' means it does."""
+    new = _metric(candidate, metric)
+    if new is None:
+        return f"has no {metric} metric on its holdout"
+    baseline = (candidate.metrics or {}).get("baseline")
+    if not isinstance(baseline, dict) or _number(baseline.get(metric)) is None:
+        return f"no baseline {metric} was measured on its holdout, so it cannot show that it beats a simple model"
+    old, name = _number(baseline.get(metric)), baseline.get("name", "baseline")
+    better = new > old if higher_is_better else new < old
+    return "" if better else f"{metric} {new:.4g} does not beat the baseline ({name}: {old:.4g}) on the same holdout"
+
+
+def _number(value) -> float | None:
     try:
         return None if value is None else float(value)
     except (TypeError, ValueError):
@@ -132,7 +167,40 @@ def promote_if_better(*, actor, version: ModelVersion, metric: str, higher_is_be
         active = ModelVersion.objects.select_for_update().filter(kind=version.kind, status="active").first()
         if active is not None and active.pk == version.pk:
             return True
-        reason = compare(version, active, metric, higher_is_better)
+        reason = baseline_gap(version, metric, higher_is_better) or compare(version, active, metric, higher_is_better)
+        if reason:
+            version.refusal_reason = reason
+            version.save(update_fields=["refusal_reason"])
+            record(
+                actor=actor,
+                action="model.promotion_refused",
+                object_type="model_version",
+                object_id=version.pk,
+                after={"metric": metric, "reason": reason, "active": active.pk if active else None},
+            )
+            return False
+        _activate(actor=actor, version=version, previous=active, action="model.activated", reason=metric)
+    return True
+
+
+def promote_if_beats_remeasured(*, actor, version: ModelVersion, metric: str, active_score: float | None) -> bool:
+    """Promote `version` when its `metric` beats `active_score`: the active version's recipe re-fitted and measured
+    by the trainer on the candidate's own (later) holdout, so both figures come from the same data. With no
+    active version the candidate wins; without a re-measured figure it does not."""
+    with transaction.atomic():
+        version = ModelVersion.objects.select_for_update().get(pk=version.pk)
+        active = ModelVersion.objects.select_for_update().filter(kind=version.kind, status="active").first()
+        new = _metric(version, metric)
+        if active is None:
+            reason = "" if new is not None else f"has no {metric} metric"
+        elif new is None or active_score is None:
+            reason = f"{metric} could not be compared with the active version on the same holdout"
+        else:
+            reason = (
+                ""
+                if new > active_score
+                else f"{metric} {new:.4g} does not beat the active version's {active_score:.4g}"
+            )
         if reason:
             record(
                 actor=actor,
@@ -147,11 +215,15 @@ def promote_if_better(*, actor, version: ModelVersion, metric: str, higher_is_be
 
 
 def activate(*, actor, version: ModelVersion, reason: str = "") -> ModelVersion:
-    """Make a version active by hand (an analyst's decision), whatever its metrics; audited with the reason."""
+    """Make a version active by hand (an analyst's decision, audited with the reason), even over a better active
+    one; never a version that does not beat its own baseline."""
     with transaction.atomic():
         version = ModelVersion.objects.select_for_update().get(pk=version.pk)
         if version.status == ModelVersion.Status.ACTIVE:
             raise RegistryError("This version is already active.")
+        gap = baseline_gap(version, *GATE_METRICS[version.kind]) if version.kind in GATE_METRICS else ""
+        if gap:
+            raise RegistryError(f"This version cannot be activated: {gap}.")
         active = ModelVersion.objects.select_for_update().filter(kind=version.kind, status="active").first()
         _activate(actor=actor, version=version, previous=active, action="model.activated_manually", reason=reason)
     return version
@@ -184,7 +256,8 @@ def _activate(*, actor, version: ModelVersion, previous: ModelVersion | None, ac
         previous.save(update_fields=["status", "retired_at"])
     version.status = ModelVersion.Status.ACTIVE
     version.activated_at = now
-    version.save(update_fields=["status", "activated_at"])
+    version.refusal_reason = ""
+    version.save(update_fields=["status", "activated_at", "refusal_reason"])
     record(
         actor=actor,
         action=action,

@@ -36,6 +36,29 @@ def latest_run(kind: str) -> ScoringRun | None:
     )
 
 
+MODEL_NAMES = {
+    "bgnbd_gamma_gamma": "BG/NBD + Gamma-Gamma",
+    "pareto_nbd_gamma_gamma": "Pareto/NBD + Gamma-Gamma",
+    "hist_gradient_boosting_window": "gradient-boosted window model",
+}
+
+
+def forecast_label(version: ModelVersion | None) -> dict | None:
+    """Which horizon and model a value figure comes from, in words for the pages and the API."""
+    if version is None:
+        return None
+    holdout = version.holdout or {}
+    days = holdout.get("forecast_days") or holdout.get("horizon_days")
+    horizon = "12 months" if days == 365 else (f"{days} days" if days else "an unknown horizon")
+    return {
+        "horizon_days": days,
+        "horizon": horizon,
+        "model": MODEL_NAMES.get(version.algorithm, version.algorithm),
+        "version": version.pk,
+        "backtest_days": holdout.get("horizon_days"),
+    }
+
+
 def recent_runs(kind: str = "", limit: int = 10):
     runs = ScoringRun.objects.select_related("model_version", "job").order_by("-created_at")
     return (runs.filter(kind=kind) if kind else runs)[:limit]
@@ -268,3 +291,42 @@ def published_purchase_probability(customer_ids: list[int]) -> dict[int, float]:
         return {}
     rows = Score.objects.filter(run=run, customer_id__in=customer_ids).values_list("customer_id", "extra")
     return {c: float(extra["p_active"]) for c, extra in rows if extra and extra.get("p_active") is not None}
+
+
+def readiness_by_region(user, region_ids: list[int]) -> list[dict]:
+    """Per visible region (of ``region_ids``) and model kind: can it train, what is missing, the fallback meanwhile,
+    and whether a version of the kind is active. Regions the user may not see are never counted."""
+    from cartportal.models import Region
+
+    from .readiness import region_readiness
+
+    scope = Scope.of(user, "view", region_ids)
+    active = {kind: ModelVersion.objects.filter(kind=kind, status="active").exists() for kind in Kind.values}
+    rows = []
+    for region in scope.filter(Region.objects.all(), "pk").order_by("code"):
+        for item in region_readiness(region.pk):
+            rows.append(
+                {
+                    "region": region.code,
+                    "kind": item.kind,
+                    "model": item.model,
+                    "ready": item.ready,
+                    "active": active.get(item.kind, False),
+                    "needs": item.needs,
+                    "has": item.has,
+                    "missing": item.missing,
+                    "fallback": "" if item.ready else item.fallback,
+                }
+            )
+    return rows
+
+
+def customers_at_risk(user, *, threshold: float, region_ids: list[int] | None = None):
+    """Ids of the customers (of the user's regions) whose score in the latest published abandonment run is above
+    `threshold`: the "at-risk open carts" audience. Empty when no abandonment run is published."""
+    run = latest_run(Kind.ABANDONMENT)
+    if run is None:
+        return Score.objects.none().values_list("customer_id", flat=True)
+    scores = Score.objects.restrict(user).in_regions(region_ids)
+    scores = scores.filter(run=run, customer__isnull=False, value__gt=threshold)
+    return scores.values_list("customer_id", flat=True).distinct()

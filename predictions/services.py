@@ -36,6 +36,8 @@ def rescore_start(
 ) -> ScoringRun:
     """Create a run of the active `kind` model over every customer (of `region_ids`) and fan out its chunks."""
     authorize(actor, MANAGE_MODELS, what="model")
+    if kind in RETRAIN_FLOWS:
+        raise PredictionError(f"The {kind} model is not stored per customer: it answers when a page or offer asks.")
     version = registry.active_version(kind)
     if version is None:
         raise PredictionError(f"No active {kind} model: train one and promote it before rescoring.")
@@ -175,17 +177,29 @@ def model_rollback(*, actor, kind: str) -> ModelVersion:
         raise PredictionError(str(exc)) from exc
 
 
-# kind -> (trainer returning a TrainedModel, holdout metric a candidate must beat the active version on)
+# kind -> trainer returning a TrainedModel; the metric it is judged on is the registry's gate (GATE_METRICS)
 TRAINERS = {
-    "value": ("predictions.scoring.training.train_value", "top_decile_lift"),
-    "abandonment": ("predictions.abandonment.services.train", "roc_auc"),
+    "value": "predictions.scoring.training.train_value",
+    "abandonment": "predictions.abandonment.services.train",
 }
+
+
+def not_enough_data_errors() -> tuple[type[Exception], ...]:
+    """The trainers' "too little data" errors: a retrain job ends with their message, not a stack trace."""
+    from .abandonment.cart.model import TrainingError as AbandonmentTrainingError
+    from .scoring.training import TrainingError
+
+    return (TrainingError, AbandonmentTrainingError)
+
+
+# kinds with a retrain of their own (the whole flow, not a TrainedModel): they are not rescored per customer
+RETRAIN_FLOWS = {"recommendation": "predictions.recommend.services.recommender_retrain"}
 
 
 def retrain_start(*, actor, kind: str):
     """Queue a retrain of `kind` (a JobRun with progress); the task registers and maybe promotes the result."""
     authorize(actor, MANAGE_MODELS, what="model")
-    if kind not in TRAINERS:
+    if kind not in TRAINERS and kind not in RETRAIN_FLOWS:
         raise PredictionError(f"The {kind} model is not trained by the portal yet.")
     with transaction.atomic():
         job = job_create(kind="retrain", actor=_user_or_none(actor), parameters={"kind": kind})
@@ -200,22 +214,30 @@ def _enqueue_retrain(job_id: int, kind: str) -> None:
     retrain.delay(job_id, kind)
 
 
-def retrain_run(*, actor, job_id: int, kind: str, rescore: bool = True) -> ModelVersion:
-    """Train, register as a candidate, promote if it beats the active version on the same holdout."""
+def retrain_run(*, actor, job_id: int, kind: str, rescore: bool = True) -> ModelVersion | None:
+    """Train, register as a candidate, promote if it beats its baseline and the active version on the same holdout.
+    With too little data the job fails with the trainer's message (what is missing) and None is returned."""
     authorize(actor, MANAGE_MODELS, what="model")
     from django.utils.module_loading import import_string
 
     from cartportal.jobs import job_finished, job_progress
 
+    if kind in RETRAIN_FLOWS:
+        return import_string(RETRAIN_FLOWS[kind])(actor=actor, job_id=job_id)
     job_started(job_id)
-    trainer, metric = TRAINERS[kind]
     try:
-        trained = import_string(trainer)()
+        trained = import_string(TRAINERS[kind])()
+    except not_enough_data_errors() as exc:
+        job_failed(job_id, f"{kind} model not trained: {exc}")
+        return None
     except Exception as exc:
         job_failed(job_id, str(exc))
         raise
     job_progress(job_id, 80, message="trained; registering")
-    version, promoted = registry.register_trained(actor=actor, kind=kind, trained=trained, metric=metric)
+    metric, higher_is_better = registry.GATE_METRICS[kind]
+    version, promoted = registry.register_trained(
+        actor=actor, kind=kind, trained=trained, metric=metric, higher_is_better=higher_is_better
+    )
     flat = {k: v for k, v in trained.metrics.items() if isinstance(v, int | float)}
     version.refresh_from_db(fields=["status"])
     # The job says the same word for the version as the Models page does.

@@ -71,14 +71,15 @@ def resume_stalled_runs(older_than_seconds: int = 900) -> int:
 
 
 @shared_task(name="predictions.retrain")
-def retrain(job_id: int | None, kind: str) -> int:
+def retrain(job_id: int | None, kind: str) -> int | None:
     """On demand (job from the portal) or from beat (job_id None: a job is created here)."""
     from cartportal.jobs import job_create
 
     actor = SystemActor("task:retrain")
     if job_id is None:
         job_id = job_create(kind="retrain", parameters={"kind": kind}).pk
-    return services.retrain_run(actor=actor, job_id=job_id, kind=kind).pk
+    version = services.retrain_run(actor=actor, job_id=job_id, kind=kind)
+    return version.pk if version else None
 
 
 @shared_task(name="predictions.drift")

@@ -7,6 +7,7 @@ from . import views
 app_name = "predictions"
 urlpatterns = [
     path("models/", views.model_list, name="models"),
+    path("models/readiness/", views.readiness, name="readiness"),
     path("models/<int:pk>/", views.model_card, name="model"),
     path("models/<int:pk>/activate/", views.model_activate, name="model-activate"),
     path("models/<str:kind>/rollback/", views.model_rollback, name="model-rollback"),

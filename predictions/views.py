@@ -28,13 +28,25 @@ def model_list(request):
     kind = kind if kind in Kind.values else ""
     versions = selectors.model_versions(request.user, kind)
     if wants_csv(request):
-        header = ["id", "kind", "algorithm", "status", "window_start", "window_end", "holdout", "metrics", "checksum"]
+        header = [
+            "id",
+            "kind",
+            "algorithm",
+            "status",
+            "refusal_reason",
+            "window_start",
+            "window_end",
+            "holdout",
+            "metrics",
+            "checksum",
+        ]
         rows = (
             [
                 v.pk,
                 v.kind,
                 v.algorithm,
                 v.status,
+                v.refusal_reason,
                 v.window_start,
                 v.window_end,
                 v.holdout_fingerprint,
@@ -151,11 +163,13 @@ def clv(request):
         "curves": curves,
         "payback": [p for p in payback if p["payback_months"] is not None],
     }
+    run = selectors.latest_run(Kind.VALUE)
     context = {
         "rf": rf,
         "page": Paginator(rows, 50).get_page(request.GET.get("page")),
         "payback": payback,
-        "run": selectors.latest_run(Kind.VALUE),
+        "run": run,
+        "forecast": selectors.forecast_label(run.model_version if run else None),
         "chart": chart,
         "has_rows": bool(rows),
     }
@@ -169,3 +183,14 @@ def _by_region(rows: list[dict]) -> list[dict]:
         entry["value_to_date"] += row["value_to_date"]
         entry["predicted_12m"] += row["predicted_12m"] or 0.0
     return list(totals.values())
+
+
+@login_required
+def readiness(request):
+    rf = region_filter(request)
+    rows = selectors.readiness_by_region(request.user, rf.region_ids)
+    if wants_csv(request):
+        header = ["region", "kind", "ready", "active", "needs", "has", "fallback"]
+        return csv_response("model_readiness.csv", header, ([r[h] for h in header] for r in rows))
+    context = {"rf": rf, "page": Paginator(rows, 50).get_page(request.GET.get("page")), "has_rows": bool(rows)}
+    return render(request, "predictions/readiness.html", context)

@@ -92,7 +92,8 @@ class Segment(models.Model):
 
 
 class SegmentSnapshot(models.Model):
-    """A customer's value group and dormancy at the end of a month (for month-over-month transitions)."""
+    """A customer's segment of one kind at the end of a month (for month-over-month transitions): the value group
+    with dormancy, the RFM segment, the persona, or the segment of an audience strategy."""
 
     month = models.DateField(help_text="First day of the month the state was measured at the end of")
     customer = models.ForeignKey(
@@ -101,13 +102,18 @@ class SegmentSnapshot(models.Model):
     region = models.ForeignKey(
         Region, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
     )  # the (region, month) index serves region filters
-    state = models.CharField(max_length=32)
+    kind = models.CharField(
+        max_length=40, default="value_group", help_text="value_group, rfm, persona or audience:<audience id>"
+    )
+    state = models.CharField(max_length=80)
 
     objects = RegionScopedQuerySet.as_manager()
 
     class Meta:
-        # (customer, month): also serves a customer's own rows, so the customer key needs no index of its own
-        constraints = [models.UniqueConstraint(fields=["customer", "month"], name="snapshot_unique_customer_month")]
+        # (customer, month, kind): also serves a customer's own rows, so the customer key needs no index of its own
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "month", "kind"], name="snapshot_unique_customer_month_kind")
+        ]
         indexes = [models.Index(fields=["region", "month"])]
 
 

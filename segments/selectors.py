@@ -70,22 +70,33 @@ def persona_payload(run: PersonaRun) -> dict:
     }
 
 
-def transitions(user, *, region_ids=None, month_from=None, month_to=None) -> dict:
+def transition_kinds(user, *, region_ids=None) -> list[tuple[str, str]]:
+    """(kind, label) of every segment kind with snapshots in the scope: value group, RFM, persona, audiences."""
     qs = _in(SegmentSnapshot.objects.restrict(user), region_ids)
+    present = set(qs.values_list("kind", flat=True).distinct())
+    kinds = [(snapshots.VALUE_GROUP, "Value group"), (snapshots.RFM, "RFM segment"), (snapshots.PERSONA, "Persona")]
+    names = dict(audiences(user, region_ids=region_ids).values_list("pk", "name"))
+    kinds += [(snapshots.audience_kind(pk), f"Audience: {name}") for pk, name in sorted(names.items())]
+    return [(k, label) for k, label in kinds if k in present or k == snapshots.VALUE_GROUP]
+
+
+def transitions(user, *, region_ids=None, month_from=None, month_to=None, kind: str = "value_group") -> dict:
+    qs = _in(SegmentSnapshot.objects.restrict(user), region_ids).filter(kind=kind)
     months = sorted(set(qs.values_list("month", flat=True).distinct()))
     if len(months) < 2:
-        return {"months": months, "from": None, "to": None, **snapshots.transition_matrix([])}
+        return {"months": months, "from": None, "to": None, "kind": kind, **snapshots.transition_matrix([], kind)}
     month_to = month_to if month_to in months else months[-1]
     earlier = [m for m in months if m < month_to]
     month_from = month_from if month_from in earlier else (earlier[-1] if earlier else months[0])
     before = dict(qs.filter(month=month_from).values_list("customer_id", "state"))
     after = dict(qs.filter(month=month_to).values_list("customer_id", "state"))
+    absent = snapshots.absent_state(kind)
     pairs: dict[tuple[str, str], int] = {}
     for customer in before.keys() | after.keys():
-        key = (before.get(customer, snapshots.NO_PURCHASE), after.get(customer, snapshots.NO_PURCHASE))
+        key = (before.get(customer, absent), after.get(customer, absent))
         pairs[key] = pairs.get(key, 0) + 1
-    matrix = snapshots.transition_matrix([(a, b, n) for (a, b), n in pairs.items()])
-    return {"months": months, "from": month_from, "to": month_to, **matrix}
+    matrix = snapshots.transition_matrix([(a, b, n) for (a, b), n in pairs.items()], kind)
+    return {"months": months, "from": month_from, "to": month_to, "kind": kind, **matrix}
 
 
 def audiences(user, *, region_ids=None):

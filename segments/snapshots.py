@@ -1,8 +1,12 @@
-"""Monthly snapshots of each customer's value group and dormancy, and the month-over-month transition matrix.
+"""Monthly snapshots of each customer's segments, and the month-over-month transition matrix, for every kind:
 
-A state is the value group, with " (dormant)" appended for dormant customers, or "No purchase". The rebuild
-snapshots the month of its reference date; `snapshot_months` backfills earlier months by recomputing the
-groups as of each month's last moment from the orders placed until then (same SQL as the rebuild).
+- value_group: the value group, with " (dormant)" appended for dormant customers, or "No purchase";
+- rfm: the RFM segment; persona: the behavioural persona; audience:<id>: the segment of that audience strategy.
+A customer without a state of that kind in a month counts as "No purchase" (value groups) or "No segment".
+
+The rebuild snapshots value group, RFM and persona for the month of its reference date, an audience evaluation its
+audience for the month of the profiles' reference date; `snapshot_months` backfills value groups of earlier months
+by recomputing them as of each month's last moment from the orders placed until then (same SQL as the rebuild).
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ import datetime as dt
 from segments.models import ValueGroup
 
 NO_PURCHASE = "No purchase"
+NO_SEGMENT = "No segment"
+VALUE_GROUP, RFM, PERSONA, AUDIENCE_PREFIX = "value_group", "rfm", "persona", "audience:"
+PROFILE_KINDS = {RFM: "rfm_segment", PERSONA: "persona"}  # kind -> profile column (value groups: state_sql)
 LABELS = {g.value: g.label for g in ValueGroup}
 
 
@@ -47,10 +54,20 @@ def previous_months(month: dt.date, count: int) -> list[dt.date]:
     return sorted(months)
 
 
-def transition_matrix(rows: list[tuple[str, str, int]]) -> dict:
+def absent_state(kind: str) -> str:
+    return NO_PURCHASE if kind == VALUE_GROUP else NO_SEGMENT
+
+
+def audience_kind(audience_id: int) -> str:
+    return f"{AUDIENCE_PREFIX}{audience_id}"
+
+
+def transition_matrix(rows: list[tuple[str, str, int]], kind: str = VALUE_GROUP) -> dict:
     """rows of (from_state, to_state, customers) -> {states, cells[from][to], totals}."""
     present = {s for r in rows for s in r[:2]}
-    states = [s for s in all_states() if s in present] + sorted(present - set(all_states()))
+    known = all_states() if kind == VALUE_GROUP else []
+    states = [s for s in known if s in present] + sorted(present - set(known) - {NO_SEGMENT})
+    states += [NO_SEGMENT] if NO_SEGMENT in present else []
     cells = {a: {b: 0 for b in states} for a in states}
     for a, b, n in rows:
         cells[a][b] += n

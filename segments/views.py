@@ -143,12 +143,16 @@ def _profile_table(run: dict) -> list[dict]:
 @login_required
 def transitions(request):
     rf = region_filter(request)
-    data = selectors.transitions(request.user, region_ids=rf.region_ids)
+    kinds = selectors.transition_kinds(request.user, region_ids=rf.region_ids)
+    kind = request.GET.get("kind", "")
+    kind = kind if kind in dict(kinds) else "value_group"
+    data = selectors.transitions(request.user, region_ids=rf.region_ids, kind=kind)
     if wants_csv(request):
         rows = ([a, b, data["cells"][a][b]] for a in data["states"] for b in data["states"] if data["cells"][a][b])
         return csv_response("transitions.csv", ["from_state", "to_state", "customers"], rows)
     table = [(a, [data["cells"][a][b] for b in data["states"]], data["totals"][a]) for a in data["states"]]
-    return render(request, "segments/transitions.html", {"region_filter": rf, "data": data, "table": table})
+    context = {"region_filter": rf, "data": data, "table": table, "kinds": kinds, "kind": kind}
+    return render(request, "segments/transitions.html", context)
 
 
 @login_required

@@ -27,6 +27,8 @@ class ValueSerializer(serializers.Serializer):
     expected_purchases = serializers.FloatField(allow_null=True)
     model_version = serializers.IntegerField(allow_null=True)
     scored_at = serializers.DateTimeField(allow_null=True)
+    horizon_days = serializers.IntegerField(allow_null=True, help_text="Days ahead the spend and purchases cover")
+    model = serializers.CharField(allow_null=True, help_text="Algorithm of the model version that forecast it")
 
 
 class CustomerSerializer(serializers.ModelSerializer):
@@ -172,6 +174,16 @@ class LiveSessionSerializer(serializers.Serializer):
     cart_adds = serializers.IntegerField(min_value=0, max_value=10000, required=False)
 
 
+class BoughtTogetherSerializer(serializers.Serializer):
+    item = serializers.CharField()
+    companion = serializers.CharField()
+    companion_name = serializers.CharField()
+    baskets = serializers.IntegerField()
+    support = serializers.FloatField()
+    confidence = serializers.FloatField()
+    lift = serializers.FloatField()
+
+
 class LiveCartItemSerializer(serializers.Serializer):
     product_id = serializers.CharField(max_length=64, help_text="The shop's own product id (SKU)")
     price = serializers.FloatField(min_value=0, max_value=1e7, help_text="Unit price now in the cart")
@@ -205,6 +217,7 @@ class LiveCartScoreSerializer(serializers.Serializer):
     intervention = serializers.JSONField(allow_null=True)
     unknown = LiveCartUnknownSerializer()
     prediction_point = serializers.CharField()
+    bought_together = BoughtTogetherSerializer(many=True, help_text="Products often bought with the cart's products")
 
 
 class LiveScoreSerializer(serializers.Serializer):

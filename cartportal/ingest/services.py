@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from cartportal import extensions
 from cartportal.jobs import job_create, job_failed
 from cartportal.models import JobRun
 from cartportal.services import DomainError
@@ -40,6 +41,7 @@ def import_run(*, actor, source, options: ImportOptions, job: JobRun | None = No
     except Exception as error:  # whatever stopped it, the job must not be left "running"
         job_failed(job.pk, f"The import stopped: {type(error).__name__}: {str(error).strip()[:500]}")
         raise
+    extensions.import_finished.send(sender=import_run, kind=options.kind, job_id=job.pk)
     job.refresh_from_db()
     return job
 

@@ -53,6 +53,9 @@ class Product(models.Model):
     category = models.CharField(max_length=120, blank=True, default="")
     price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     house_brand = models.BooleanField(default=False)
+    unit_cost = models.DecimalField(
+        max_digits=12, decimal_places=4, null=True, blank=True, help_text="What one unit costs the shop (for margins)"
+    )
 
     class Meta:
         ordering = ["sku"]

@@ -19,6 +19,7 @@ from cartportal.api.base import DEFAULT_PERMISSIONS, RegionScopedReadOnlyViewSet
 from cartportal.api.views import _responses, _valid
 from cartportal.models import Customer
 from cartportal.portal.customer_insights import customer_insights, score_live_cart
+from predictions.recommend.selectors import bought_together_for_cart
 
 
 # --- Customers -----------------------------------------------------------------------------------------
@@ -160,4 +161,5 @@ class LiveCartScoreView(APIView):
             result = score_live_cart(request.user, data, region)
         except LookupError as exc:  # no active model yet
             return Response(error_body(503, str(exc) or "No abandonment model is active.", code="unavailable"), 503)
-        return Response(result)
+        skus = [item["product_id"] for item in data["items"]]
+        return Response({**result, "bought_together": bought_together_for_cart(skus)})

@@ -23,7 +23,7 @@ RECENT_RUNS = 20
 def _published_runs(kind: str) -> list:
     """The newest published runs of a kind, newest first. Runs may cover some regions only, so a customer's
     current score is the one from the newest published run that scored them."""
-    published = ScoringRun.objects.filter(kind=kind, state=ScoringRun.State.PUBLISHED)
+    published = ScoringRun.objects.filter(kind=kind, state=ScoringRun.State.PUBLISHED).select_related("model_version")
     return list(published.order_by("-published_at", "-pk")[:RECENT_RUNS])
 
 
@@ -69,6 +69,17 @@ def _value(entry) -> dict | None:
         "expected_purchases": extra.get("expected_purchases"),
         "model_version": getattr(run, "model_version_id", None),
         "scored_at": getattr(run, "published_at", None),
+        **_forecast_horizon(run),
+    }
+
+
+def _forecast_horizon(run) -> dict:
+    """Over which horizon and by which model the value was forecast."""
+    version = getattr(run, "model_version", None)
+    holdout = (version.holdout or {}) if version is not None else {}
+    return {
+        "horizon_days": holdout.get("forecast_days") or holdout.get("horizon_days"),
+        "model": getattr(version, "algorithm", None),
     }
 
 

@@ -17,7 +17,9 @@ from cartportal.api.schema import ErrorSerializer
 from cartportal.api.views import ERRORS, _valid
 from cartportal.models import Customer
 from interventions import selectors, services
+from interventions.audiences import KINDS, parse_audience
 from interventions.catalogue import CATALOGUE
+from interventions.killswitch import kill_switch_engaged
 from interventions.models import Assignment, Campaign
 from segments import selectors as segment_selectors
 from segments.services import changeable_region_or_404
@@ -43,7 +45,12 @@ class CampaignSerializer(serializers.ModelSerializer):
             "name",
             "intervention",
             "audience",
+            "audience_kind",
+            "audience_ref",
+            "arms",
+            "allocation",
             "holdout_share",
+            "refusals",
             "state",
             "assigned",
             "created_by",
@@ -126,6 +133,22 @@ class CampaignCreateSerializer(serializers.Serializer):
     )
     holdout_share = serializers.FloatField(required=False, default=0.1, help_text="0 <= share < 1")
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    audience_kind = serializers.ChoiceField(
+        choices=list(KINDS), required=False, help_text="A saved audience: strategy, value_group, rfm, at_risk or list"
+    )
+    audience_ref = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text='Which one: {"audience_id", "segment"}, {"code"}, {"threshold"} or {"list_id"}',
+    )
+    arms = serializers.ListField(
+        child=serializers.CharField(max_length=32),
+        required=False,
+        max_length=len(CATALOGUE),
+        help_text="Interventions to test against each other (default: the one intervention)",
+    )
+    allocation = serializers.ChoiceField(choices=["thompson", "uniform"], required=False, default="thompson")
+    webhook_url = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
     def validate(self, attrs):
         if "audience_segment" in attrs and "audience_id" not in attrs:
@@ -158,6 +181,34 @@ class OutcomeBatchSerializer(serializers.Serializer):
         if repeated:
             raise serializers.ValidationError(f"Customers listed more than once: {sorted(set(repeated))}.")
         return items
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    customer = serializers.CharField(source="customer.external_id", read_only=True, help_text="The shop's customer id")
+    intervention = serializers.SerializerMethodField()
+    message = serializers.SerializerMethodField()
+    idempotency_key = serializers.CharField(read_only=True, help_text="The same key as on the webhook")
+
+    class Meta:
+        model = Assignment
+        fields = [
+            "id",
+            "customer_id",
+            "customer",
+            "arm",
+            "intervention",
+            "message",
+            "propensity",
+            "assigned_at",
+            "idempotency_key",
+        ]
+        read_only_fields = fields
+
+    def get_intervention(self, obj) -> str:
+        return (obj.content or {}).get("intervention", obj.arm)
+
+    def get_message(self, obj) -> str:
+        return (obj.content or {}).get("text", "")
 
 
 class OutcomeResultSerializer(serializers.Serializer):
@@ -220,14 +271,23 @@ class CampaignViewSet(RegionScopedViewSetMixin, mixins.ListModelMixin, viewsets.
         data = dict(_valid(CampaignCreateSerializer, request.data))
         region = changeable_region_or_404(request.user, data.pop("region"))
         audience_id, segment = data.pop("audience_id", None), data.pop("audience_segment", "")
-        audience = _audience_label(request.user, region, audience_id, segment)
+        kind, ref = data.get("audience_kind", ""), data["audience_ref"]
+        if audience_id is not None:
+            _audience_label(request.user, region, audience_id, segment)  # a 400 naming an unknown one
+            kind, ref = "strategy", {"audience_id": audience_id, "segment": segment}
+        elif not kind and data["audience"]:
+            kind, ref = parse_audience(data["audience"])
         campaign = services.campaign_create_draft(
             actor=request.user,
             region=region,
             name=data["name"],
             intervention=data["intervention"],
-            audience=audience if audience is not None else data["audience"],
+            arms=data.get("arms"),
+            allocation=data["allocation"],
+            audience_kind=kind,
+            audience_ref=ref,
             holdout_share=data["holdout_share"],
+            webhook_url=data["webhook_url"],
             reason=data["reason"] or "drafted through the API",
         )
         return Response(CampaignSerializer(self._fresh(campaign)).data, status=status.HTTP_201_CREATED)
@@ -271,6 +331,21 @@ class CampaignViewSet(RegionScopedViewSetMixin, mixins.ListModelMixin, viewsets.
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
         return self._transition(request, "complete")
+
+    @extend_schema(
+        responses=_responses({200: AssignmentSerializer(many=True)}, 401, 403, 404, 409, 429),
+        summary="The treated assignments to deliver: customer, arm, rendered message, propensity (paginated, CSV)",
+    )
+    @action(detail=True, methods=["get"])
+    def assignments(self, request, pk=None):
+        """What a partner sends: the treated customers (never the holdout) with their rendered message. While the
+        kill switch covers the campaign's region nothing is handed out (409)."""
+        campaign = self.get_object()
+        if kill_switch_engaged(campaign.region_id):
+            return error_response(409, "kill_switch", "The kill switch is engaged: nothing is delivered.")
+        rows = selectors.campaign_assignments(request.user, campaign).filter(holdout=False)
+        page = self.page_or_all(rows)
+        return self.respond_list(AssignmentSerializer(page, many=True).data)
 
     @extend_schema(
         request=OutcomeBatchSerializer,

@@ -47,7 +47,7 @@ def category_of(category: str | None, sku: str | None) -> str | None:
 
 @dataclass
 class Activity:
-    purchases: pd.DataFrame  # customer_id, region_id, at, category, amount
+    purchases: pd.DataFrame  # customer_id, region_id, at, category, sku, amount
     browsing: pd.DataFrame  # customer_id, region_id, at, category (None for a session)
 
     @property
@@ -87,7 +87,7 @@ def load_activity(region_ids: list[int]) -> Activity:
     )
     adds = adds.drop(columns=["sku", "unit_price", "quantity"])
     browsing = pd.concat([adds, sessions.assign(category=None, amount=0.0)], ignore_index=True)
-    return Activity(purchases.drop(columns="sku"), browsing)
+    return Activity(purchases, browsing)
 
 
 def _customers(p: pd.DataFrame, b: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:

@@ -20,6 +20,7 @@ from cartportal.services import DomainError
 from interventions.models import PromotionOffer
 from interventions.promotions import model
 from interventions.promotions.features import load_activity, pairs_at
+from interventions.promotions.recommended import recommended_share
 
 log = logging.getLogger(__name__)
 JOB_KIND = "interventions.promotions"
@@ -66,8 +67,10 @@ def _enqueue(job_id: int, region_ids: list[int]) -> None:
     generate_promotions.delay(job_id, region_ids)
 
 
-def _offers(scored, consenting: dict[int, int], week: dt.date, job_id: int | None) -> list[PromotionOffer]:
-    chosen = model.top3(scored, scored["predicted"].to_numpy())
+def _offers(
+    scored, consenting: dict[int, int], week: dt.date, job_id: int | None, weight: float
+) -> list[PromotionOffer]:
+    chosen = model.top3(scored, model.rank_score(scored, scored["predicted"].to_numpy(), weight))
     chosen = chosen[chosen["customer_id"].isin(list(consenting))]
     chosen = chosen.assign(rank=chosen.groupby("customer_id").cumcount() + 1)
     return [
@@ -102,7 +105,10 @@ def promotions_generate(
         _progress(job_id, 60, "holdout checked; ranking categories")
         scored = pairs_at(activity, trained.scoring_cutoff)
         scored["predicted"] = model.predict(trained.regressor, scored)
-        offers = _offers(scored, consenting_regions(ids), week, job_id)
+        scored["recommended_share"] = recommended_share(
+            activity.purchases, scored, trained.scoring_cutoff, trained.params
+        )
+        offers = _offers(scored, consenting_regions(ids), week, job_id, trained.best_seller_weight)
     except Exception as exc:
         if job_id:
             job_failed(job_id, str(exc))

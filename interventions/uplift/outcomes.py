@@ -94,7 +94,8 @@ def outcomes_uplift_train(
         algorithm=f"catboost_{PRIMARY}",
         model_object=learner,
         features=list(exp.features.columns),
-        metrics={k: report[k] for k in ("qini", "auuc", "uplift_at_30")} | {"comparison": report["comparison"]},
+        metrics={k: report[k] for k in ("qini", "auuc", "uplift_at_30")}
+        | {"comparison": report["comparison"], "baseline": {"name": "random targeting", "qini": 0.0}},
         holdout={"fingerprint": split_id, "rows": report["test_rows"], "seed": seed},
         window_end=timezone.now(),
         card={
@@ -130,6 +131,8 @@ def _promote(actor, version, exp: Experiment, seed: int, qini: float) -> bool:
     active = registry.active_version("uplift")
     if active is None or active.holdout_fingerprint == version.holdout_fingerprint:
         return registry.promote_if_better(actor=actor, version=version, metric="qini")
+    if registry.baseline_gap(version, "qini", True):
+        return registry.promote_if_better(actor=actor, version=version, metric="qini")  # refused, reason recorded
     _X_tr, X_te, _y_tr, y_te, _t_tr, t_te = split(exp.features, exp.target, exp.treatment, seed)
     old = registry.load_version(active)
     active_qini = scores(y_te, old.predict(_aligned(X_te, active.features, old.cat_features)), t_te)["qini"]

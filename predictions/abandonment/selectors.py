@@ -18,6 +18,7 @@ from cartportal.pages.rollups import rollup
 from predictions.abandonment.cart import carts, features, points, proposals
 from predictions.abandonment.cart.explain import top_driver, top_reasons
 from predictions.abandonment.services import latest_model
+from predictions.recommend.selectors import bought_together_for_cart, cart_skus_of_session
 
 CANDIDATE_LIMIT = 2000
 
@@ -228,6 +229,8 @@ def session_explanation(user, pk: int, model=None) -> dict:
         "reasons": [],
         "cart": None,
     }
+    result["cart_skus"] = cart_skus_of_session(session)
+    result["bought_together"] = bought_together_for_cart(result["cart_skus"])
     if frame.empty:
         return result
     row = frame.iloc[0]

@@ -53,7 +53,7 @@ def train(
         metrics={
             **{k: cat[k] for k in ("roc_auc", "pr_auc", "brier", "top_decile_lift")},
             **{f"baseline_{k}": baseline[k] for k in ("roc_auc", "pr_auc", "brier", "top_decile_lift")},
-            "baseline": baseline,
+            "baseline": {"name": "logistic regression", **baseline},
             **model.metrics,
         },
         holdout={
@@ -88,7 +88,10 @@ def abandonment_train(
     from predictions import registry
 
     trained = train(region_ids=region_ids, cutoff=cutoff, seed=seed, iterations=iterations)
-    version, _promoted = registry.register_trained(actor=actor, kind=KIND, trained=trained, metric="roc_auc")
+    metric, higher_is_better = registry.GATE_METRICS[KIND]
+    version, _promoted = registry.register_trained(
+        actor=actor, kind=KIND, trained=trained, metric=metric, higher_is_better=higher_is_better
+    )
     version.refresh_from_db()  # the promotion changed the row, not this instance
     with transaction.atomic():
         audit.record(

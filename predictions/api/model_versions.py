@@ -46,12 +46,16 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "checksum",
             "card",
             "trained_by",
+            "refusal_reason",
             "created_at",
             "activated_at",
             "retired_at",
         ]
         read_only_fields = fields
-        extra_kwargs = {"metrics": {"help_text": "Measured on the holdout, never on the training data"}}
+        extra_kwargs = {
+            "metrics": {"help_text": "Measured on the holdout, never on the training data (with its baseline)"},
+            "refusal_reason": {"help_text": "Why this candidate was not activated; empty when it was or is pending"},
+        }
 
     version = serializers.IntegerField(source="pk", read_only=True, help_text="Version number (its id)")
 

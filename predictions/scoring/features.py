@@ -95,3 +95,36 @@ def all_customer_features(*, as_of: dt.datetime, region_ids: list[int] | None = 
     if not parts:
         return customer_features(region_id=0, id_from=0, id_to=-1, as_of=as_of)
     return pd.concat(parts).sort_index()
+
+
+BTYD_FEATURES = ["purchase_days", "days_since_first", "days_since_last", "avg_order_value"]
+_BTYD_SQL = """
+SELECT c.id, c.region_id,
+       COALESCE(o.purchase_days, 0),
+       COALESCE(EXTRACT(EPOCH FROM (%(as_of)s - o.first_at)) / 86400.0, 0),
+       COALESCE(EXTRACT(EPOCH FROM (%(as_of)s - o.last_at)) / 86400.0, 0),
+       COALESCE(o.spend / NULLIF(o.orders, 0), 0)
+FROM cartportal_customer c
+LEFT JOIN (
+    SELECT customer_id, COUNT(DISTINCT date_trunc('day', placed_at)) AS purchase_days, COUNT(*) AS orders,
+           SUM(total) AS spend, MIN(placed_at) AS first_at, MAX(placed_at) AS last_at
+    FROM cartportal_order
+    WHERE placed_at < %(as_of)s AND customer_id BETWEEN %(id_from)s AND %(id_to)s AND region_id = %(region)s
+      AND status NOT IN ('cancelled', 'returned')
+    GROUP BY customer_id
+) o ON o.customer_id = c.id
+WHERE c.region_id = %(region)s AND c.id BETWEEN %(id_from)s AND %(id_to)s AND c.erased_at IS NULL
+ORDER BY c.id
+"""
+
+
+def btyd_features(*, region_id: int, id_from: int, id_to: int, as_of: dt.datetime) -> pd.DataFrame:
+    """What buy-till-you-die models read, at ``as_of``: days with a purchase (zero-amount orders count), days since
+    the first and since the last purchase, mean order value. One row per customer of the range, as above."""
+    params = {"as_of": as_of, "region": region_id, "id_from": id_from, "id_to": id_to}
+    with connection.cursor() as cursor:
+        cursor.execute(_BTYD_SQL, params)
+        rows = cursor.fetchall()
+    frame = pd.DataFrame(rows, columns=["customer_id", "region_id", *BTYD_FEATURES]).set_index("customer_id")
+    frame.index = frame.index.astype(np.int64)
+    return frame.astype({"region_id": np.int64} | {name: np.float64 for name in BTYD_FEATURES})

@@ -8,15 +8,15 @@ import numpy as np
 import pandas as pd
 
 from predictions.value import transactions as tx
-from predictions.value.btyd import BGNBD, GammaGamma
+from predictions.value.btyd import BGNBD, GammaGamma, ParetoNBD
 from predictions.value.ml import WindowModel
 
-BTYD, ML = "bgnbd_gamma_gamma", "window_gbm"
+BTYD, PARETO, ML = "bgnbd_gamma_gamma", "pareto_nbd_gamma_gamma", "window_gbm"
 
 
-def btyd_forecast(frame: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int) -> pd.DataFrame:
+def btyd_forecast(frame: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int, model_class=BGNBD) -> pd.DataFrame:
     summary = tx.rfm_summary(frame, cutoff)
-    purchases_model = BGNBD().fit(summary)
+    purchases_model = model_class().fit(summary)
     spend_model = GammaGamma().fit(summary)
     expected = purchases_model.expected_purchases(summary, horizon_days)
     return pd.DataFrame(
@@ -33,7 +33,11 @@ def ml_forecast(frame: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int) ->
     return WindowModel(horizon_days).fit(frame, cutoff).predict(frame, cutoff)
 
 
-FORECASTERS = {BTYD: btyd_forecast, ML: ml_forecast}
+def pareto_forecast(frame: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int) -> pd.DataFrame:
+    return btyd_forecast(frame, cutoff, horizon_days, model_class=ParetoNBD)
+
+
+FORECASTERS = {BTYD: btyd_forecast, PARETO: pareto_forecast, ML: ml_forecast}
 
 
 def poisson_deviance(actual: np.ndarray, predicted: np.ndarray) -> float:

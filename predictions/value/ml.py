@@ -72,36 +72,65 @@ class WindowModel:
         )
 
     def fit(self, frame: pd.DataFrame, cutoff: pd.Timestamp) -> WindowModel:
-        cutoffs = training_cutoffs(frame, cutoff, self.horizon_days, self.step_days, self.min_history_days)
+        self.train_horizon_days = training_horizon(frame, cutoff, self.horizon_days, self.min_history_days)
+        cutoffs = training_cutoffs(frame, cutoff, self.train_horizon_days, self.step_days, self.min_history_days)
         if not cutoffs:
             raise tx.TransactionError("not enough history before the cut-off to train on an earlier window")
         parts = []
         for start in cutoffs:
-            features = customer_features(frame, start, self.horizon_days)
-            target = tx.outcome(frame, start, start + pd.Timedelta(days=self.horizon_days), features.index)
+            features = customer_features(frame, start, self.train_horizon_days)
+            target = tx.outcome(frame, start, start + pd.Timedelta(days=self.train_horizon_days), features.index)
             parts.append(features[FEATURES].assign(_purchases=target["purchases"], _spend=target["spend"]))
         data = pd.concat(parts, ignore_index=True)
+        if data["_purchases"].sum() == 0:
+            raise tx.TransactionError("no purchases in the earlier windows to learn from")
         self.windows = [c.date().isoformat() for c in cutoffs]
         x = data[FEATURES].to_numpy(float)
         common = {"max_iter": 200, "learning_rate": 0.05, "max_leaf_nodes": 15, "min_samples_leaf": 40}
         self.purchases = HistGradientBoostingRegressor(loss="poisson", random_state=self.seed, **common).fit(
             x, data["_purchases"]
         )
-        self.spend = HistGradientBoostingRegressor(loss="poisson", random_state=self.seed, **common).fit(
-            x, data["_spend"]
+        # zero-amount purchases leave the spend target all zeros in a free shop; the Poisson loss needs a positive sum
+        self.spend = (
+            HistGradientBoostingRegressor(loss="poisson", random_state=self.seed, **common).fit(x, data["_spend"])
+            if data["_spend"].sum() > 0
+            else None
         )
         active = (data["_purchases"] > 0).astype(int)
         self.active = HistGradientBoostingClassifier(random_state=self.seed, **common).fit(x, active)
         return self
 
     def predict(self, frame: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
-        features = customer_features(frame, cutoff, self.horizon_days)
+        features = customer_features(frame, cutoff, self.train_horizon_days)
         x = features[FEATURES].to_numpy(float)
+        p_active = self.active.predict_proba(x)[:, 1]
+        purchases = self.purchases.predict(x)
+        spend = self.spend.predict(x) if self.spend is not None else np.zeros(len(x))
+        if self.train_horizon_days != self.horizon_days:
+            # trained on shorter windows: stretch each customer's forecast by the BG/NBD ratio of the two horizons,
+            # which keeps dropout in the picture (a plain H/h factor would assume nobody leaves)
+            summary = features[["frequency", "recency", "T"]]
+            baseline = BGNBD().fit(summary)
+            short = baseline.expected_purchases(summary, self.train_horizon_days)
+            ratio = np.where(
+                short > 0, baseline.expected_purchases(summary, self.horizon_days) / np.maximum(short, 1e-12), 1.0
+            )
+            purchases, spend = purchases * ratio, spend * ratio
+            p_active = 1 - (1 - p_active) ** (self.horizon_days / self.train_horizon_days)
         return pd.DataFrame(
-            {
-                "p_active": self.active.predict_proba(x)[:, 1],
-                "expected_purchases": self.purchases.predict(x),
-                "expected_spend": self.spend.predict(x),
-            },
-            index=features.index,
+            {"p_active": p_active, "expected_purchases": purchases, "expected_spend": spend}, index=features.index
         )
+
+
+def training_horizon(frame: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int, min_history_days: int) -> int:
+    """The full horizon when an earlier window of that length fits before the cut-off after ``min_history_days`` of
+    history; otherwise the longest shorter one that does (at least 14 days), whose forecasts are then stretched."""
+    available = (cutoff - frame["at"].min()).days - min_history_days
+    if available >= horizon_days:
+        return horizon_days
+    if available < 14:
+        raise tx.TransactionError(
+            f"not enough history before the cut-off: {available + min_history_days} days, "
+            f"at least {min_history_days + 14} are needed to train on an earlier window"
+        )
+    return int(available)

@@ -99,11 +99,16 @@ def parse_dates(series: pd.Series, date_format: str | None = None) -> pd.Series:
 
 
 def clean(frame: pd.DataFrame) -> pd.DataFrame:
-    """Drop rows without a customer, date or positive amount; one row per customer and day (a purchase occasion)."""
-    frame = frame.dropna(subset=["at", "amount"])
-    frame = frame[(frame["customer_id"] != "") & (frame["customer_id"].str.lower() != "nan") & (frame["amount"] > 0)]
+    """One row per customer and day (a purchase occasion).
+
+    A row without a customer or a date is dropped; a negative amount is a return, not a purchase. A zero amount
+    (a free sample, a fully discounted order) is still a purchase: it counts for frequency and recency, and so
+    does a row whose amount cannot be read (its spend counts as 0), so every customer who bought gets a row."""
+    frame = frame.dropna(subset=["at"])
+    frame = frame[(frame["customer_id"] != "") & (frame["customer_id"].str.lower() != "nan")]
+    frame = frame[~(frame["amount"] < 0)].assign(amount=frame["amount"].fillna(0.0))
     if frame.empty:
-        raise TransactionError("no usable transactions (customer, date and a positive amount are needed)")
+        raise TransactionError("no usable transactions (a customer, a date and an amount that is not negative)")
     if getattr(frame["at"].dt, "tz", None) is not None:
         frame = frame.assign(at=frame["at"].dt.tz_convert(None))
     daily = frame.assign(day=frame["at"].dt.normalize()).groupby(["customer_id", "day"], as_index=False)["amount"].sum()

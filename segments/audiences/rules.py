@@ -16,6 +16,7 @@ from cartportal.errors import AppError
 
 OPERATORS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
 FEATURES = ["recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "abandoned_carts"]
+FEATURES += ["average_order_value", "sessions_30d", "cart_items", "engagement_score", "profitability"]
 
 
 class RuleError(AppError, ValueError):

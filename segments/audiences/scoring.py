@@ -6,7 +6,9 @@
 - measured lift: the holdout-based conversion lift the interventions app measured for this segment's campaigns in
   the region, else the region's pooled measured campaign lift; None ("no measurement") while nothing is measured.
   Never simulated.
-- size (share of the universe), profitability (mean net spend), strategic fit (analyst-set per rule).
+- size (share of the universe), profitability (the mean of the customers' profitability field: gross margin where
+  product costs are imported, else net spend; ``profitability_basis`` says which), strategic fit (analyst-set per
+  rule). Engagement (shown, not weighted) is the mean engagement score.
 Each component is scaled to 0..1 across the strategy's segments (min-max; a single segment scores 1), and the
 overall score is the weighted mean of the available components (a missing lift drops out of that segment's mean).
 """
@@ -86,6 +88,10 @@ def score_segments(
     frame["recent"] = pd.to_numeric(frame["recency_days"], errors="coerce") <= dormant_days
     if probability is not None:
         frame["p"] = frame.index.map(probability)
+    # frames built before the audience fields existed carry RFM only
+    profit = "profitability" if "profitability" in frame else "monetary"
+    engage = "engagement_score" if "engagement_score" in frame else "frequency"
+    basis = str(frame["profitability_basis"].iloc[0]) if "profitability_basis" in frame and len(frame) else "revenue"
     rows = []
     total = max(len(frame), 1)
     for name in order:
@@ -105,8 +111,9 @@ def score_segments(
                 "conversion_potential": conversion,
                 "conversion_source": "published scores" if probability is not None else "history",
                 "measured_lift": measured_lift(region_id, name),
-                "profitability": float(part["monetary"].astype(float).mean()) if len(part) else 0.0,
-                "engagement": float(part["frequency"].astype(float).mean()) if len(part) else 0.0,
+                "profitability": float(part[profit].astype(float).mean()) if len(part) else 0.0,
+                "profitability_basis": basis,
+                "engagement": float(part[engage].astype(float).mean()) if len(part) else 0.0,
                 "strategic_fit": fits.get(name, 0.5),
             }
         )

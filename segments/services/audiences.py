@@ -19,9 +19,10 @@ UNIVERSES = {
 
 def audience_universe(region_id: int):
     """The region's profiles with the features audience rules may use (abandoned_carts = carts with an add and
-    no purchase in the 7 days before the reference date)."""
+    no purchase in the 7 days before the reference date; the fields of ``segments.audiences.fields``)."""
     import pandas as pd
 
+    from segments.audiences import fields
     from segments.models import CustomerProfile
 
     profiles = CustomerProfile.objects.filter(region_id=region_id).values(
@@ -52,7 +53,9 @@ def audience_universe(region_id: int):
             [region_id, reference, reference],
         )
         abandoned = dict(cursor.fetchall())
+        activity = fields.activity_frame(cursor, list(frame.index), reference)
     frame["abandoned_carts"] = frame.index.map(lambda i: abandoned.get(i, 0))
+    frame, _ = fields.derive(frame.join(activity))
     return frame
 
 
@@ -101,6 +104,7 @@ def audience_evaluate(*, actor, audience) -> dict:
             ],
             batch_size=5000,
         )
+        _snapshot_audience(audience, labels, frame)
         audience.result = result
         audience.evaluated_at = timezone.now()
         audience.save(update_fields=["result", "evaluated_at"])
@@ -113,6 +117,25 @@ def audience_evaluate(*, actor, audience) -> dict:
             after={"universe": len(frame), "segments": len(segments)},
         )
     return result
+
+
+def _snapshot_audience(audience, labels, frame) -> None:
+    """The audience's segments for the month of the profiles' reference date (for its transitions)."""
+    from segments import snapshots
+    from segments.models import SegmentSnapshot
+
+    if frame.empty:
+        return
+    month = snapshots.month_start(frame["reference_at"].max())
+    kind = snapshots.audience_kind(audience.pk)
+    SegmentSnapshot.objects.filter(region_id=audience.region_id, month=month, kind=kind).delete()
+    SegmentSnapshot.objects.bulk_create(
+        [
+            SegmentSnapshot(month=month, customer_id=int(c), region_id=audience.region_id, kind=kind, state=s)
+            for c, s in labels.items()
+        ],
+        batch_size=5000,
+    )
 
 
 def audience_create(

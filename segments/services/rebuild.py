@@ -192,14 +192,25 @@ def _refresh_summaries(cursor, region_ids) -> dict:
 
 
 def _snapshot_from_profiles(cursor, region_ids, month: dt.date) -> None:
+    """This month's value group, RFM and persona snapshots (audience snapshots are written when evaluated)."""
     where, args = _region_filter(region_ids)
-    cursor.execute(f"DELETE FROM segments_segmentsnapshot WHERE month = %s AND {where}", [month, *args])
+    kinds = [snapshots.VALUE_GROUP, *snapshots.PROFILE_KINDS]
     cursor.execute(
-        f"""INSERT INTO segments_segmentsnapshot (month, customer_id, region_id, state)
-        SELECT %s, customer_id, region_id, {snapshots.state_sql("value_group", "dormant")}
-        FROM segments_customerprofile WHERE {where} AND value_group <> ''""",
-        [month, *args],
+        f"DELETE FROM segments_segmentsnapshot WHERE month = %s AND kind = ANY(%s) AND {where}", [month, kinds, *args]
     )
+    cursor.execute(
+        f"""INSERT INTO segments_segmentsnapshot (month, customer_id, region_id, kind, state)
+        SELECT %s, customer_id, region_id, %s, {snapshots.state_sql("value_group", "dormant")}
+        FROM segments_customerprofile WHERE {where} AND value_group <> ''""",
+        [month, snapshots.VALUE_GROUP, *args],
+    )
+    for kind, column in snapshots.PROFILE_KINDS.items():
+        cursor.execute(
+            f"""INSERT INTO segments_segmentsnapshot (month, customer_id, region_id, kind, state)
+            SELECT %s, customer_id, region_id, %s, {column}
+            FROM segments_customerprofile WHERE {where} AND {column} <> ''""",
+            [month, kind, *args],
+        )
 
 
 def segments_snapshot_months(*, actor, months: int = 12, region_ids=None) -> list[dt.date]:
@@ -217,10 +228,13 @@ def segments_snapshot_months(*, actor, months: int = 12, region_ids=None) -> lis
         for month in snapshots.previous_months(snapshots.month_start(reference), months):
             as_of = min(snapshots.month_end_moment(month), reference)
             params = _params(region_ids, as_of, thresholds)
-            cursor.execute(f"DELETE FROM segments_segmentsnapshot WHERE month = %s AND {where}", [month, *args])
             cursor.execute(
-                f"""INSERT INTO segments_segmentsnapshot (month, customer_id, region_id, state)
-                SELECT %(month)s, p.id, p.region_id, {snapshots.state_sql("p.value_group", "p.dormant")}
+                f"DELETE FROM segments_segmentsnapshot WHERE month = %s AND kind = %s AND {where}",
+                [month, snapshots.VALUE_GROUP, *args],
+            )
+            cursor.execute(
+                f"""INSERT INTO segments_segmentsnapshot (month, customer_id, region_id, kind, state)
+                SELECT %(month)s, p.id, p.region_id, 'value_group', {snapshots.state_sql("p.value_group", "p.dormant")}
                 FROM ({_snapshot_select()}) p""",
                 {**params, "month": month},
             )

@@ -191,7 +191,14 @@ def _audience_snapshot(world):
 def _campaign(region, state="draft", name="matrix campaign"):
     from interventions.models import Campaign
 
-    return Campaign.objects.create(region=region, name=name, intervention="reminder", state=state)
+    return Campaign.objects.create(
+        region=region,
+        name=name,
+        intervention="reminder",
+        state=state,
+        audience_kind="at_risk",
+        audience_ref={"threshold": 0.5},
+    )
 
 
 def _campaign_in(state):
@@ -246,6 +253,20 @@ def _outcomes_snapshot(world):
     )
 
 
+def _kill_switch_body(world, region):
+    return {"engaged": False, "reason": "matrix check", "region": region.code}
+
+
+def _kill_switch_snapshot(world):
+    from cartportal.models import AuditEvent
+    from interventions.models import KillSwitch
+
+    return (
+        sorted(KillSwitch.objects.values_list("pk", "engaged", "reason")),
+        AuditEvent.objects.filter(action="interventions.kill_switch").count(),
+    )
+
+
 def _reason(world, region):
     return {"reason": "matrix decision"}
 
@@ -262,7 +283,12 @@ def _model_version(world=None, region=None, *, activate=False, kind="value"):
         algorithm="matrix",
         model_object={"w": [1]},
         features=["orders"],
-        metrics={"top_decile_lift": 2.0},
+        metrics={
+            "top_decile_lift": 2.0,
+            "poisson_deviance": 1.0,
+            "roc_auc": 0.8,
+            "baseline": {"name": "same as last period", "poisson_deviance": 2.0, "roc_auc": 0.5},
+        },
         holdout={"fingerprint": "matrix"},
     )
     if activate:
@@ -349,6 +375,9 @@ OPERATIONS: dict[str, Operation] = {
     "POST /api/v1/campaigns/{id}/outcomes/": Operation(
         make=_running_with_assignment, body=_outcomes_body, snapshot=_outcomes_snapshot
     ),
+    "GET /api/v1/campaigns/{id}/assignments/": Operation(make=_running_with_assignment),
+    "GET /api/v1/kill-switch/": Operation(),
+    "POST /api/v1/kill-switch/": Operation(body=_kill_switch_body, snapshot=_kill_switch_snapshot),
     "GET /api/v1/model-versions/": Operation(seed=lambda world: _model_version()),
     "GET /api/v1/model-versions/{id}/": Operation(make=_model_version),
     "POST /api/v1/model-versions/{id}/activate/": Operation(

@@ -137,7 +137,12 @@ def _model_version(world=None, region=None):
         algorithm="marker-algorithm",
         model_object={"w": [1]},
         features=["orders"],
-        metrics={"top_decile_lift": 2.0},
+        metrics={
+            "top_decile_lift": 2.0,
+            "poisson_deviance": 1.0,
+            "roc_auc": 0.8,
+            "baseline": {"name": "same as last period", "poisson_deviance": 2.0, "roc_auc": 0.5},
+        },
         holdout={"fingerprint": "scoping"},
     )
     return {"pk": version.pk}

@@ -26,7 +26,13 @@ def _version(kind="value", lift=2.0, *, activate=False):
         algorithm="gradient-boosting",
         model_object={"weights": [1, 2]},
         features=["orders", "recency_days"],
-        metrics={"top_decile_lift": lift, "auc": 0.71},
+        metrics={
+            "top_decile_lift": lift,
+            "auc": 0.71,
+            "poisson_deviance": 1.0,
+            "roc_auc": 0.8,
+            "baseline": {"name": "same as last period", "poisson_deviance": 2.0, "roc_auc": 0.5},
+        },
         holdout={"fingerprint": "h1", "rows": 500},
         window_start=start,
         window_end=start + dt.timedelta(days=365),
@@ -56,7 +62,9 @@ def test_every_role_and_a_read_token_read_the_registry_with_its_fields(world):
     assert body["version"] == new.pk and body["kind"] == "value" and body["active"] is True
     assert body["window_start"].startswith("2025-01-01") and body["window_end"].startswith("2026-01-01")
     assert body["features"] == ["orders", "recency_days"]
-    assert body["metrics"] == {"top_decile_lift": 2.5, "auc": 0.71}
+    assert body["metrics"]["top_decile_lift"] == 2.5 and body["metrics"]["auc"] == 0.71
+    assert body["metrics"]["baseline"] == {"name": "same as last period", "poisson_deviance": 2.0, "roc_auc": 0.5}
+    assert body["refusal_reason"] == ""
     assert body["checksum"] == new.checksum and len(body["checksum"]) == 64
     assert "artifact" not in body
 
@@ -111,3 +119,28 @@ def test_rollback_restores_the_previous_active_version(world):
     lonely = _version(kind="abandonment", activate=True)
     nothing_before = _post(analyst, f"/api/v1/model-versions/{lonely.pk}/rollback/")
     assert nothing_before.status_code == 409 and "no earlier" in nothing_before.json()["error"]["message"]
+
+
+def test_a_version_worse_than_its_baseline_shows_why_and_cannot_be_activated(world):
+    from predictions import registry
+
+    version = registry.register_candidate(
+        actor=ACTOR,
+        kind="value",
+        algorithm="bgnbd_gamma_gamma",
+        model_object={"weights": [1]},
+        features=["purchase_days"],
+        metrics={"poisson_deviance": 2.4, "baseline": {"name": "same as last period", "poisson_deviance": 2.0}},
+        holdout={"fingerprint": "h9"},
+    )
+    assert not registry.promote_if_better(
+        actor=ACTOR, version=version, metric="poisson_deviance", higher_is_better=False
+    )
+    body = _client(world.analyst_a).get(f"/api/v1/model-versions/{version.pk}/").json()
+    assert body["status"] == "candidate"
+    assert body["refusal_reason"] == (
+        "poisson_deviance 2.4 does not beat the baseline (same as last period: 2) on the same holdout"
+    )
+    response = _post(_client(world.analyst_a), f"/api/v1/model-versions/{version.pk}/activate/", {"reason": "try"})
+    assert response.status_code == 409 and "does not beat the baseline" in response.json()["error"]["message"]
+    assert ModelVersion.objects.get(pk=version.pk).status == "candidate"

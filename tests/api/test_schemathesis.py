@@ -82,10 +82,15 @@ def _seed_model_versions():
             algorithm="fuzz",
             model_object={"w": [lift]},
             features=["orders"],
-            metrics={"top_decile_lift": lift},
+            metrics={
+                "top_decile_lift": lift,
+                "poisson_deviance": 4.0 - lift,
+                "roc_auc": 0.8,
+                "baseline": {"name": "same as last period", "poisson_deviance": 2.0, "roc_auc": 0.5},
+            },
             holdout={"fingerprint": "fuzz"},
         )
-        registry.promote_if_better(actor=actor, version=version, metric="top_decile_lift")
+        registry.promote_if_better(actor=actor, version=version, metric="poisson_deviance", higher_is_better=False)
 
 
 def _documented_unavailable(response) -> bool:

@@ -95,7 +95,7 @@ def test_the_kill_switch_refuses_everyone_but_executives(world):
     denials = AuditEvent.objects.filter(action="access.denied", after={"attempted": access.KILL_SWITCH})
     assert denials.count() == len(personas)
     intervention_services.kill_switch_set(actor=world.executive, engaged=True, reason="incident")
-    assert KillSwitch.objects.get(pk=1).engaged
+    assert KillSwitch.objects.get(region__isnull=True).engaged
 
 
 def test_a_region_action_is_refused_like_a_missing_object(world):

@@ -8,7 +8,14 @@ WEEK = dt.date(2026, 11, 16)
 
 
 def _campaign(region, name="c", state=Campaign.State.PENDING):
-    return Campaign.objects.create(region=region, name=name, intervention="reminder", state=state)
+    return Campaign.objects.create(
+        region=region,
+        name=name,
+        intervention="reminder",
+        state=state,
+        audience_kind="at_risk",
+        audience_ref={"threshold": 0.5},
+    )
 
 
 def _seed_campaigns(world):
@@ -76,6 +83,22 @@ def _post_generate(world, region):
     return {}, {"region": region.code}, _promotion_jobs
 
 
+def _seed_winback(world):
+    from tests.interventions.winback_data import seed_shop
+
+    seed_shop(world.region_a, "marker-own-winback", seed=1)
+    seed_shop(world.region_b, "marker-foreign-winback", seed=2)
+    return "marker-own-winback", "marker-foreign-winback"
+
+
+def _winback_campaigns():
+    return Campaign.objects.count()
+
+
+def _post_winback_draft(world, region):
+    return {}, {"region": region.code, "top": 10, "intervention": "winback_discount"}, _winback_campaigns
+
+
 def _seed_segments(world):
     from tests.segments.factories import segment
 
@@ -95,6 +118,52 @@ SPECS = {
     "interventions:promotions": UrlSpec("list", seed=_seed_offers),
     "interventions:promotions_generate": UrlSpec("list", get_status=405, post=_post_generate),
     "api-promotions": UrlSpec("list", seed=_seed_offers),
+    "interventions:winback": UrlSpec("list", seed=_seed_winback),
+    "interventions:winback_draft": UrlSpec("list", get_status=405, post=_post_winback_draft),
     "interventions:simulator": UrlSpec("list", seed=_seed_segments),
     "api-simulator": UrlSpec("list", seed=_seed_segments, query=SIMULATION),
 }
+
+
+def _running_assignment(world, region):
+    from django.utils import timezone
+
+    from interventions.models import Assignment
+
+    campaign = _campaign(region, state=Campaign.State.RUNNING)
+    customer = CustomerFactory(region=region, external_id=f"marker-assigned-{region.code}")
+    Assignment.objects.create(
+        campaign=campaign, customer=customer, arm="reminder", assigned_at=timezone.now(), propensity=0.8
+    )
+    return {"pk": campaign.pk}
+
+
+def _seed_switches(world):
+    from interventions.models import KillSwitch
+
+    KillSwitch.objects.create(region=world.region_a, engaged=False, reason="marker-own-switch")
+    KillSwitch.objects.create(region=world.region_b, engaged=False, reason="marker-foreign-switch")
+    return "marker-own-switch", "marker-foreign-switch"
+
+
+def _switch_snapshot():
+    from interventions.models import KillSwitch
+
+    return sorted(KillSwitch.objects.values_list("pk", "engaged", "reason"))
+
+
+def _post_switch(world, region):
+    return {}, {"engaged": "1", "reason": "not mine to pull", "region": region.code}, _switch_snapshot
+
+
+def _post_switch_api(world, region):
+    return {}, {"engaged": True, "reason": "not mine to pull", "region": region.code}, _switch_snapshot
+
+
+SPECS.update(
+    {
+        "interventions:kill_switch": UrlSpec("list", seed=_seed_switches, post=_post_switch),
+        "api-kill-switch": UrlSpec("list", seed=_seed_switches, post=_post_switch_api),
+        "api-campaigns-assignments": UrlSpec("object", make=_running_assignment),
+    }
+)

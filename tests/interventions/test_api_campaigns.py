@@ -49,7 +49,13 @@ def _error(response, status):
 def _campaign(world, region=None, state="draft", name="Spring reminder", holdout_share=0.25):
     region = region or world.region_a
     return Campaign.objects.create(
-        region=region, name=name, intervention="reminder", state=state, holdout_share=holdout_share
+        region=region,
+        name=name,
+        intervention="reminder",
+        state=state,
+        holdout_share=holdout_share,
+        audience_kind="at_risk",
+        audience_ref={"threshold": 0.5},
     )
 
 

@@ -70,14 +70,7 @@ def test_weekly_promotions_on_the_online_retail_sample(data_dir, world):
         r=Count("rank", distinct=True), c=Count("category", distinct=True)
     )
     assert all(row["r"] == 3 and row["c"] == 3 for row in ranks)
-    # ranked by predicted order value
-    for customer_id in list(expected)[:200]:
-        values = list(
-            PromotionOffer.objects.filter(customer_id=customer_id)
-            .order_by("rank")
-            .values_list("predicted_order_value", flat=True)
-        )
-        assert values == sorted(values, reverse=True)
+    # the order within a customer's three comes from model.rank_score (see test_promotions_recommender.py)
 
     bases = dict(PromotionOffer.objects.values_list("base").annotate(n=Count("id")))
     assert bases["transaction_only"] > 0 and bases["browsing_only"] == 3 * len(browsers)

@@ -9,6 +9,7 @@ from cartportal.access import NotFoundOrForbidden
 from cartportal.models import AuditEvent
 from cartportal.services import DomainError
 from interventions import services
+from interventions.audiences import audience_list_create
 from interventions.models import Assignment, Campaign
 from tests.factories import CustomerFactory
 
@@ -18,8 +19,17 @@ pytestmark = pytest.mark.django_db
 def _pending(world, region=None, actor=None):
     region = region or world.region_a
     actor = actor or (world.manager_a if region == world.region_a else world.manager_b)
+    audience = audience_list_create(
+        actor=actor, region=region, name="Saved carts", customer_ids=[CustomerFactory(region=region).pk]
+    )
     c = services.campaign_create_draft(
-        actor=actor, region=region, name="Spring reminder", intervention="reminder", holdout_share=0.2
+        actor=actor,
+        region=region,
+        name="Spring reminder",
+        intervention="reminder",
+        holdout_share=0.2,
+        audience_kind="list",
+        audience_ref={"list_id": audience.pk},
     )
     return services.campaign_transition(actor=actor, campaign_id=c.pk, action="submit", reason="ready")
 

@@ -67,7 +67,7 @@ def active_model(kind: str = "abandonment", *, auc: float = 0.8, fingerprint: st
         algorithm="logistic_regression",
         model_object=small_scorer(seed),
         features=list(CUSTOMER_FEATURES),
-        metrics={"roc_auc": auc},
+        metrics={"roc_auc": auc, "baseline": {"name": "logistic regression", "roc_auc": 0.5}},
         holdout={"fingerprint": fingerprint},
         card={"intended_use": "tests"},
     )
@@ -121,3 +121,26 @@ def shopper_session(r, **fields) -> Session:
         **{c: getattr(r, c) for c in COLUMNS.values() if c not in TEXT_FIELDS},
         **fields,
     )
+
+
+def activate_fitted_recommender():
+    """Fit the recommender (default settings, bought-together counts) on the purchases in the database and make it
+    the active recommendation version; returns the fitted model."""
+    from predictions.models import Kind
+    from predictions.recommend.model import Params
+    from predictions.recommend.selectors import purchases_unchecked
+    from predictions.recommend.train import fit
+
+    purchases = purchases_unchecked()
+    fitted = fit(purchases, purchases["at"].max() + pd.Timedelta(seconds=1), Params(), baskets=True)
+    version = registry.register_candidate(
+        actor=ACTOR,
+        kind=Kind.RECOMMENDATION,
+        algorithm="BM25 item-item + implicit ALS + popularity",
+        model_object=fitted,
+        features=[],
+        metrics={},
+        holdout={},
+    )
+    registry.promote_if_better(actor=ACTOR, version=version, metric="ranking_score")
+    return fitted

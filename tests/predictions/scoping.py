@@ -15,7 +15,12 @@ def _version(kind="value", algorithm="marker-algorithm"):
         algorithm=algorithm,
         model_object={"weights": [1, 2]},
         features=["orders"],
-        metrics={"top_decile_lift": 2.0},
+        metrics={
+            "top_decile_lift": 2.0,
+            "poisson_deviance": 1.0,
+            "roc_auc": 0.8,
+            "baseline": {"name": "same as last period", "poisson_deviance": 2.0, "roc_auc": 0.5},
+        },
         holdout={"fingerprint": "f1"},
     )
 
@@ -49,14 +54,14 @@ def _snapshot():
 def _post_activate(world, region):
     from predictions import registry
 
-    registry.promote_if_better(actor=ACTOR, version=_version(), metric="top_decile_lift")
+    registry.promote_if_better(actor=ACTOR, version=_version(), metric="poisson_deviance", higher_is_better=False)
     return {"pk": _version().pk}, {"reason": "try"}, _snapshot
 
 
 def _post_kind(world, region):
     from predictions import registry
 
-    registry.promote_if_better(actor=ACTOR, version=_version(), metric="top_decile_lift")
+    registry.promote_if_better(actor=ACTOR, version=_version(), metric="poisson_deviance", higher_is_better=False)
     return {"kind": "value"}, {}, _snapshot
 
 
@@ -83,7 +88,18 @@ def _abandonment_session(world, region):
     return {"pk": Session.objects.create(external_id=f"s-{region.code}", region=region).pk}
 
 
+def _readiness(world):
+    """Region A has 3 buyers, region B 5: each manager must see only their own count."""
+    from tests.factories import OrderFactory
+
+    for region, buyers in ((world.region_a, 3), (world.region_b, 5)):
+        for _ in range(buyers):
+            OrderFactory(customer=CustomerFactory(region=region), region=region)
+    return "has 3 customers over 0 days", "has 5 customers over 0 days"
+
+
 SPECS = {
+    "predictions:readiness": UrlSpec("list", seed=_readiness),
     "predictions:models": UrlSpec("list", seed=_models),
     "predictions:model": UrlSpec("global", make=_model),
     "predictions:clv": UrlSpec("list", seed=_clv),

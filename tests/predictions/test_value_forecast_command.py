@@ -130,3 +130,53 @@ def test_bad_input_is_a_clear_error(data_dir, tmp_path, arguments, message):
 def test_empty_database_is_a_clear_error(db, tmp_path):
     with pytest.raises(CommandError, match="import transactions first"):
         call_command("forecast_value", "--cutoff", "2024-01-01", "--out", str(tmp_path / "x.csv"))
+
+
+def test_every_customer_who_bought_before_the_cutoff_gets_a_row(data_dir, tmp_path, capsys):
+    source = data_dir / "online_retail_sample40000.csv"
+    raw = pd.read_csv(source, dtype=str, encoding="utf-8-sig")
+    when = pd.to_datetime(raw["InvoiceDate"], dayfirst=False, errors="coerce", format="mixed")
+    amount = pd.to_numeric(raw["Quantity"]) * pd.to_numeric(raw["UnitPrice"])
+    kept = (
+        raw["CustomerID"].notna()
+        & ~raw["InvoiceNo"].str.upper().str.startswith("C")
+        & (amount >= 0)
+        & (when < pd.Timestamp("2011-06-01"))
+    )
+    expected = set(raw.loc[kept, "CustomerID"].str.replace(r"\.0$", "", regex=True))
+    out = tmp_path / "value.csv"
+    call_command("forecast_value", "--cutoff=2011-06-01", "--horizon-days=90", f"--out={out}", f"--file={source}")
+    table = pd.read_csv(out, dtype={"customer_id": str})
+    assert set(table["customer_id"]) == expected and len(table) == len(expected) == _last_json(capsys)["customers"]
+
+
+def test_zero_amount_purchases_count_for_frequency_and_recency():
+    from predictions.value import transactions as tx
+
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["A", "A", "A", "B", "C"],
+            "at": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01", "2024-01-05", "2024-01-07"]),
+            "amount": [10.0, 0.0, 0.0, 0.0, -5.0],
+        }
+    )
+    summary = tx.rfm_summary(tx.clean(frame), pd.Timestamp("2024-04-01"))
+    assert summary.loc["A", "frequency"] == 2 and summary.loc["A", "recency"] == 60
+    assert "B" in summary.index and "C" not in summary.index
+
+
+def test_window_model_trains_when_the_calibration_is_shorter_than_two_horizons(data_dir, tmp_path, capsys):
+    out = tmp_path / "value.csv"
+    call_command(
+        "forecast_value",
+        "--cutoff=2011-06-01",
+        "--horizon-days=150",
+        f"--out={out}",
+        f"--file={data_dir / 'online_retail_sample40000.csv'}",
+        "--model=window_gbm",
+    )
+    result = _last_json(capsys)
+    assert result["model"] == "window_gbm"
+    # 182 days of calibration cannot hold 60 days of history plus a 150-day window: shorter windows, stretched
+    assert abs(result["predicted_purchases"] / result["actual_purchases"] - 1) < 0.35
+    assert result["top_decile_lift"] > 2.5

@@ -70,8 +70,9 @@ class CustomerLoader(Loader):
                 "device": col("device").fillna(""),
                 "age_band": col("age_band").fillna(""),
                 "gender": col("gender").fillna(""),
-                "consent_personalisation": col("consent_personalisation").fillna(True),
-                "consent_marketing": col("consent_marketing").fillna(True),
+                # Opt-in: a customer whose export says nothing about consent has not consented.
+                "consent_personalisation": col("consent_personalisation").fillna(False),
+                "consent_marketing": col("consent_marketing").fillna(False),
             }
         )
         return out, []

@@ -138,7 +138,7 @@ class TransactionLoader(Loader):
         cursor.execute("""
             INSERT INTO cartportal_customer (external_id, region_id, name, email, first_seen, acquisition_source,
                 device, age_band, gender, consent_personalisation, consent_marketing)
-            SELECT DISTINCT ON (customer) customer, region_id, '', '', placed, '', '', '', '', true, true
+            SELECT DISTINCT ON (customer) customer, region_id, '', '', placed, '', '', '', '', false, false
             FROM stg ORDER BY customer, placed
             ON CONFLICT (external_id) DO NOTHING""")
         cursor.execute("""

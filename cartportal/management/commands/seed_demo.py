@@ -21,7 +21,7 @@ class Command(BaseCommand):
         key = ensure_demo_token()
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD})")
         for username, role, regions in rows:
-            self.stdout.write(f"  {username:<16} {role:<28} {regions}")
+            self.stdout.write(f"  {username:<24} {role:<28} {regions}")
         if key:
             self.stdout.write(f"\nPartner API token (shown once): {key}")
         if not skip_data:

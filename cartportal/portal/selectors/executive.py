@@ -118,6 +118,7 @@ def regional_rollup(user, region_ids: list[int] | None = None) -> dict:
                 "revenue_at_risk": risk_by_region.get(region.pk),
                 "recovered_revenue": result.get("recovered_revenue"),
                 "campaign_lift": result.get("lift"),
+                "campaign_lift_ci": result.get("lift_ci"),
             }
         )
     return {"regions": rows}

@@ -24,7 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--cutoff", required=True, help="YYYY-MM-DD; nothing on or after it is used for fitting")
         parser.add_argument("--horizon-days", type=int, default=365)
         parser.add_argument("--out", required=True, help="CSV file to write")
-        parser.add_argument("--model", default="auto", choices=["auto", fc.BTYD, fc.ML])
+        parser.add_argument("--model", default="auto", choices=["auto", *fc.FORECASTERS])
         parser.add_argument("--region", action="append", help="region code(s) to read from the database")
         parser.add_argument("--file", help="read a transaction CSV directly instead of the database")
         parser.add_argument("--customer-col")

@@ -1,0 +1,1 @@
+"""Delivery of assignments: what each message says (providers, rendering, guardrails) and signed webhooks."""

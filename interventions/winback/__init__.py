@@ -1,0 +1,1 @@
+"""Win back: the ranked list of dormant customers (from predictions) turned into a drafted campaign."""

@@ -1,0 +1,1 @@
+"""Recommendations from purchase history: item-item neighbours, implicit matrix factorisation, popularity."""

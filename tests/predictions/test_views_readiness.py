@@ -1,0 +1,56 @@
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from cartportal.models import Session
+from tests.factories import CartEventFactory, CustomerFactory, OrderFactory
+
+
+def _carts(region, finished: int, bought: int):
+    start = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
+    for n in range(finished):
+        session = Session.objects.create(
+            external_id=f"{region.code}-{n}", region=region, started_at=start + dt.timedelta(hours=n)
+        )
+        CartEventFactory(session=session, occurred_at=session.started_at)
+        if n < bought:
+            CartEventFactory(session=session, kind="purchase", occurred_at=session.started_at)
+
+
+@pytest.mark.django_db
+def test_readiness_says_per_region_what_is_missing_and_the_fallback(world):
+    _carts(world.region_a, finished=41, bought=12)
+    _carts(world.region_b, finished=260, bought=40)
+    start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    for n in range(60):
+        customer = CustomerFactory(region=world.region_b)
+        for k in range(2):
+            OrderFactory(customer=customer, region=world.region_b, placed_at=start + dt.timedelta(days=30 * k + n))
+    client = Client()
+    client.force_login(world.executive)
+    body = client.get(reverse("predictions:readiness")).content.decode()
+    needs = "needs 200 finished carts with at least 30 purchases and 30 abandonments"
+    assert f"{needs}; has 41 carts, 12 bought" in body
+    assert "needs 50 customers with orders over at least 28 days; has 0 customers over 0 days" in body
+    assert "RFM segments and the BG/NBD purchase probability" in body
+    export = client.get(reverse("predictions:readiness") + "?format=csv")
+    rows = b"".join(export.streaming_content).decode().splitlines()
+    assert rows[0] == "region,kind,ready,active,needs,has,fallback"
+    by_key = {tuple(r.split(",")[:2]): r for r in rows[1:]}
+    assert by_key[("SOUTH", "value")].split(",")[2] == "True"
+    assert "60 customers over 89 days" in by_key[("SOUTH", "value")]
+    assert by_key[("SOUTH", "abandonment")].split(",")[2] == "True"
+    assert by_key[("NORTH", "abandonment")].split(",")[2] == "False"
+    manager = Client()
+    manager.force_login(world.manager_a)
+    own = manager.get(reverse("predictions:readiness")).content.decode()
+    assert "has 41 carts" in own and "has 260 carts" not in own
+
+
+@pytest.mark.django_db
+def test_readiness_is_reachable_from_the_navigation(world):
+    client = Client()
+    client.force_login(world.manager_a)
+    assert f'href="{reverse("predictions:readiness")}"' in client.get(reverse("predictions:models")).content.decode()
