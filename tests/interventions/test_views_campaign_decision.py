@@ -6,16 +6,28 @@ import pytest
 from django.urls import reverse
 
 from interventions import services
+from interventions.audiences import audience_list_create
 from interventions.models import Campaign
+from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def _pending(world):
-    c = services.campaign_create_draft(
-        actor=world.manager_a, region=world.region_a, name="Spring reminder", intervention="reminder", holdout_share=0.2
+    region, manager = world.region_a, world.manager_a
+    audience = audience_list_create(
+        actor=manager, region=region, name="Saved carts", customer_ids=[CustomerFactory(region=region).pk]
     )
-    return services.campaign_transition(actor=world.manager_a, campaign_id=c.pk, action="submit", reason="ready")
+    c = services.campaign_create_draft(
+        actor=manager,
+        region=region,
+        name="Spring reminder",
+        intervention="reminder",
+        holdout_share=0.2,
+        audience_kind="list",
+        audience_ref={"list_id": audience.pk},
+    )
+    return services.campaign_transition(actor=manager, campaign_id=c.pk, action="submit", reason="ready")
 
 
 def test_manager_approves_with_the_reason_typed_once(client, world):
