@@ -13,10 +13,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NoReturn
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models.functions import Cast
 from django.http import Http404
-from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
+from guardian.models import GroupObjectPermission, UserObjectPermission
+from guardian.shortcuts import assign_perm, remove_perm
 
 from cartportal.errors import Forbidden
 from cartportal.models import Region
@@ -130,11 +133,18 @@ def _region_ids_uncached(user, action: str) -> list[int] | None:
 
 def _granted(user, action: str) -> models.QuerySet[Region]:
     """The regions on which `user` (or one of its groups) holds the grant itself; roles that read everything and
-    superusers do not count here."""
-    perm = f"cartportal.{ACTION_PERMS[action]}"
-    return get_objects_for_user(
-        user, perm, klass=Region, use_groups=True, with_superuser=False, accept_global_perms=False
-    )
+    superusers do not count here. Compared on integer ids: the grant rows' text `object_pk` is cast once per grant
+    row, so the region's primary key index serves the match (guardian's own query casts every region id to text)."""
+    perm = Permission.objects.filter(content_type=_region_type(), codename=ACTION_PERMS[action])
+    grant = {"permission__in": perm, "content_type": _region_type()}
+    as_id = Cast("object_pk", models.BigIntegerField())
+    own = UserObjectPermission.objects.filter(user_id=user.pk, **grant).annotate(rid=as_id).values("rid")
+    via_groups = GroupObjectPermission.objects.filter(group__user=user.pk, **grant).annotate(rid=as_id).values("rid")
+    return Region.objects.filter(models.Q(pk__in=own) | models.Q(pk__in=via_groups))
+
+
+def _region_type() -> ContentType:
+    return ContentType.objects.get_for_model(Region)  # cached by Django after the first call
 
 
 def holds_grant(user, action: str, region_id: int) -> bool:

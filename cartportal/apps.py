@@ -8,7 +8,12 @@ class CartportalConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(grant_application_role, sender=self)
-        from cartportal.api import schema  # noqa: F401  (registers the token scheme with the OpenAPI generator)
+        from cartportal.api import (
+            principals,
+            schema,  # noqa: F401  (registers the token scheme with the OpenAPI generator)
+        )
+
+        principals.connect_signals()
 
 
 def grant_application_role(sender, using, **kwargs) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from cartportal.access import ensure_can
+from cartportal.access import ensure_can, is_system
 from cartportal.audit import record
-from cartportal.errors import DomainError  # noqa: F401  (raised and caught under this name by the apps)
-from cartportal.models import Customer, Review
+from cartportal.errors import DomainError, Forbidden  # noqa: F401  (raised and caught under this name by the apps)
+from cartportal.models import Customer, PartnerToken, Review
 
 PERSONAL_FIELDS = ("name", "email", "age_band", "gender")
 
@@ -65,3 +65,24 @@ def customer_set_consent(
             after={"marketing": customer.consent_marketing, "personalisation": customer.consent_personalisation},
         )
     return customer
+
+
+def revoke_partner_token(*, actor, token: PartnerToken, reason: str = "") -> PartnerToken:
+    """Revoke a partner token from now on (its owner, a superuser or a system actor may). Saved through the ORM, so
+    the API's cached principals go stale and the token is refused on its very next request."""
+    if not (is_system(actor) or getattr(actor, "is_superuser", False) or getattr(actor, "pk", None) == token.user_id):
+        raise Forbidden("Only the token's owner or an administrator may revoke it.")
+    with transaction.atomic():
+        token = PartnerToken.objects.select_for_update().get(pk=token.pk)
+        if token.revoked_at is None or token.revoked_at > timezone.now():
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            record(
+                actor=actor,
+                action="token.revoked",
+                object_type="partner_token",
+                object_id=token.pk,
+                after={"name": token.name, "key_prefix": token.key_prefix},
+                reason=reason,
+            )
+    return token

@@ -34,25 +34,31 @@ class PartnerTokenAuthentication(BaseAuthentication):
         return self.authenticate_credentials(key)
 
     def authenticate_credentials(self, key: str):
+        from cartportal.api import principals
         from cartportal.models import PartnerToken
 
-        token = PartnerToken.objects.select_related("user").filter(key_hash=PartnerToken.hash_key(key)).first()
-        if token is None:
-            raise exceptions.AuthenticationFailed("Invalid token.")
-        if token.revoked_at is not None and token.revoked_at <= timezone.now():
+        key_hash = PartnerToken.hash_key(key)
+        # One cache round trip reads the principal and the token's rate budget (used by TokenRateThrottle).
+        budget_key = TokenRateThrottle.token_key(key_hash)
+        resolved, found = principals.cached(key_hash, also=(budget_key,))
+        if resolved is None:
+            token = PartnerToken.objects.select_related("user").filter(key_hash=key_hash).first()
+            if token is None:
+                raise exceptions.AuthenticationFailed("Invalid token.")
+            resolved = principals.resolve(token)
+        user, token = resolved
+        now = timezone.now()
+        # Checked on every request against the (possibly cached) token: a revocation or expiry that takes effect
+        # later needs no cache invalidation.
+        if token.revoked_at is not None and token.revoked_at <= now:
             raise exceptions.AuthenticationFailed("This token has been revoked.")
         expires_at = getattr(token, "expires_at", None)
-        if expires_at is not None and expires_at <= timezone.now():
+        if expires_at is not None and expires_at <= now:
             raise exceptions.AuthenticationFailed("This token has expired.")
-        user = token.user
         if not user.is_active:
             raise exceptions.AuthenticationFailed("The token's user is inactive.")
-        # Fresh per request: region caches on the user must not outlive the token binding.
-        user.__dict__.pop("_cp_region_cache", None)
-        user.partner_token = token
-        now = timezone.now()
-        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-            type(token).objects.filter(pk=token.pk).update(last_used_at=now)
+        principals.note_use(token, now)
+        token._cp_prefetched_budget = (budget_key, found.get(budget_key, []))
         return (user, token)
 
     def authenticate_header(self, request):
@@ -102,7 +108,10 @@ class HasRole(BasePermission):
 
 # --- Throttling ----------------------------------------------------------------------------------------
 class TokenRateThrottle(SimpleRateThrottle):
-    """Rate per partner token (scope 'token'); portal sessions are throttled per user (scope 'user')."""
+    """Rate per partner token (scope 'token'); portal sessions are throttled per user (scope 'user').
+
+    A token's budget is keyed by its key hash, so the authentication reads it together with the cached principal
+    in one cache round trip; the throttle then only writes it back."""
 
     scope = "token"
 
@@ -117,8 +126,10 @@ class TokenRateThrottle(SimpleRateThrottle):
     def get_cache_key(self, request, view):
         token = token_of(request)
         if token is not None:
-            ident = f"token-{token.pk}"
             self.scope = "token"
+            self.rate = self.get_rate()
+            self.num_requests, self.duration = self.parse_rate(self.rate)
+            return None if self.rate is None else self.token_key(token.key_hash)
         elif request.user and request.user.is_authenticated:
             ident = f"user-{request.user.pk}"
             self.scope = "user"
@@ -131,10 +142,24 @@ class TokenRateThrottle(SimpleRateThrottle):
             return None
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
+    @classmethod
+    def token_key(cls, key_hash: str) -> str:
+        return cls.cache_format % {"scope": "token", "ident": f"token-{key_hash[:32]}"}
+
     def allow_request(self, request, view):
-        if self.get_cache_key(request, view) is None:  # sets the rate for this request's kind
+        self.key = self.get_cache_key(request, view)  # also sets the rate for this request's kind
+        if self.key is None:
             return True
-        return super().allow_request(request, view)
+        prefetched = getattr(token_of(request), "_cp_prefetched_budget", None)
+        if prefetched is None or prefetched[0] != self.key:
+            return super().allow_request(request, view)
+        self.history = list(prefetched[1] or [])
+        self.now = self.timer()
+        while self.history and self.history[-1] <= self.now - self.duration:
+            self.history.pop()
+        if len(self.history) >= self.num_requests:
+            return self.throttle_failure()
+        return self.throttle_success()
 
 
 # --- Pagination ----------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import django_filters
 from django.db import transaction
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.decorators import action
@@ -13,12 +14,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cartportal import services
-from cartportal.access import can, record_denied
+from cartportal.access import Scope, can, record_denied
 from cartportal.api import serializers as s
 from cartportal.api.base import DEFAULT_PERMISSIONS, RegionScopedReadOnlyViewSet, error_body
 from cartportal.api.views import _responses, _valid
 from cartportal.models import Customer
-from cartportal.portal.customer_insights import customer_insights, score_live_cart
+from cartportal.portal.customer_insights import customer_insights, risk_lookup, score_live_cart
 from predictions.recommend.selectors import bought_together_for_cart
 
 
@@ -65,16 +66,15 @@ class CustomerViewSet(RegionScopedReadOnlyViewSet):
     @action(detail=True, methods=["get"])
     def risk(self, request, pk=None):
         """The customer's current abandonment risk and its explanation (a fast lookup)."""
-        customer = self.get_object()
-        insight = customer_insights([customer.pk])[customer.pk]
-        return Response(
-            {
-                "id": customer.pk,
-                "external_id": customer.external_id,
-                "risk": insight["risk"],
-                "explanation": insight["explanation"],
-            }
-        )
+        try:
+            customer_id = int(pk)
+        except (TypeError, ValueError) as exc:
+            raise Http404 from exc
+        found = risk_lookup(Scope.of(request.user, "view"), customer_id) if 0 < customer_id < 2**63 else None
+        if found is None:
+            self._audit_foreign(customer_id)
+            raise Http404
+        return Response(found)
 
     @extend_schema(request=s.ConsentSerializer, responses=_responses({200: s.CustomerSerializer}, 400, 401, 403, 404))
     @action(detail=True, methods=["post"])

@@ -7,8 +7,16 @@ caller already sees (the queryset came through the caller's Scope), so nothing h
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from types import SimpleNamespace
 
+from django.db import connection
+from django.db.models import F
+from django.utils.dateparse import parse_datetime
+
+from cartportal.access import Scope
+from cartportal.models import Customer
 from predictions.abandonment.cart.live import score_cart
 from predictions.models import Score, ScoringRun
 from segments.models import CustomerProfile
@@ -17,30 +25,39 @@ RISK_KIND = "abandonment"
 VALUE_KIND = "value"
 
 
-RECENT_RUNS = 20
-
-
-def _published_runs(kind: str) -> list:
-    """The newest published runs of a kind, newest first. Runs may cover some regions only, so a customer's
-    current score is the one from the newest published run that scored them."""
-    published = ScoringRun.objects.filter(kind=kind, state=ScoringRun.State.PUBLISHED).select_related("model_version")
-    return list(published.order_by("-published_at", "-pk")[:RECENT_RUNS])
-
-
-def _scores(kind: str, scoped_customer_ids: list[int]) -> dict[int, tuple]:
-    customer_ids = scoped_customer_ids
-    runs = _published_runs(kind) if customer_ids else []
-    if not runs:
-        return {}
-
-    rank = {run.pk: i for i, run in enumerate(runs)}
-    by_pk = {run.pk: run for run in runs}
-    best: dict[int, tuple] = {}
-    for score in Score.objects.filter(run_id__in=list(rank), customer_id__in=customer_ids):
-        current = best.get(score.customer_id)
-        if current is None or rank[score.run_id] < rank[current[1].pk]:
-            best[score.customer_id] = (score, by_pk[score.run_id])
-    return best
+def _current_scores(kinds: tuple[str, ...], scoped_customer_ids: list[int]) -> dict[str, dict[int, tuple]]:
+    """Each customer's current score per kind: the one from the newest published run that scored them (runs may
+    cover some regions only). One indexed read for all kinds: the scores' customer index finds each customer's
+    few rows, DISTINCT ON keeps the newest published one per (customer, kind); no scan of recent runs."""
+    out: dict[str, dict[int, tuple]] = {kind: {} for kind in kinds}
+    if not scoped_customer_ids:
+        return out
+    rows = (
+        Score.objects.filter(
+            customer_id__in=scoped_customer_ids, run__kind__in=kinds, run__state=ScoringRun.State.PUBLISHED
+        )
+        .order_by("customer_id", "run__kind", F("run__published_at").desc(nulls_last=True), "-run_id")
+        .distinct("customer_id", "run__kind")
+        .values_list(
+            "customer_id",
+            "run__kind",
+            "value",
+            "contributions",
+            "extra",
+            "run__model_version_id",
+            "run__published_at",
+            "run__model_version__holdout",
+            "run__model_version__algorithm",
+        )
+    )
+    # Plain tuples, not model instances: a page reads up to two rows per customer and building models costs more
+    # than the query.
+    for customer_id, kind, value, contributions, extra, version_id, published_at, holdout, algorithm in rows:
+        score = SimpleNamespace(value=value, contributions=contributions, extra=extra)
+        version = SimpleNamespace(holdout=holdout, algorithm=algorithm)
+        run = SimpleNamespace(model_version_id=version_id, published_at=published_at, model_version=version)
+        out[kind][customer_id] = (score, run)
+    return out
 
 
 def _risk(entry) -> dict | None:
@@ -124,8 +141,8 @@ def _explanation(risk: dict | None, value: dict | None) -> str:
 def customer_insights(scoped_customer_ids: Iterable[int]) -> dict[int, dict]:
     """Risk, value, segments and explanation for customers the caller already sees (ids that came through a Scope)."""
     ids = list(scoped_customer_ids)
-    risks = _scores(RISK_KIND, ids)
-    values = _scores(VALUE_KIND, ids)
+    scores = _current_scores((RISK_KIND, VALUE_KIND), ids)
+    risks, values = scores[RISK_KIND], scores[VALUE_KIND]
     segments = _segments(ids)
     out = {}
     for cid in ids:
@@ -138,6 +155,53 @@ def customer_insights(scoped_customer_ids: Iterable[int]) -> dict[int, dict]:
             "explanation": _explanation(risk, value),
         }
     return out
+
+
+_CURRENT_SCORE_SQL = """(
+    SELECT json_build_object(
+        'value', s.value, 'contributions', s.contributions, 'extra', s.extra,
+        'model_version_id', r.model_version_id, 'published_at', r.published_at)
+    FROM {score} s JOIN {run} r ON r.id = s.run_id
+    WHERE s.customer_id = c.id AND r.kind = %s AND r.state = %s
+    ORDER BY r.published_at DESC NULLS LAST, s.run_id DESC LIMIT 1)"""
+
+
+def risk_lookup(scope: Scope, customer_id: int) -> dict | None:
+    """The partner risk lookup in one query: the customer (within `scope`) with its current risk and value score.
+    Written in SQL because it is the API's hottest read: the ORM's query building costs more than the query.
+    None when the customer is missing or outside the scope (the caller answers both alike)."""
+    where, params = scope.sql("c.region_id")
+    current = _CURRENT_SCORE_SQL.format(score=Score._meta.db_table, run=ScoringRun._meta.db_table)
+    sql = (
+        f"SELECT c.id, c.external_id, {current} AS risk, {current} AS value "
+        f"FROM {Customer._meta.db_table} c WHERE c.id = %s AND {where}"
+    )
+    published = ScoringRun.State.PUBLISHED
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [RISK_KIND, published, VALUE_KIND, published, customer_id, *params])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    risk = _risk(_from_json(row[2]))
+    value = _value(_from_json(row[3]))
+    return {"id": row[0], "external_id": row[1], "risk": risk, "explanation": _explanation(risk, value)}
+
+
+def _from_json(document) -> tuple | None:
+    """A (score, run) pair from the JSON document of `_CURRENT_SCORE_SQL`, shaped as `_risk` and `_value` read it."""
+    if isinstance(document, (str, bytes)):
+        document = json.loads(document)
+    if not isinstance(document, dict):
+        return None
+    published_at = document.get("published_at")
+    score = SimpleNamespace(
+        value=document["value"], contributions=document.get("contributions"), extra=document.get("extra")
+    )
+    run = SimpleNamespace(
+        model_version_id=document.get("model_version_id"),
+        published_at=parse_datetime(published_at) if isinstance(published_at, str) else published_at,
+    )
+    return score, run
 
 
 def score_live_cart(user, cart: dict, region) -> dict:

@@ -15,7 +15,6 @@ from predictions.abandonment.cart.features import DRIVERS, FEATURES
 from predictions.abandonment.cart.model import CartAbandonmentModel
 
 KIND = "abandonment"
-_latest: dict[str, CartAbandonmentModel] = {}
 
 
 CARD = {
@@ -42,7 +41,6 @@ def train(
     cutoff = cutoff or timezone.now()
     frame = carts.labelled_carts(region_ids=region_ids, horizon=cutoff)
     model = CartAbandonmentModel(seed=seed, iterations=iterations).fit(frame)
-    _latest[KIND] = model
     ids = sorted(int(i) for i in model.holdout_ids)
     cat, baseline = model.metrics["catboost"], model.metrics["logistic_baseline"]
     return TrainedModel(
@@ -109,10 +107,10 @@ def abandonment_train(
 
 
 def latest_model() -> CartAbandonmentModel | None:
-    """The active registered model, else the one trained last in this process, else None."""
+    """The active registered model, else None (a candidate the registry refused is never used for scoring)."""
     from predictions import registry
 
     try:
         return registry.load_active(KIND)
     except registry.RegistryError:
-        return _latest.get(KIND)
+        return None

@@ -5,7 +5,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cartportal.models import Session
-from predictions.abandonment import services
 from tests.factories import CartEventFactory, ProductFactory, ReviewFactory
 
 
@@ -16,7 +15,6 @@ def _client(user) -> Client:
 
 
 def test_empty_states_without_sessions_or_model(world):
-    services._latest.clear()
     body = _client(world.manager_a).get(reverse("predictions:abandonment")).content.decode()
     assert "No sessions in these regions yet" in body and "No open carts in these regions now" in body
     assert "Friction drivers appear once an abandonment model has been trained" in body
@@ -39,7 +37,6 @@ def test_review_friction_table_by_category(world):
 
 
 def test_open_carts_are_listed_unscored_by_value_before_any_model(world):
-    services._latest.clear()
     now = timezone.now()
     product = ProductFactory(price=20)
     for name, quantity, minutes in (("open-small", 1, 30), ("open-big", 3, 20), ("emptied", 1, 10)):

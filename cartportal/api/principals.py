@@ -1,0 +1,133 @@
+"""The partner API's lean read path: a token, its user, roles and region ids resolved once and cached.
+
+A partner's request would otherwise cost several queries before its own read (the token, the user's groups, the
+region grants, the token's regions). The resolved principal is cached (Django's cache: Redis in production, shared
+by every worker) under the key's hash, stamped with the access generation it was built in. Any change that could
+alter what a token may do (the token itself, its regions, a user, their groups, a region grant) bumps the
+generation, so every cached principal is stale from the next request on: a revoked token is refused on its very
+next request. Both keys are read in one round trip. Expiry and a future `revoked_at` are checked on every request
+against the cached token, so they need no invalidation.
+
+Changes made behind the ORM's back (raw SQL, `QuerySet.update()` on tokens) fire no signal; the entries' short
+lifetime (`API_PRINCIPAL_CACHE_SECONDS`) bounds how long such a change goes unseen. Revoke with
+`cartportal.services.revoke_partner_token`, which saves the row.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+GENERATION_KEY = "cp:access-generation"
+ENTRY_PREFIX = "cp:principal:"
+ACTIONS = ("view", "change", "import", "approve")
+
+
+def lifetime() -> int:
+    return int(getattr(settings, "API_PRINCIPAL_CACHE_SECONDS", 300))
+
+
+def _entry_key(key_hash: str) -> str:
+    return ENTRY_PREFIX + key_hash
+
+
+def cached(key_hash: str, also: tuple[str, ...] = ()) -> tuple[tuple[object, object] | None, dict]:
+    """The (user, token) cached for a key hash when still of the current generation (None otherwise), and the
+    values of the `also` keys, read in the same round trip."""
+    entry_key = _entry_key(key_hash)
+    found = cache.get_many([GENERATION_KEY, entry_key, *also])
+    entry = found.get(entry_key)
+    generation = found.get(GENERATION_KEY)
+    if entry is None or generation is None or entry.get("generation") != generation:
+        return None, found
+    return _restore(entry), found
+
+
+def resolve(token) -> tuple[object, object]:
+    """Resolve a token row's user, roles and region ids (a few queries) and cache them; returns (user, token)."""
+    from cartportal import access
+
+    generation = cache.get(GENERATION_KEY)
+    if generation is None:
+        # add(): concurrent first requests agree on one generation instead of overwriting each other's.
+        cache.add(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+        generation = cache.get(GENERATION_KEY)
+    user = token.user
+    _forget(user)
+    user.partner_token = token
+    entry = {
+        "generation": generation,
+        "token": token,
+        "user": user,
+        "roles": set(access.role_names(user)),
+        "region_ids": {action: access.region_ids_for(user, action) for action in ACTIONS},
+    }
+    # The token's regions were read into the user's cache above; the pickled rows carry no stale caches.
+    cache.set(_entry_key(token.key_hash), {**entry, "user": _bare(user), "token": _bare(token)}, lifetime())
+    return _restore(entry)
+
+
+def _bare(instance):
+    """A copy of a model instance without per-request attributes (region caches, the bound token)."""
+    names = [f.attname for f in instance._meta.concrete_fields]
+    return type(instance).from_db(instance._state.db, names, [getattr(instance, name) for name in names])
+
+
+def _restore(entry: dict) -> tuple[object, object]:
+    user, token = entry["user"], entry["token"]
+    token.user = user
+    user.partner_token = token
+    user._cp_roles = set(entry["roles"])
+    user.__dict__["_cp_region_cache"] = dict(entry["region_ids"])
+    return user, token
+
+
+def _forget(user) -> None:
+    user.__dict__.pop("_cp_region_cache", None)
+    user.__dict__.pop("_cp_roles", None)
+
+
+def bump_generation(**kwargs) -> None:
+    """Make every cached principal stale: now, and again once the surrounding transaction commits (a request
+    running between the two may have cached the state before the commit)."""
+    _new_generation()
+    transaction.on_commit(_new_generation)
+
+
+def _new_generation() -> None:
+    cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+
+
+def connect_signals() -> None:
+    """Every change that alters what a token may do bumps the generation (called from AppConfig.ready)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.db.models.signals import m2m_changed, post_delete, post_save
+    from guardian.models import GroupObjectPermission, UserObjectPermission
+
+    from cartportal.models import PartnerToken, Region
+
+    user_model = get_user_model()
+    uid = "cartportal.api.principals"
+    for model in (PartnerToken, user_model, Group, Region, UserObjectPermission, GroupObjectPermission):
+        post_save.connect(bump_generation, sender=model, dispatch_uid=f"{uid}.save.{model._meta.label}")
+        post_delete.connect(bump_generation, sender=model, dispatch_uid=f"{uid}.delete.{model._meta.label}")
+    for through in (PartnerToken.regions.through, user_model.groups.through, Group.permissions.through):
+        m2m_changed.connect(bump_generation, sender=through, dispatch_uid=f"{uid}.m2m.{through._meta.label}")
+
+
+_noted: dict[int, float] = {}
+
+
+def note_use(token, now) -> None:
+    """Record `last_used_at` at most about once a minute per token: this process asks the shared cache at most once a
+    minute per token, and the cache key lets one process of all write the row."""
+    moment = now.timestamp()
+    if moment - _noted.get(token.pk, float("-inf")) < 60:
+        return
+    _noted[token.pk] = moment
+    if cache.add(f"cp:token-used:{token.pk}", 1, timeout=60):
+        type(token).objects.filter(pk=token.pk).update(last_used_at=now)
