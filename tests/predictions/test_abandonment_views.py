@@ -73,7 +73,6 @@ def test_open_carts_are_listed_unscored_by_value_before_any_model(world):
 def test_every_abandonment_chart_has_a_help(world):
     import re
 
-    services._latest.clear()
     CartEventFactory(session__region=world.region_a)
     body = _client(world.manager_a).get(reverse("predictions:abandonment")).content.decode()
     canvases = re.findall(r'<canvas id="([^"]+)"', body)
