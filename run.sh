@@ -37,8 +37,25 @@ setup() {
   eval "$("$VENV/bin/python" -m cartportal.devservices env)"
 }
 
+production_defaults() {
+  # DEBUG is off unless asked for (DEBUG=1 ./run.sh): error pages never show settings or the broker URL. This
+  # server speaks plain HTTP on this machine, so the TLS-only defaults are relaxed unless set in the environment,
+  # and a secret key is generated once into .data/ when none is given.
+  export SECURE_SSL_REDIRECT="${SECURE_SSL_REDIRECT:-0}"
+  export SESSION_COOKIE_SECURE="${SESSION_COOKIE_SECURE:-0}"
+  export CSRF_COOKIE_SECURE="${CSRF_COOKIE_SECURE:-0}"
+  export SECURE_HSTS_SECONDS="${SECURE_HSTS_SECONDS:-0}"
+  if [ -z "${SECRET_KEY:-}" ] && ! grep -qs '^SECRET_KEY=.' .env; then
+    mkdir -p .data
+    [ -s .data/secret_key ] || (umask 077 && "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(50))' > .data/secret_key)
+    SECRET_KEY="$(cat .data/secret_key)"
+    export SECRET_KEY
+  fi
+}
+
 serve() {
-  export DEBUG="${DEBUG:-1}"
+  export DEBUG="${DEBUG:-0}"
+  [ "$DEBUG" = "1" ] || production_defaults
   export CARTPORTAL_DATA_DIR="${CARTPORTAL_DATA_DIR:-}"
   CARTPORTAL_DB_AS_OWNER=1 "$VENV/bin/python" manage.py migrate --no-input
   "$VENV/bin/python" manage.py collectstatic --no-input --verbosity 0

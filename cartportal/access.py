@@ -278,27 +278,49 @@ def get_scoped_or_404(queryset: models.QuerySet, user, action: str = "view", **l
     what = queryset.model._meta.verbose_name
     try:
         # values_list, not only("pk"): a queryset with select_related cannot defer the related field.
-        existing = queryset.filter(**lookup).values_list("pk", flat=True).first()
+        existing = queryset.filter(**lookup).values_list("pk", region_id_path(queryset)).first()
     except (ValueError, TypeError):
         existing = None
-    refuse_as_missing(user, action=action, what=what, object_id=str(existing) if existing is not None else None)
+    if existing is None:
+        refuse_as_missing(user, action=action, what=what, object_id=None)
+    refuse_as_missing(user, action=action, what=what, object_id=str(existing[0]), region_id=existing[1])
 
 
 def refuse_as_missing(
-    user, *, action: str, what: str, object_id: str | None = "", region_id: int | None = None
+    user,
+    *,
+    action: str,
+    what: str,
+    object_id: str | None = "",
+    region_id: int | None = None,
+    region_code: str = "",
 ) -> NoReturn:
-    """The one "404 plus audited denial": audit the attempt (unless `object_id` is None: nothing by that id exists)
-    and answer exactly as for a missing object."""
+    """The one "404 plus audited denial": audit the attempt, with the object's region when known (unless
+    `object_id` is None: nothing by that id exists), and answer exactly as for a missing object."""
     if object_id is not None:
-        record_denied(user, action=action, what=what, object_id=object_id, region_id=region_id)
+        record_denied(user, action=action, what=what, object_id=object_id, region_id=region_id, region_code=region_code)
     raise NotFoundOrForbidden(f"No {what} matches the given query.")
 
 
-def record_denied(user, *, action: str, what: str, object_id: str = "", region_id: int | None = None) -> None:
+def region_id_path(queryset: models.QuerySet) -> str:
+    """The lookup from the queryset's model to its region id (`region_id`, or `customer__region_id`)."""
+    return f"{getattr(queryset, 'region_path', 'region')}_id"
+
+
+def record_denied(
+    user,
+    *,
+    action: str,
+    what: str,
+    object_id: str = "",
+    region_id: int | None = None,
+    region_code: str = "",
+) -> None:
+    """Audit a refused attempt, with the region of the object when it is known (so that a reader scoped to that
+    region sees the attempts on its data)."""
     from cartportal.audit import actor_label, record
 
-    region_code = ""
-    if region_id is not None:
+    if region_id is not None and not region_code:
         region_code = Region.objects.filter(pk=region_id).values_list("code", flat=True).first() or ""
     record(
         actor=actor_label(user),

@@ -8,12 +8,16 @@ class CartportalConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(grant_application_role, sender=self)
+        from axes.signals import user_locked_out
+
         from cartportal.api import (
             principals,
             schema,  # noqa: F401  (registers the token scheme with the OpenAPI generator)
         )
+        from cartportal.logins import record_lockout
 
         principals.connect_signals()
+        user_locked_out.connect(record_lockout, dispatch_uid="cartportal.audit_lockout")
 
 
 def grant_application_role(sender, using, **kwargs) -> None:

@@ -48,6 +48,9 @@ def customer_set_consent(
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
         ensure_can(actor, "change", customer.region_id, what="customer")
+        if customer.erased_at is not None:
+            # Consent belongs to a person; an erased customer is no longer one that may be contacted.
+            raise DomainError("This customer was erased; their consent cannot be changed.", code="conflict")
         before = {"marketing": customer.consent_marketing, "personalisation": customer.consent_personalisation}
         if marketing is not None:
             customer.consent_marketing = marketing

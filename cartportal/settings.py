@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from pathlib import Path
 from urllib.parse import unquote
@@ -33,6 +34,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
+    "axes",
     "cartportal.apps.CartportalConfig",
     "segments",
     "predictions",
@@ -50,7 +52,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "cartportal.middleware.RequestIdMiddleware",
+    "cartportal.middleware.SecurityHeadersMiddleware",
+    "cartportal.middleware.InputGuardMiddleware",
+    "cartportal.middleware.IdleTimeoutMiddleware",
     "cartportal.middleware.AppErrorMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cartportal.urls"
@@ -92,6 +98,7 @@ DATABASE_APP_ROLE = env.str("DATABASE_APP_ROLE", default=env.db_url_config(env.s
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out account or address before any password check
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -295,6 +302,11 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "cartportal.api.base.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "cartportal.api.parsers.CheckedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "cartportal.api.auth.FallbackContentNegotiation",
 }
 SPECTACULAR_SETTINGS = {
@@ -353,6 +365,9 @@ CARTPORTAL_WEBHOOK_CA_BUNDLE = env.str("CARTPORTAL_WEBHOOK_CA_BUNDLE", default="
 # assumed for a product whose cost the catalogue does not carry (0.3 = 30 % of the price is margin).
 CARTPORTAL_MAX_DISCOUNT_RATE = env.float("CARTPORTAL_MAX_DISCOUNT_RATE", default=0.3)
 CARTPORTAL_GROSS_MARGIN = env.float("CARTPORTAL_GROSS_MARGIN", default=0.3)
+# Win back: the page where a customer joins the shop's membership (the membership-discount message links to it; a
+# campaign with that intervention refuses every customer while it is empty).
+CARTPORTAL_MEMBERSHIP_URL = env.str("CARTPORTAL_MEMBERSHIP_URL", default="")
 # Cart abandonment: a cart counts as bought when a purchase (or an order of its customer) follows its latest
 # change within this many hours; carts changed within the last N days (of the shop's latest cart activity) are
 # listed as open; cart lines with these SKUs (case-insensitive) are the cart's shipping cost, not items.
@@ -368,3 +383,30 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
 }
+
+# --- Input limits and web hardening ---------------------------------------------------------------------
+# Rules per audience: each is evaluated over the whole universe and listed with every audience of the region.
+CARTPORTAL_AUDIENCE_MAX_RULES = env.int("CARTPORTAL_AUDIENCE_MAX_RULES", default=50)
+# Four eyes: a campaign is approved by someone other than its author.
+CARTPORTAL_FOUR_EYES = env.bool("CARTPORTAL_FOUR_EYES", default=True)
+# A portal session ends after this many seconds without a request (0 = only the cookie's age ends it).
+CARTPORTAL_SESSION_IDLE_SECONDS = env.int("CARTPORTAL_SESSION_IDLE_SECONDS", default=1800)
+# Nesting depth allowed in a JSON body (deeper bodies answer 400 instead of exhausting the parser).
+CARTPORTAL_MAX_JSON_DEPTH = env.int("CARTPORTAL_MAX_JSON_DEPTH", default=32)
+# Sent on every page and API answer; the pages load scripts from static files only and pass data with json_script.
+CONTENT_SECURITY_POLICY = env.str(
+    "CONTENT_SECURITY_POLICY",
+    default="default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'",
+)
+# Login throttling (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one account, or from one address,
+# logins are refused (429) for LOGIN_LOCKOUT_MINUTES (0 = until an administrator lifts it: lift_login_lockout).
+AXES_ENABLED = env.bool("LOGIN_THROTTLING", default=True)
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks: per account and per address
+AXES_COOLOFF_TIME = (lambda minutes: dt.timedelta(minutes=minutes) if minutes else None)(
+    env.int("LOGIN_LOCKOUT_MINUTES", default=60)
+)
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False

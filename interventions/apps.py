@@ -12,6 +12,7 @@ class InterventionsConfig(AppConfig):
         # Content providers register themselves with `interventions.content` when imported.
         from interventions.delivery import providers  # noqa: F401
         from interventions.offers import assortment, pricing  # noqa: F401
+        from interventions.winback import content  # noqa: F401
         from predictions.readiness import register_check
 
         from .readiness import uplift_check

@@ -24,8 +24,10 @@ from cartportal.access import (
     get_scoped_or_404,
     has_role,
     holds_grant,
+    is_system,
 )
 from cartportal.audit import actor_label, record
+from cartportal.errors import Forbidden
 from cartportal.models import Customer, Region
 from cartportal.services import DomainError
 from interventions import catalogue, selectors
@@ -167,6 +169,8 @@ def campaign_transition(*, actor, campaign_id: int, action: str, reason: str = "
             )
         if action in ("approve", "reject", "stop") and not reason.strip():
             raise DomainError(f"a reason is required to {action}")
+        if action == "approve" and _own_campaign(actor, campaign):
+            raise Forbidden("four eyes: a campaign is approved by someone other than its author")
         if action == "start" and kill_switch_engaged(campaign.region_id):
             raise DomainError("the kill switch is engaged: no campaign may start", code="kill_switch")
         if action == "submit" and not campaign.audience_kind:
@@ -315,4 +319,10 @@ def outcomes_record(*, actor, campaign_id: int, outcomes: dict[int, dict], at: d
 
 
 def can_approve(user, campaign: Campaign) -> bool:
-    return can(user, "approve", campaign.region_id)
+    return can(user, "approve", campaign.region_id) and not _own_campaign(user, campaign)
+
+
+def _own_campaign(actor, campaign: Campaign) -> bool:
+    """Four eyes (a setting, on by default): a person may not approve the campaign they drafted. Commands and tasks
+    (the demo seed) are not people and are exempt."""
+    return settings.CARTPORTAL_FOUR_EYES and not is_system(actor) and campaign.created_by == actor_label(actor)

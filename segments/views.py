@@ -11,14 +11,14 @@ from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 
-from cartportal.access import get_scoped_or_404, visible_regions
+from cartportal.access import can, get_scoped_or_404, visible_regions
 from cartportal.jobs import job_create
 from cartportal.pages.export import csv_response, wants_csv
 from cartportal.pages.filters import region_filter
 from segments import selectors
 from segments.audiences.rules import EXAMPLE_RULES
 from segments.models import AudienceDefinition
-from segments.services import UNIVERSES, SegmentError, audience_create, changeable_region_or_404
+from segments.services import UNIVERSES, SegmentError, audience_create, audience_delete, changeable_region_or_404
 
 KINDS = {
     "value_group": "Value groups",
@@ -201,6 +201,8 @@ def _create_audience(request):
 
 @login_required
 def audience_detail(request, pk: int):
+    if request.method == "POST" and request.POST.get("action") == "delete":
+        return _delete_audience(request, pk)
     audience = get_scoped_or_404(AudienceDefinition.objects, request.user, pk=pk)
     segments = audience.result.get("segments", [])
     fmt = request.GET.get("format")
@@ -252,5 +254,19 @@ def audience_detail(request, pk: int):
     ]
     page = Paginator(selectors.audience_members(request.user, audience), 50).get_page(request.GET.get("page"))
     return render(
-        request, "segments/audience.html", {"audience": audience, "segments": segments, "chart": chart, "page": page}
+        request,
+        "segments/audience.html",
+        {
+            "audience": audience,
+            "segments": segments,
+            "chart": chart,
+            "page": page,
+            "may_delete": can(request.user, "change", audience.region_id),
+        },
     )
+
+
+def _delete_audience(request, pk: int):
+    audience_delete(actor=request.user, audience_id=pk)
+    messages.info(request, "The audience was deleted.")
+    return redirect("segments:audiences")

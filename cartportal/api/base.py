@@ -28,7 +28,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from cartportal.access import record_denied
+from cartportal.access import record_denied, region_id_path
 from cartportal.api.auth import (
     DEFAULT_PERMISSIONS,
     HasRole,
@@ -183,7 +183,7 @@ class CsvRenderer(BaseRenderer):
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        from cartportal.pages.export import _safe
+        from cartportal.pages.export import safe_cell as _safe
 
         if isinstance(data, dict) and "error" in data:
             rows, header = [data["error"]], ["status", "code", "message", "fields"]
@@ -289,7 +289,8 @@ class RegionScopedViewSetMixin(CsvExportMixin):
 
     def _audit_foreign(self, value):
         try:
-            existing = self.base_queryset().filter(**{self.lookup_field: value}).values_list("pk", flat=True).first()
+            base = self.base_queryset()
+            existing = base.filter(**{self.lookup_field: value}).values_list("pk", region_id_path(base)).first()
         except (ValueError, TypeError, DjangoValidationError):
             return
         if existing is not None:
@@ -297,7 +298,8 @@ class RegionScopedViewSetMixin(CsvExportMixin):
                 self.request.user,
                 action=self.scope_action(),
                 what=self._model()._meta.verbose_name,
-                object_id=str(existing),
+                object_id=str(existing[0]),
+                region_id=existing[1],
             )
 
 

@@ -6,7 +6,7 @@ from drf_spectacular.renderers import (
     OpenApiYamlRenderer,
     OpenApiYamlRenderer2,
 )
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
 from cartportal.api import base, views
@@ -29,7 +29,7 @@ urlpatterns = [
         ),
         name="api-schema",
     ),
-    path("docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
+    path("docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
     path("sessions/score/", portal_api.LiveSessionScoreView.as_view(), name="api-session-score"),
     path("carts/score/", portal_api.LiveCartScoreView.as_view(), name="api-cart-score"),
     path("", include(router.urls)),

@@ -25,6 +25,7 @@ ERRORS = {
     401: OpenApiResponse(ErrorSerializer, description="Not authenticated"),
     403: OpenApiResponse(ErrorSerializer, description="Token scope or role missing"),
     404: OpenApiResponse(ErrorSerializer, description="Missing, or in a region the caller may not see"),
+    409: OpenApiResponse(ErrorSerializer, description="Not possible in the current state"),
     429: OpenApiResponse(ErrorSerializer, description="Throttled"),
     503: OpenApiResponse(ErrorSerializer, description="Not available yet"),
 }

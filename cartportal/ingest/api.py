@@ -11,12 +11,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.generics import ListAPIView, RetrieveAPIView
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cartportal.access import refuse_as_missing
 from cartportal.api.base import CsvExportMixin, error_response
+from cartportal.api.parsers import CheckedJSONParser
 from cartportal.models import JobRun, QuarantinedRow
 
 from . import selectors
@@ -32,8 +33,14 @@ MAX_BATCH_ROWS = 50_000
 def visible_job_or_404(user, job_id: int) -> JobRun:
     job = selectors.visible_job(user, job_id)
     if job is None:
-        exists = JobRun.objects.filter(pk=job_id).exists()
-        refuse_as_missing(user, action="view", what="import job", object_id=str(job_id) if exists else None)
+        region_ids = list(JobRun.objects.filter(pk=job_id).values_list("region_id", flat=True))
+        refuse_as_missing(
+            user,
+            action="view",
+            what="import job",
+            object_id=str(job_id) if region_ids else None,
+            region_id=region_ids[0] if region_ids else None,
+        )
     return job
 
 
@@ -78,7 +85,7 @@ class BatchSerializer(serializers.Serializer):
 
 
 class ImportBatchView(APIView):
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [CheckedJSONParser, MultiPartParser, FormParser]
     serializer_class = BatchSerializer
 
     @extend_schema(exclude=True)
@@ -158,7 +165,7 @@ class ImportJobDetail(RetrieveAPIView):
     def retrieve(self, request, *args, **kwargs):
         job = self.get_object()
         body = ImportJobSerializer(job).data
-        body["quality"] = selectors.quality_for_job(job)
+        body["quality"] = selectors.quality_for_job(request.user, job)
         return Response(body)
 
 

@@ -1,13 +1,15 @@
 """Reads for imports: jobs, quarantine and the data-quality report on six dimensions.
 
-An import job is visible to whoever may view its region, and always to the user who started it (its
-quarantine is that user's own file)."""
+An import job is visible to whoever may view its region, through the reader's scope (a token's regions narrow
+its user's). "Started by me" never widens that scope: it only adds the starter's own region-less imports (a file
+naming its regions per row), and of those the starter reads only the quarantined rows of regions in scope or of
+no region."""
 
 from __future__ import annotations
 
 from django.db.models import Q
 
-from cartportal.access import region_ids_for
+from cartportal.access import Scope
 from cartportal.models import JobRun, QuarantinedRow
 
 DIMENSIONS = {
@@ -46,11 +48,12 @@ def import_jobs_queryset():
 
 
 def import_jobs(user):
-    base = import_jobs_queryset()
-    ids = region_ids_for(user, "view")
-    if ids is None:
+    scope = Scope.of(user, "view")
+    base = import_jobs_queryset().order_by("-created_at")
+    if scope.is_global:
         return base
-    return base.filter(Q(region__in=ids) | Q(started_by=getattr(user, "pk", None))).order_by("-created_at")
+    mine = Q(region__isnull=True, started_by=getattr(user, "pk", None)) if scope.ids else Q(pk__in=[])
+    return base.filter(scope.q("region") | mine)
 
 
 def visible_job(user, job_id: int) -> JobRun | None:
@@ -58,13 +61,19 @@ def visible_job(user, job_id: int) -> JobRun | None:
 
 
 def quarantine_for(user, job: JobRun):
-    rows = QuarantinedRow.objects.filter(job=job)
-    if job.started_by_id == getattr(user, "pk", None):
-        return rows.order_by("line")
-    return rows.restrict(user).order_by("line") if region_ids_for(user) is not None else rows.order_by("line")
+    """The quarantined rows of a job the caller may see (`visible_job`), intersected with the caller's scope; rows
+    of no known region only for the starter of the job."""
+    rows = QuarantinedRow.objects.filter(job=job).order_by("line")
+    scope = Scope.of(user, "view")
+    if scope.is_global:
+        return rows
+    own_file = job.started_by_id is not None and job.started_by_id == getattr(user, "pk", None)
+    unknown_region = Q(region__isnull=True) if own_file and scope.ids else Q(pk__in=[])
+    return rows.filter(scope.q("region") | unknown_region)
 
 
-def quality_for_job(job: JobRun) -> dict:
+def quality_for_job(user, job: JobRun) -> dict:
+    """The job's quality on six dimensions: counts from the whole file, examples only from rows in the scope."""
     counts = job.counts or {}
     read = counts.get("read") or 0
     by_code = counts.get("by_code", {})
@@ -72,9 +81,7 @@ def quality_for_job(job: JobRun) -> dict:
     for dimension, codes in DIMENSIONS.items():
         n = sum(v for k, v in by_code.items() if k in codes)
         examples = list(
-            QuarantinedRow.objects.filter(job=job, code__in=codes)
-            .order_by("line")
-            .values("line", "column", "code", "message")[:3]
+            quarantine_for(user, job).filter(code__in=codes).values("line", "column", "code", "message")[:3]
         )
         out[dimension] = {
             "count": n,

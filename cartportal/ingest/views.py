@@ -129,7 +129,7 @@ def import_detail(request, job_id: int):
             "job": job,
             "page": page,
             "code": code,
-            "quality": selectors.quality_for_job(job),
+            "quality": selectors.quality_for_job(request.user, job),
             "codes": sorted((counts.get("by_code") or {}).items()),
             "summary": [(k, counts.get(k)) for k in ("read", "loaded", "cancellations", "quarantined", "duplicates")],
         },

@@ -76,7 +76,9 @@ class CustomerViewSet(RegionScopedReadOnlyViewSet):
             raise Http404
         return Response(found)
 
-    @extend_schema(request=s.ConsentSerializer, responses=_responses({200: s.CustomerSerializer}, 400, 401, 403, 404))
+    @extend_schema(
+        request=s.ConsentSerializer, responses=_responses({200: s.CustomerSerializer}, 400, 401, 403, 404, 409)
+    )
     @action(detail=True, methods=["post"])
     def consent(self, request, pk=None):
         """Record a consent change for one customer (audited)."""
@@ -103,8 +105,10 @@ class CustomerViewSet(RegionScopedReadOnlyViewSet):
             customers = list(self.get_queryset().select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk"))
             unknown = sorted(set(ids) - {c.pk for c in customers})
             if unknown:
-                for cid in Customer.objects.filter(pk__in=unknown).values_list("pk", flat=True):
-                    record_denied(request.user, action="change", what="customer", object_id=str(cid))
+                for cid, region_id in Customer.objects.filter(pk__in=unknown).values_list("pk", "region_id"):
+                    record_denied(
+                        request.user, action="change", what="customer", object_id=str(cid), region_id=region_id
+                    )
                 body = error_body(404, "Some customers were not found; nothing was changed.", fields={"ids": unknown})
                 return Response(body, status=status.HTTP_404_NOT_FOUND)
             for customer in customers:

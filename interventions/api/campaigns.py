@@ -296,7 +296,9 @@ class CampaignViewSet(RegionScopedViewSetMixin, mixins.ListModelMixin, viewsets.
         campaign = self.get_object()
         needed = services.ACTION_NEEDED[verb]
         if not can(request.user, needed, campaign.region_id):
-            record_denied(request.user, action=needed, what="campaign", object_id=str(campaign.pk))
+            record_denied(
+                request.user, action=needed, what="campaign", object_id=str(campaign.pk), region_id=campaign.region_id
+            )
             raise exceptions.PermissionDenied(f"You may not {verb} campaigns of region {campaign.region.code}.")
         reason = _valid(TransitionSerializer, request.data)["reason"].strip()
         campaign = services.campaign_transition(actor=request.user, campaign_id=campaign.pk, action=verb, reason=reason)
@@ -358,7 +360,9 @@ class CampaignViewSet(RegionScopedViewSetMixin, mixins.ListModelMixin, viewsets.
         nothing is written and the answer (400) names the customers that are not."""
         campaign = self.get_object()
         if not can(request.user, "change", campaign.region_id):
-            record_denied(request.user, action="change", what="campaign", object_id=str(campaign.pk))
+            record_denied(
+                request.user, action="change", what="campaign", object_id=str(campaign.pk), region_id=campaign.region_id
+            )
             raise exceptions.PermissionDenied(f"You may not record outcomes in region {campaign.region.code}.")
         items = _valid(OutcomeBatchSerializer, request.data)["outcomes"]
         outcomes = {item.pop("customer_id"): item for item in items}
@@ -401,6 +405,7 @@ def _not_assigned(user, campaign: Campaign, outcomes: dict) -> list[int]:
     )
     unknown = sorted(set(outcomes) - assigned)
     changeable = Customer.objects.restrict(user, "change").values("pk")
-    for cid in Customer.objects.filter(pk__in=unknown).exclude(pk__in=changeable).values_list("pk", flat=True):
-        record_denied(user, action="change", what="customer", object_id=str(cid))
+    foreign = Customer.objects.filter(pk__in=unknown).exclude(pk__in=changeable).values_list("pk", "region_id")
+    for cid, region_id in foreign:
+        record_denied(user, action="change", what="customer", object_id=str(cid), region_id=region_id)
     return unknown

@@ -14,7 +14,7 @@ from cartportal.access import get_scoped_or_404, visible_regions
 from cartportal.api.base import CsvExportMixin, CsvRenderer
 from segments import selectors
 from segments.models import AudienceDefinition, CustomerProfile
-from segments.services import audience_create, changeable_region_or_404
+from segments.services import audience_create, audience_delete, changeable_region_or_404
 
 
 def _region_ids(request):
@@ -139,3 +139,8 @@ class AudienceDetailView(APIView):
     def get(self, request, pk: str):
         audience = get_scoped_or_404(AudienceDefinition.objects, request.user, pk=pk)
         return Response(AudienceSerializer(audience).data)
+
+    @extend_schema(responses={204: None}, summary="Delete an audience strategy and its members (audited)")
+    def delete(self, request, pk: str):
+        audience_delete(actor=request.user, audience_id=pk)
+        return Response(status=204)

@@ -7,10 +7,12 @@ the same thing wherever it sits in the order. A missing feature value never matc
 
 from __future__ import annotations
 
+import math
 import operator
 from dataclasses import dataclass
 
 import pandas as pd
+from django.conf import settings
 
 from cartportal.errors import AppError
 
@@ -44,8 +46,11 @@ class Rule:
                 threshold=str(raw.get("threshold", "fixed")),
                 strategic_fit=float(raw.get("strategic_fit", 0.5)),
             )
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise RuleError(f"{where}: needs name, feature, op and a numeric value ({error})") from error
+        # float() accepts "nan" and "inf": such a threshold matches nothing and cannot be stored as JSON.
+        if not (math.isfinite(rule.value) and math.isfinite(rule.strategic_fit)):
+            raise RuleError(f"{where}: the value and the strategic fit must be finite numbers")
         if not rule.name:
             raise RuleError(f"{where}: the name is empty")
         if rule.feature not in FEATURES:
@@ -64,6 +69,9 @@ class Rule:
 def parse_rules(raw_rules: list, catch_all: str) -> list[Rule]:
     if not isinstance(raw_rules, list):
         raise RuleError("rules must be a list")
+    limit = settings.CARTPORTAL_AUDIENCE_MAX_RULES
+    if len(raw_rules) > limit:
+        raise RuleError(f"an audience has at most {limit} rules ({len(raw_rules)} given)")
     rules = [Rule.parse(raw, i) for i, raw in enumerate(raw_rules)]
     names = [r.name for r in rules] + [catch_all]
     if len(set(names)) != len(names):

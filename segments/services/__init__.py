@@ -3,6 +3,7 @@
 from segments.services.audiences import (
     UNIVERSES,
     audience_create,
+    audience_delete,
     audience_evaluate,
     audience_universe,
     audiences_reevaluate,
@@ -22,6 +23,7 @@ __all__ = [
     "RebuildResult",
     "SegmentError",
     "audience_create",
+    "audience_delete",
     "audience_evaluate",
     "audience_universe",
     "audiences_reevaluate",

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+import logging
+
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from cartportal.audit import record
+from cartportal.errors import AppError
 from cartportal.models import Region
 from segments.services.rebuild import SegmentError
+
+logger = logging.getLogger(__name__)
 
 UNIVERSES = {
     "all": "Every customer",
@@ -170,6 +175,7 @@ def audience_create(
         parse_weights(weights)
     except engine.RuleError as error:
         raise SegmentError(str(error)) from error
+    # Stored and evaluated together: an audience that cannot be evaluated is not kept.
     with transaction.atomic():
         audience = AudienceDefinition.objects.create(
             region=region,
@@ -191,8 +197,33 @@ def audience_create(
             region_code=region.code,
             after={"name": audience.name, "rules": rules},
         )
-    audience_evaluate(actor=actor, audience=audience)
+        audience_evaluate(actor=actor, audience=audience)
     return audience
+
+
+def audience_delete(*, actor, audience_id: int) -> None:
+    """Delete an audience and its members; the caller must be allowed to change its region (otherwise the same 404
+    as for a missing audience). Campaigns keep their audience label as text, so none depends on the row."""
+    from cartportal.access import get_scoped_or_404
+    from segments.models import AudienceDefinition
+
+    # Looked up before the transaction, so that the audit row of a refused (foreign) attempt is kept.
+    found = get_scoped_or_404(AudienceDefinition.objects, actor, "change", pk=audience_id)
+    with transaction.atomic():
+        audience = get_scoped_or_404(
+            AudienceDefinition.objects.select_for_update().select_related("region"), actor, "change", pk=found.pk
+        )
+        before = {"name": audience.name, "universe": audience.universe, "rules": audience.rules}
+        pk, region_code = audience.pk, audience.region.code
+        audience.delete()
+        record(
+            actor=actor,
+            action="segments.audience_deleted",
+            object_type="audience",
+            object_id=pk,
+            region_code=region_code,
+            before=before,
+        )
 
 
 def changeable_region_or_404(user, code: str) -> Region:
@@ -201,7 +232,8 @@ def changeable_region_or_404(user, code: str) -> Region:
 
     region = visible_regions(user, "change").filter(code=code).first()
     if region is None:
-        refuse_as_missing(user, action="change", what="region", object_id=code)
+        known = Region.objects.filter(code=code).values_list("code", flat=True).first() or ""
+        refuse_as_missing(user, action="change", what="region", object_id=code, region_code=known)
     return region
 
 
@@ -215,6 +247,31 @@ def audiences_reevaluate(*, actor, region_ids=None) -> int:
         audiences = audiences.filter(region_id__in=region_ids)
     count = 0
     for audience in audiences:
-        audience_evaluate(actor=actor, audience=audience)
-        count += 1
+        if _reevaluate_one(actor, audience):
+            count += 1
     return count
+
+
+def _reevaluate_one(actor, audience) -> bool:
+    """Evaluate one audience in its own savepoint. An audience stored before its rules were validated (a "nan"
+    value) is marked failed, with an audit row, and does not stop the region's rebuild."""
+    try:
+        with transaction.atomic():
+            audience_evaluate(actor=actor, audience=audience)
+        return True
+    except (AppError, DataError) as error:
+        reason = str(error)[:480]
+    logger.warning("audience %s could not be evaluated: %s", audience.pk, reason)
+    with transaction.atomic():
+        audience.result = {"error": f"could not be evaluated: {reason}"}
+        audience.evaluated_at = timezone.now()
+        audience.save(update_fields=["result", "evaluated_at"])
+        record(
+            actor=actor,
+            action="segments.audience_failed",
+            object_type="audience",
+            object_id=audience.pk,
+            region_code=audience.region.code,
+            after={"error": reason},
+        )
+    return False

@@ -116,6 +116,8 @@ def _import_job(world, region):
     from cartportal.models import QuarantinedRow
 
     job = job_create(kind="import:cart_events", region=region)
+    job.started_by = world.partner  # the tokens' user: "started by me" must not widen a token's regions
+    job.save(update_fields=["started_by"])
     QuarantinedRow.objects.create(job=job, region=region, line=2, column="timestamp", code="bad_date", message="x")
     return job.pk
 
@@ -359,6 +361,7 @@ OPERATIONS: dict[str, Operation] = {
     "GET /api/v1/segments/audiences/": Operation(seed=_seed_audiences, row_region=_region_code),
     "POST /api/v1/segments/audiences/": Operation(body=_audience_body, snapshot=_audience_snapshot),
     "GET /api/v1/segments/audiences/{id}/": Operation(make=_audience),
+    "DELETE /api/v1/segments/audiences/{id}/": Operation(make=_audience, snapshot=_audience_snapshot),
     "GET /api/v1/promotions/": Operation(seed=_seed_offers, row_region=_region_code),
     "GET /api/v1/simulator/": Operation(),  # without its required parameters: 400 for every reader
     "GET /api/v1/audit-events/": Operation(seed=_seed_audit),

@@ -5,20 +5,28 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from cartportal import access
 from cartportal.access import NotFoundOrForbidden
 from cartportal.models import AuditEvent
 from cartportal.services import DomainError
 from interventions import services
 from interventions.audiences import audience_list_create
 from interventions.models import Assignment, Campaign
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
+def _analyst_of(region):
+    analyst = UserFactory(roles=[access.ANALYST])
+    access.grant_region(analyst, region, access.ANALYST)
+    return analyst
+
+
 def _pending(world, region=None, actor=None):
+    """A pending campaign drafted by an analyst of its region (four eyes: its managers may approve it)."""
     region = region or world.region_a
-    actor = actor or (world.manager_a if region == world.region_a else world.manager_b)
+    actor = actor or _analyst_of(region)
     audience = audience_list_create(
         actor=actor, region=region, name="Saved carts", customer_ids=[CustomerFactory(region=region).pk]
     )
@@ -172,3 +180,22 @@ def test_kill_switch_blocks_start_and_assignment_and_is_audited(world):
     services.campaign_transition(actor=world.manager_a, campaign_id=c.pk, action="approve", reason="ok")
     with pytest.raises(DomainError, match="kill switch"):
         services.campaign_transition(actor=world.manager_a, campaign_id=c.pk, action="start", reason="go")
+
+
+def test_four_eyes_the_author_may_not_approve_their_own_campaign(world, settings):
+    own = _pending(world, actor=world.manager_a)
+    client = Client()
+    client.force_login(world.manager_a)
+
+    page = client.post(reverse("interventions:approve", kwargs={"pk": own.pk}), {"reason": "mine"})
+    api = client.post(f"/api/v1/campaigns/{own.pk}/approve/", {"reason": "mine"}, content_type="application/json")
+    assert page.status_code == 200 and "four eyes" in page.content.decode()  # the decision form, with the reason
+    assert api.status_code == 403 and "four eyes" in api.json()["error"]["message"]
+    assert Campaign.objects.get(pk=own.pk).state == "pending" and _audit_rows("campaign.approve") == 0
+    approve_link = reverse("interventions:approve", kwargs={"pk": own.pk})
+    assert approve_link not in client.get(reverse("interventions:campaign", kwargs={"pk": own.pk})).content.decode()
+
+    settings.CARTPORTAL_FOUR_EYES = False
+    assert approve_link in client.get(reverse("interventions:campaign", kwargs={"pk": own.pk})).content.decode()
+    allowed = client.post(approve_link, {"reason": "setting off"})
+    assert allowed.status_code == 302 and Campaign.objects.get(pk=own.pk).state == "approved"

@@ -1,5 +1,6 @@
 """The Win back page as a manager uses it: the ranked list, the measured lift against random, the CSV, and a
-campaign drafted for the top 100 with the chosen customers recorded."""
+campaign drafted for the top 100 targeting a saved list of exactly those customers, whose reach the approval page
+shows."""
 
 import csv
 import io
@@ -10,25 +11,35 @@ from django.test import Client
 
 from cartportal import access
 from cartportal.models import AuditEvent, Customer, Region
+from interventions.assignment import eligibility
+from interventions.audiences import audience_customer_ids
+from interventions.delivery.render import render_message
 from interventions.models import Campaign
+from interventions.services import campaign_transition
 from tests.datasets import import_online_retail
 from tests.factories import UserFactory
 from tests.interventions.winback_data import seed_shop
 
+REFERRAL_TOO_SMALL = "nothing to offer: the customer's orders are too small for a referral credit of at least 1.00"
+
 
 def _manager(region, name="manager_wb"):
+    return _manager_and_user(region, name)[0]
+
+
+def _manager_and_user(region, name="manager_wb"):
     user = UserFactory(username=name, roles=[access.REGIONAL_MANAGER])
     access.grant_region(user, region, access.REGIONAL_MANAGER)
     client = Client()
     client.force_login(user)
-    return client
+    return client, user
 
 
 @pytest.mark.django_db
 def test_manager_opens_win_back_sees_the_lift_and_drafts_a_campaign_for_the_top_100(data_dir):
     import_online_retail(data_dir / "online_retail_sample40000.csv")
     region = max(Region.objects.all(), key=lambda r: Customer.objects.filter(region=r).count())
-    client = _manager(region)
+    client, manager = _manager_and_user(region)
 
     home = client.get("/").content.decode()
     assert 'href="/interventions/winback/"' in home  # the tab is in the navigation
@@ -59,6 +70,36 @@ def test_manager_opens_win_back_sees_the_lift_and_drafts_a_campaign_for_the_top_
     assert float(recorded.after["expected_returners"]) == pytest.approx(sum(probabilities[:100]), abs=0.2)
     detail = client.get(response["Location"]).content.decode()
     assert "Submit for approval" in detail and "win-back top 100" in detail
+
+    # the campaign targets a saved customer list of exactly the top 100 of the ranking
+    top = {r["customer_id"] for r in rows[:100]}
+    assert campaign.audience_kind == "list"
+    members = set(
+        Customer.objects.filter(pk__in=audience_customer_ids(manager, campaign)).values_list("external_id", flat=True)
+    )
+    assert members == top
+    # only those who consent are reached; the 101st of the ranking never is, though they consent too
+    consenting = sorted(top)[::3]
+    Customer.objects.filter(region=region).update(consent_marketing=False)
+    Customer.objects.filter(region=region, external_id__in=consenting + [rows[100]["customer_id"]]).update(
+        consent_marketing=True
+    )
+    eligible, counts = eligibility(manager, campaign, campaign.created_at)
+    assert set(Customer.objects.filter(pk__in=eligible).values_list("external_id", flat=True)) == set(consenting)
+    assert counts["audience"] == 100 and counts["no_consent_or_erased"] == 100 - len(consenting)
+
+    # every one of them has a message to send: they all bought in the base period
+    chosen = Customer.objects.filter(region=region, external_id__in=top)
+    assert {render_message("winback_discount", c).refusal for c in chosen} == {""}
+    referrals = [render_message("referral_code", c) for c in chosen]
+    assert all(r.refusal in ("", REFERRAL_TOO_SMALL) for r in referrals)
+    assert sum(r.refusal == "" for r in referrals) > 50
+
+    campaign_transition(actor=manager, campaign_id=campaign.pk, action="submit", reason="")
+    approval = client.get(f"/interventions/campaigns/{campaign.pk}/approve/").content.decode()
+    reach = re.search(r'<dl class="facts" id="reach">(.*?)</dl>', approval, re.S).group(1)
+    assert "(100 customers)" in reach and f"<strong>{len(consenting)}</strong> customers" in reach
+    assert f"{100 - len(consenting)} without marketing consent" in reach
 
 
 @pytest.mark.slow

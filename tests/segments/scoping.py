@@ -37,6 +37,10 @@ def _audience(world, region):
     return {"pk": f.audience(region, name=f"audience-{region.code}").pk}
 
 
+def _delete_audience(world, region):
+    return _audience(world, region), {"action": "delete"}, _audience_count
+
+
 def _audience_count():
     return AudienceDefinition.objects.count()
 
@@ -54,7 +58,7 @@ SPECS = {
     "segments:personas": UrlSpec("list", seed=_personas),
     "segments:transitions": UrlSpec("list", seed=_transitions),
     "segments:audiences": UrlSpec("list", seed=_audiences, post=_post_audience),
-    "segments:audience": UrlSpec("object", make=_audience),
+    "segments:audience": UrlSpec("object", make=_audience, post=_delete_audience),
     "api-segments": UrlSpec("list", seed=_summary),
     "api-segment-members": UrlSpec("list", seed=_members, query=MEMBERS),
     "api-personas": UrlSpec("list", seed=_personas),

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
-from cartportal.access import COMPLIANCE, has_role
 from cartportal.audit import ChainReport, verify_chain
 from cartportal.models import AuditEvent
 from cartportal.people import actor_for_username, actor_names
+from cartportal.selectors import may_read_audit, scoped_audit_events
 
 CSV_COLUMNS = [
     "id",
@@ -41,16 +41,10 @@ class AuditFilters:
         return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in self.__dict__.items() if v}
 
 
-def may_read_audit(user) -> bool:
-    return bool(user.is_superuser or has_role(user, COMPLIANCE))
-
-
 def audit_events(user, filters: AuditFilters) -> QuerySet[AuditEvent]:
     """Newest first. Only Compliance (and superusers) read the trail; anyone else gets nothing.
     `object` matches `type:id`, a type, or an id; actor and action match from the start."""
-    if not may_read_audit(user):
-        return AuditEvent.objects.none()
-    events = AuditEvent.objects.order_by("-id")
+    events = scoped_audit_events(user).order_by("-id")
     if filters.actor:
         events = events.filter(_actor_q(filters.actor))
     if filters.action:
