@@ -5,16 +5,20 @@ import re
 import pytest
 from django.urls import reverse
 
+from cartportal import access
 from interventions import services
 from interventions.audiences import audience_list_create
 from interventions.models import Campaign
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def _pending(world):
-    region, manager = world.region_a, world.manager_a
+    # Drafted by a second manager of the region: four eyes, the author does not approve their own campaign.
+    region = world.region_a
+    manager = UserFactory(username="deputy_north", roles=[access.REGIONAL_MANAGER])
+    access.grant_region(manager, region, access.REGIONAL_MANAGER)
     audience = audience_list_create(
         actor=manager, region=region, name="Saved carts", customer_ids=[CustomerFactory(region=region).pk]
     )
