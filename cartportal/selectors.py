@@ -8,8 +8,12 @@ from cartportal.access import COMPLIANCE, Scope, has_role
 from cartportal.models import AuditEvent, JobRun, Region
 
 
-def job_list(user) -> QuerySet[JobRun]:
-    return JobRun.objects.restrict(user).select_related("region")
+def job_list(user, *, mine: bool = False) -> QuerySet[JobRun]:
+    """Jobs the user may follow; `mine` keeps only the ones they started."""
+    jobs = JobRun.objects.restrict(user).select_related("region", "started_by")
+    if mine:
+        jobs = jobs.filter(started_by_id=user.pk) if user.pk is not None else jobs.none()
+    return jobs
 
 
 def may_read_audit(user) -> bool:

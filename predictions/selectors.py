@@ -112,14 +112,14 @@ def clv_by_cohort_and_region(user, region_ids: list[int] | None = None) -> list[
     run_id = run.pk if run else -1
     query = f"""
         SELECT to_char(date_trunc('month', COALESCE(c.first_seen, o.first_at)), 'YYYY-MM') AS cohort,
-               r.code, COUNT(*), COALESCE(SUM(o.spend), 0), COALESCE(SUM(s.value), 0), COUNT(s.id)
+               r.code, COUNT(*), COALESCE(SUM(o.spend), 0), COALESCE(SUM(s.value), 0), COUNT(s.id), r.currency
         FROM cartportal_customer c
         JOIN cartportal_region r ON r.id = c.region_id
         LEFT JOIN (SELECT customer_id, MIN(placed_at) AS first_at, SUM(total) AS spend FROM cartportal_order
                    WHERE status NOT IN ('cancelled', 'returned') GROUP BY customer_id) o ON o.customer_id = c.id
         LEFT JOIN predictions_score s ON s.customer_id = c.id AND s.run_id = %s
         WHERE c.erased_at IS NULL {scope}
-        GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2
+        GROUP BY 1, 2, r.currency ORDER BY 1 NULLS LAST, 2
     """
     with connection.cursor() as cursor:
         cursor.execute(query, [run_id, *params])
@@ -132,9 +132,20 @@ def clv_by_cohort_and_region(user, region_ids: list[int] | None = None) -> list[
             "value_to_date": float(spend),
             "predicted_12m": float(predicted) if scored else None,
             "scored": scored,
+            "currency": currency,
         }
-        for cohort, code, n, spend, predicted, scored in rows
+        for cohort, code, n, spend, predicted, scored, currency in rows
     ]
+
+
+def _month_index(cohort: str) -> int:
+    year, month = cohort.split("-")
+    return int(year) * 12 + int(month) - 1
+
+
+def _last_observed_month(rows) -> int:
+    """The latest month with any order in scope (cohort month + months since): the data's "now"."""
+    return max((_month_index(cohort) + month for cohort, month, _, _ in rows if month is not None), default=0)
 
 
 @rollup
@@ -167,12 +178,15 @@ def cohort_value_curves(user, region_ids: list[int] | None = None, cohorts: int 
         entry = by_cohort.setdefault(cohort, {"size": size, "spend": [0.0] * CURVE_MONTHS})
         entry["spend"][month] += float(spend)
     latest = sorted(by_cohort)[-cohorts:]
+    last = _last_observed_month(rows)
     curves = []
     for cohort in latest:
         entry, running, points = by_cohort[cohort], 0.0, []
+        # A curve stops at the data's last month: later months have not happened yet (None draws no point).
+        observed = last - _month_index(cohort)
         for month in range(CURVE_MONTHS):
             running += entry["spend"][month]
-            points.append(round(running / entry["size"], 2))
+            points.append(round(running / entry["size"], 2) if month <= observed else None)
         curves.append({"cohort": cohort, "customers": entry["size"], "cumulative_per_customer": points})
     return {"months": list(range(CURVE_MONTHS)), "curves": curves}
 

@@ -239,7 +239,10 @@ def retrain_run(*, actor, job_id: int, kind: str, rescore: bool = True) -> Model
         actor=actor, kind=kind, trained=trained, metric=metric, higher_is_better=higher_is_better
     )
     flat = {k: v for k, v in trained.metrics.items() if isinstance(v, int | float)}
-    job_finished(job_id, counts={"model_version": version.pk, "promoted": promoted, **flat})
+    version.refresh_from_db(fields=["status"])
+    # The job says the same word for the version as the Models page does.
+    message = f"{kind} version {version.pk} is {version.status}" + ("" if promoted else " (not promoted)")
+    job_finished(job_id, counts={"model_version": version.pk, "promoted": promoted, **flat}, message=message)
     if promoted and rescore:
         rescore_start(actor=actor, kind=kind)
     return version

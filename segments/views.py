@@ -126,7 +126,18 @@ def personas(request):
         return csv_response(
             "personas.csv", ["region", "persona", "size", "k", "stability_ari", "unstable", "means"], rows
         )
+    for run in runs:
+        run["table"] = _profile_table(run)
     return render(request, "segments/personas.html", {"region_filter": rf, "runs": runs})
+
+
+def _profile_table(run: dict) -> list[dict]:
+    """Each persona's means in the order of the run's feature columns. The means are stored as a JSON object,
+    whose key order the database does not keep, so the table must look them up by name."""
+    return [
+        {"name": p["name"], "size": p["size"], "means": [p["means"].get(f) for f in run["features"]]}
+        for p in run["profiles"]
+    ]
 
 
 @login_required

@@ -23,13 +23,13 @@ OLIST = [
         "olist_customers_dataset.csv",
         "customers",
         {"customer": "customer_id", "region": "customer_state"},
-        {"region_prefix": "BR-"},
+        {"region_prefix": "BR-", "currency": "BRL"},
     ),
     (
         "olist_sellers_dataset.csv",
         "sellers",
         {"seller": "seller_id", "region": "seller_state"},
-        {"region_prefix": "BR-"},
+        {"region_prefix": "BR-", "currency": "BRL"},
     ),
     ("olist_products_dataset.csv", "products", {"sku": "product_id", "category": "product_category_name"}, {}),
     ("olist_orders_dataset.csv", "orders", {"order": "order_id", "customer": "customer_id"}, {}),
@@ -76,7 +76,16 @@ def load_online_shoppers(path: Path, actor) -> dict:
 
 
 def load_online_retail(path: Path, actor) -> dict:
-    return _run(actor, path, kind="transactions", mapping=TRANSACTION_MAPPING, guess_columns=False, filename=path.name)
+    # A UK retailer: its prices are in pounds sterling, whichever country the customer is in.
+    return _run(
+        actor,
+        path,
+        kind="transactions",
+        mapping=TRANSACTION_MAPPING,
+        guess_columns=False,
+        filename=path.name,
+        currency="GBP",
+    )
 
 
 def load_sentences(path: Path, actor, region: str = "US") -> dict:

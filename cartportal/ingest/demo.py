@@ -20,8 +20,8 @@ def load_demo_data(data_dir: str | None, stdout) -> None:
         load_folder(data_dir, actor, stdout=stdout)
         return
     stdout.write("No data folder given: loading a generated demo shop ...")
-    for code, name in REGIONS:
-        Region.objects.get_or_create(code=code, defaults={"name": name})
+    for code, name, currency in REGIONS:
+        Region.objects.get_or_create(code=code, defaults={"name": name, "currency": currency})
     files = generate()
     for kind in GENERATED_ORDER:
         counts = import_run(actor=actor, source=files[kind], options=ImportOptions(kind=kind, filename=kind)).counts

@@ -26,7 +26,7 @@ import math
 import random
 from datetime import datetime, timedelta
 
-REGIONS = [("UK", "United Kingdom"), ("DE", "Germany"), ("FR", "France")]
+REGIONS = [("UK", "United Kingdom", "GBP"), ("DE", "Germany", "EUR"), ("FR", "France", "EUR")]
 CATEGORIES = ["home", "kitchen", "garden", "toys", "beauty", "fashion", "electronics", "books"]
 REVIEW_TEXTS = {
     5: ["Great quality, arrived quickly.", "Excellent value for the price.", "Lovely product, well packaged."],
@@ -76,7 +76,7 @@ def generate(
     customer_rows, lines, sessions, events, reviews = [], [], [], [], []
     sources = ["search", "social", "email", "affiliate", "direct"]
     for c in range(customers):
-        code, _ = rnd.choice(REGIONS)
+        code = rnd.choice(REGIONS)[0]
         first = start + timedelta(days=rnd.uniform(0, 500))
         source = rnd.choice(sources)
         customer_rows.append(

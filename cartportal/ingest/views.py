@@ -26,6 +26,13 @@ class UploadForm(forms.Form):
     file = forms.FileField(help_text="CSV (any delimiter, UTF-8 or Windows-1252) or .xlsx")
     region = forms.ChoiceField(required=False, help_text="For every row, unless the file has a region column")
     date_format = forms.CharField(required=False, help_text="e.g. %d/%m/%Y %H:%M — detected when empty")
+    currency = forms.RegexField(
+        regex=r"^[A-Za-z]{3}$",
+        required=False,
+        max_length=3,
+        help_text="The shop's currency (ISO code such as EUR); regions the file creates carry it",
+        error_messages={"invalid": "Write a three-letter currency code such as EUR or GBP."},
+    )
     mapping = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -65,6 +72,7 @@ def imports(request):
                 region=data["region"] or None,
                 date_format=data["date_format"] or None,
                 filename=data["file"].name,
+                currency=data["currency"].upper(),
             )
             try:
                 job = import_enqueue(actor=request.user, uploaded_file=data["file"], options=options)

@@ -8,13 +8,18 @@ from .regions import Region, RegionScopedQuerySet
 
 class JobRunQuerySet(RegionScopedQuerySet):
     def restrict(self, user, action: str = "view"):
-        """Jobs without a region (global retrains) are visible to global roles only."""
+        """Jobs of the user's regions, plus the jobs the user started: whoever may start a job may follow it
+        (an import whose regions come from the file, a global retrain). Other jobs without a region are
+        visible to global roles only."""
         from cartportal.access import region_ids_for
 
         ids = region_ids_for(user, action)
         if ids is None:
             return self
-        return self.filter(region__in=ids)
+        starter_id = getattr(user, "pk", None) if getattr(user, "is_authenticated", False) else None
+        if starter_id is None or not isinstance(starter_id, int):
+            return self.filter(region__in=ids)
+        return self.filter(models.Q(region__in=ids) | models.Q(started_by_id=starter_id))
 
 
 class JobRun(models.Model):

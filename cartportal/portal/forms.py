@@ -10,10 +10,10 @@ from .selectors.audit import AuditFilters
 
 
 class AuditFilterForm(forms.Form):
-    actor = forms.CharField(required=False, max_length=128, help_text="user:7, task:rescore, command:…")
+    actor = forms.CharField(required=False, max_length=128, help_text="a username, user:7, task:rescore, command:…")
     action = forms.CharField(required=False, max_length=64, help_text="campaign.approved, or a prefix: campaign.")
     region = forms.ChoiceField(required=False)
-    object = forms.CharField(required=False, max_length=200, help_text="type:id, a type, or an id")
+    object = forms.CharField(required=False, max_length=200, help_text="campaign:1, a type, or an id")
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
 

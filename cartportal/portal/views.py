@@ -8,7 +8,7 @@ from django.shortcuts import render
 
 from cartportal import selectors
 from cartportal.access import ADMIN, EXECUTIVE, get_scoped_or_404, has_role, visible_regions
-from cartportal.models import AuditEvent
+from cartportal.models import AuditEvent, JobRun
 from cartportal.pages.export import csv_response, wants_csv
 from cartportal.pages.filters import region_filter
 
@@ -86,6 +86,7 @@ def audit_log(request):
         audit_export_record(actor=user, filters=filters.as_dict() if filters else {}, rows=events.count())
         return csv_response("audit-log.csv", audit_selectors.CSV_COLUMNS, audit_selectors.audit_csv_rows(events))
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = audit_selectors.with_actor_names(page.object_list)
     context = {"page": page, "form": form, "chain": audit_selectors.chain_status(user)}
     context["may_read"] = audit_selectors.may_read_audit(user)
     return render(request, "portal/audit.html", context)
@@ -93,13 +94,16 @@ def audit_log(request):
 
 @login_required
 def job_list(request):
-    page = Paginator(selectors.job_list(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "portal/jobs.html", {"page": page})
+    # "mine" by default: the first thing a user looks for is the job they just started.
+    mine = request.GET.get("who") != "all"
+    jobs = selectors.job_list(request.user, mine=mine)
+    page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "portal/jobs.html", {"page": page, "mine": mine})
 
 
 @login_required
 def job_detail(request, job_id: int):
-    job = get_scoped_or_404(selectors.job_list(request.user).model.objects, request.user, pk=job_id)
+    job = get_scoped_or_404(JobRun.objects.select_related("region", "started_by"), request.user, pk=job_id)
     if request.headers.get("Accept", "").startswith("application/json"):
         return JsonResponse(
             {"id": job.pk, "state": job.state, "progress": job.progress, "message": job.message, "counts": job.counts}

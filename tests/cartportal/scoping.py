@@ -33,7 +33,7 @@ SPECS = {
     "logout": UrlSpec("public"),
     "healthz": UrlSpec("public"),
     "portal:home": UrlSpec("list", seed=_home),
-    "portal:jobs": UrlSpec("list", seed=_jobs),
+    "portal:jobs": UrlSpec("list", seed=_jobs, query="who=all"),
     "portal:job": UrlSpec("object", make=_job, missing={"job_id": 987654321}),
     "portal:audit": UrlSpec("list", seed=_audit, roles={"Compliance"}, denied_status=200),
 }

@@ -265,3 +265,43 @@ def test_compliance_filters_and_exports_the_audit_log(shop, tab):
     t.page.wait_for_load_state("load")
     assert "The start date is after the end date." in t.page.content()
     assert t.errors == []
+
+
+def test_no_page_of_a_manager_overflows_a_phone_screen(shop, tab):
+    """At 390 px wide every main page of a manager fits: wide tables scroll inside themselves, the page does not."""
+    t = tab()
+    t.page.set_viewport_size({"width": 390, "height": 844})
+    t.login(shop.manager_a.username)
+    overflowing = {}
+    for label, href in t.tabs().items():
+        t.go(href)
+        width = t.page.evaluate("() => document.documentElement.scrollWidth")
+        if width > 390:
+            culprit = t.page.evaluate(
+                """() => [...document.querySelectorAll('body *')]
+                    .filter(e => e.getBoundingClientRect().right > 391 && !e.closest('.scroll-x, table.data, .tabs'))
+                    .slice(0, 3).map(e => e.tagName + '.' + e.className + '#' + e.id)"""
+            )
+            overflowing[label] = (width, culprit)
+    assert overflowing == {}
+
+
+def test_manager_approves_on_the_campaign_page_with_the_reason_typed_once(shop, tab):
+    from interventions.models import Campaign
+
+    campaign = Campaign.objects.create(
+        region=shop.region_a, name="North autumn reminder", intervention="reminder", state="pending"
+    )
+    t = tab()
+    t.login(shop.manager_a.username)
+    t.go(reverse("interventions:campaign", args=[campaign.pk]))
+    t.page.fill("#reason", "Fits the autumn budget")
+    t.page.get_by_role("button", name="Approve").click()
+    t.page.wait_for_load_state("load")
+    assert t.page.url.endswith(reverse("interventions:campaign", args=[campaign.pk]))
+    assert t.page.get_by_text("Campaign approved.").count() == 1
+    decision = t.page.locator("dt:text('Decision') + dd").inner_text()
+    assert "manager_north" in decision and "Fits the autumn budget" in decision
+    campaign.refresh_from_db()
+    assert campaign.state == "approved" and campaign.decision_reason == "Fits the autumn budget"
+    assert t.errors == []

@@ -151,3 +151,19 @@ def test_browsing_depth_on_the_real_sessions_matches_pandas(world, data_dir):
             assert segments[name]["conversion_rate"] == round(group["Revenue"].mean(), 4)
     returning = segments["Returning_Visitor"]
     assert returning["conversion_rate"] < segments["New_Visitor"]["conversion_rate"]
+
+
+def test_pairs_bought_together_less_than_chance_are_not_shown(world):
+    a = world.region_a
+    for _ in range(3):
+        _basket(a, "home", "garden")
+    for _ in range(3):
+        _basket(a, "home", "toys")
+    for _ in range(6):
+        _basket(a, "home")
+    for _ in range(2):
+        _basket(a, "garden")
+    # home is in 12 of 14 orders, garden in 5: together in 3, lift 3 * 14 / (12 * 5) = 0.7 (less than chance);
+    # toys is only ever bought with home: lift 3 * 14 / (12 * 3) = 1.167.
+    pairs = insights.category_affinity(world.manager_a)["pairs"]
+    assert [(p["first"], p["second"], p["lift"]) for p in pairs] == [("home", "toys", 1.167)]

@@ -68,3 +68,14 @@ def test_open_carts_are_listed_unscored_by_value_before_any_model(world):
     assert [r["cart_value"] for r in rows] == [60.0, 20.0] and rows[0]["probability"] is None
     assert "not scored yet" in response.content.decode() and no_cart.external_id not in response.content.decode()
     assert _client(world.manager_b).get(reverse("predictions:abandonment")).context["risk"].rows == []
+
+
+def test_every_abandonment_chart_has_a_help(world):
+    import re
+
+    CartEventFactory(session__region=world.region_a)
+    body = _client(world.manager_a).get(reverse("predictions:abandonment")).content.decode()
+    canvases = re.findall(r'<canvas id="([^"]+)"', body)
+    assert "funnel-chart" in canvases
+    for chart in canvases:
+        assert re.search(rf'role="tooltip" id="{chart}-tip" class="tip-text">[^<]{{40,}}<', body), chart

@@ -87,3 +87,63 @@ def test_admin_role_may_manage_models(world):
     active_model(auc=0.9)
     assert _client(admin).post(reverse("predictions:model-rollback", args=["abandonment"])).status_code == 302
     assert registry.active_version("abandonment").metrics["roc_auc"] == 0.8
+
+
+@pytest.mark.django_db
+def test_holdout_metrics_read_as_tables_not_python_dicts(world):
+    nested = {
+        "roc_auc": 0.93125,
+        "holdout_rows": 2466,
+        "catboost": {"roc_auc": 0.93125, "brier": 0.07312},
+        "logistic_baseline": {"roc_auc": 0.8875},
+    }
+    version = registry.register_candidate(
+        actor="command:test",
+        kind="abandonment",
+        algorithm="catboost",
+        model_object={"w": 1},
+        features=["a"],
+        metrics=nested,
+        holdout={"fingerprint": "h9", "rows": 2466},
+    )
+    card = _client(world.manager_a).get(reverse("predictions:model", args=[version.pk])).content.decode()
+    assert "{" not in card.split("<h2>Holdout metrics")[1].split("<h2>Scoring runs")[0]
+    assert '<td>catboost · brier</td><td class="num">0.0731</td>' in card
+    assert '<td>holdout_rows</td><td class="num">2,466</td>' in card
+    page = _client(world.manager_a).get(reverse("predictions:models")).content.decode()
+    row = page.split(f">v{version.pk}</a>")[1].split("</tr>")[0]
+    assert "{" not in row and "roc_auc 0.9313; holdout_rows 2,466" in row
+
+
+def _better_model():
+    from predictions.scoring.training import TrainedModel
+    from tests.predictions.helpers import CUSTOMER_FEATURES, small_scorer
+
+    return TrainedModel(
+        scorer=small_scorer(1),
+        algorithm="logistic_regression",
+        features=list(CUSTOMER_FEATURES),
+        metrics={"roc_auc": 0.9},
+        holdout={"fingerprint": "h1"},
+        window_start=None,
+        window_end=None,
+        card={},
+    )
+
+
+@pytest.mark.django_db
+def test_a_version_has_one_status_word_on_the_page_and_in_its_job(world, analyst, monkeypatch):
+    from cartportal.models import JobRun
+    from predictions import services
+
+    old = active_model(auc=0.8)
+    monkeypatch.setitem(services.TRAINERS, "abandonment", "tests.predictions.test_views_models._better_model")
+    job = JobRun.objects.create(kind="retrain", started_by=analyst)
+    new = services.retrain_run(actor=analyst, job_id=job.pk, kind="abandonment", rescore=False)
+    job.refresh_from_db()
+    new.refresh_from_db()
+    assert new.pk != old.pk and job.message.startswith(f"abandonment version {new.pk} is {new.status}")
+    page = _client(analyst).get(reverse("predictions:models")).content.decode()
+    row = page.split(f">v{new.pk}</a>")[1].split("</tr>")[0]
+    other = {"active", "candidate", "retired"} - {new.status}
+    assert f"<td>{new.status}</td>" in row and not any(f"<td>{w}</td>" in row for w in other)

@@ -16,7 +16,11 @@ class ImportOptions:
     encoding: str | None = None
     guess_columns: bool = True
     filename: str = ""
+    currency: str = ""  # ISO 4217 code of the shop's amounts; regions this import creates carry it
     row_errors: dict = field(default_factory=dict)  # line -> (code, message), found before parsing (API batches)
+
+    def __post_init__(self) -> None:
+        self.currency = (self.currency or "").strip().upper()
 
 
 class Counts(dict):

@@ -18,9 +18,10 @@ def region_code_for(value: str, prefix: str = "") -> str:
 class RegionResolver:
     """Region values of a file -> region ids, creating regions only for actors allowed to."""
 
-    def __init__(self, actor, prefix: str = ""):
+    def __init__(self, actor, prefix: str = "", currency: str = ""):
         self.actor = actor
         self.prefix = prefix
+        self.currency = currency
         self.allowed = access.region_ids_for(actor, "import")
         self.may_create = self.allowed is None
         self.cache: dict[str, int | None] = {}
@@ -39,14 +40,15 @@ class RegionResolver:
             or Region.objects.filter(name__iexact=value).first()
         )
         if region is None and self.may_create and code:
-            region = Region.objects.create(code=code, name=value[:120])
+            extra = {"currency": self.currency} if self.currency else {}
+            region = Region.objects.create(code=code, name=value[:120], **extra)
             audit.record(
                 actor=self.actor,
                 action="region.create",
                 object_type="region",
                 object_id=region.pk,
                 region_code=region.code,
-                after={"code": region.code, "name": region.name},
+                after={"code": region.code, "name": region.name, "currency": region.currency},
             )
         return region.pk if region else None
 

@@ -70,7 +70,7 @@ def run_import(*, actor, source: bytes | str | Path, options: ImportOptions, job
         raise DomainError(f"Unknown import kind {options.kind!r}; one of: {', '.join(LOADERS)}.")
     loader = LOADERS[options.kind]()
     needs_region = getattr(loader, "needs_region", True)
-    resolver = RegionResolver(actor, options.region_prefix)
+    resolver = RegionResolver(actor, options.region_prefix, options.currency)
     if not needs_region and resolver.allowed is not None:
         raise DomainError(f"{loader.spec.label} are shared by every region: only an administrator can import them.")
     fixed_region = None

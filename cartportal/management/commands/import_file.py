@@ -5,6 +5,7 @@ cart_events, reviews, survey). Prints the reasons, then one JSON object with the
 `failed` null, or why the import stopped early (a database error; the command then exits with status 1)."""
 
 import json
+import re
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -33,6 +34,7 @@ class Command(BaseCommand):
         parser.add_argument("--date-format")
         parser.add_argument("--delimiter")
         parser.add_argument("--encoding")
+        parser.add_argument("--currency", default="", help="the shop's currency (ISO code); regions created carry it")
 
     def handle(self, *args, **o):
         mapping = {}
@@ -41,6 +43,8 @@ class Command(BaseCommand):
                 raise CommandError(f"--map takes FIELD=COLUMN, got {item!r}")
             field, column = item.split("=", 1)
             mapping[field.strip()] = column.strip()
+        if o["currency"] and not re.fullmatch(r"[A-Za-z]{3}", o["currency"]):
+            raise CommandError(f"--currency takes a three-letter code such as EUR, got {o['currency']!r}")
         options = ImportOptions(
             kind=o["kind"],
             mapping=mapping,
@@ -50,6 +54,7 @@ class Command(BaseCommand):
             delimiter=o["delimiter"],
             encoding=o["encoding"],
             filename=o["file"],
+            currency=o["currency"].upper(),
         )
         try:
             job = import_run(actor=SystemActor("command:import_file"), source=o["file"], options=options)

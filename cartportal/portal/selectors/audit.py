@@ -9,12 +9,14 @@ from django.db.models import Q, QuerySet
 
 from cartportal.audit import ChainReport, verify_chain
 from cartportal.models import AuditEvent
+from cartportal.people import actor_for_username, actor_names
 from cartportal.selectors import may_read_audit, scoped_audit_events
 
 CSV_COLUMNS = [
     "id",
     "occurred_at",
     "actor",
+    "actor_name",
     "action",
     "object_type",
     "object_id",
@@ -44,7 +46,7 @@ def audit_events(user, filters: AuditFilters) -> QuerySet[AuditEvent]:
     `object` matches `type:id`, a type, or an id; actor and action match from the start."""
     events = scoped_audit_events(user).order_by("-id")
     if filters.actor:
-        events = events.filter(actor__startswith=filters.actor)
+        events = events.filter(_actor_q(filters.actor))
     if filters.action:
         events = events.filter(action__startswith=filters.action)
     if filters.region:
@@ -58,11 +60,35 @@ def audit_events(user, filters: AuditFilters) -> QuerySet[AuditEvent]:
     return events
 
 
+def _actor_q(text: str) -> Q:
+    """A username (`manager_de`) finds that user's rows, with or without a partner token; anything else
+    (`user:7`, `task:`, `command:import`) matches from the start."""
+    text = text.strip()
+    if ":" not in text and (actor := actor_for_username(text)):
+        return Q(actor=actor) | Q(actor__startswith=f"{actor}/")
+    return Q(actor__startswith=text)
+
+
+def _type_q(kind: str) -> Q:
+    # Rows name types with their app (`interventions.campaign`); people type the short name (`campaign`).
+    kind = kind.strip()
+    return Q(object_type__iexact=kind) | Q(object_type__iendswith=f".{kind}")
+
+
 def _object_q(text: str) -> Q:
     kind, sep, ident = text.partition(":")
     if sep and kind and ident:
-        return Q(object_type__iexact=kind.strip(), object_id=ident.strip())
-    return Q(object_type__iexact=text.strip()) | Q(object_id=text.strip())
+        return _type_q(kind) & Q(object_id=ident.strip())
+    return _type_q(text) | Q(object_id=text.strip())
+
+
+def with_actor_names(events) -> list[AuditEvent]:
+    """The events with `actor_name` set: the username (and full name) behind `user:<id>`."""
+    events = list(events)
+    names = actor_names(e.actor for e in events)
+    for event in events:
+        event.actor_name = names[event.actor]
+    return events
 
 
 def chain_status(user) -> ChainReport | None:
@@ -71,5 +97,17 @@ def chain_status(user) -> ChainReport | None:
 
 
 def audit_csv_rows(events: QuerySet[AuditEvent]):
-    for row in events.values_list(*CSV_COLUMNS).iterator(chunk_size=2000):
-        yield [row[0], row[1].isoformat(), *row[2:]]
+    columns = [c for c in CSV_COLUMNS if c != "actor_name"]
+    batch: list[tuple] = []
+    for row in events.values_list(*columns).iterator(chunk_size=2000):
+        batch.append(row)
+        if len(batch) == 2000:
+            yield from _named_rows(batch)
+            batch = []
+    yield from _named_rows(batch)
+
+
+def _named_rows(rows: list[tuple]):
+    names = actor_names(r[2] for r in rows)
+    for row in rows:
+        yield [row[0], row[1].isoformat(), row[2], names[row[2]], *row[3:]]

@@ -62,6 +62,8 @@ def category_affinity(user, region_ids: list[int] | None = None) -> dict:
         pair["support"] = _ratio(pair["together"], total)
         pair["confidence"] = _ratio(pair["together"], first)
         pair["lift"] = round(pair["together"] * total / (first * second), 3)
+    # Only pairs bought together more often than chance (lift above 1) are "bought together".
+    pairs = [p for p in pairs if p["lift"] > 1]
     pairs.sort(key=lambda p: (-p["lift"], -p["together"], p["first"], p["second"]))
     return {"orders": total, "categories": categories, "pairs": pairs[:MAX_PAIRS]}
 
