@@ -15,11 +15,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from cartportal import access
 from cartportal.models import AuditEvent, CartEvent, Customer, JobRun
 from interventions.audiences import audience_list_create
 from interventions.models import Assignment, Campaign
 from tests.base import build_world
-from tests.factories import CustomerFactory, ProductFactory, ReviewFactory, SessionFactory
+from tests.factories import CustomerFactory, ProductFactory, ReviewFactory, SessionFactory, UserFactory
 
 
 def _wait(condition, seconds: float = 120):
@@ -140,14 +141,18 @@ def test_draft_approve_start_assign_pull_attribute_and_measure(celery_worker_pro
     assert bad.status_code == 200 and "no customer list 987654" in bad.content.decode()
     manager.post(reverse("interventions:campaign", args=[campaign.pk]), {"action": "submit", "reason": "ready"})
 
-    # the approval page shows who will be reached before anyone approves
-    page = manager.get(reverse("interventions:approve", args=[campaign.pk])).content.decode()
+    # the approval page shows who will be reached before anyone approves (four eyes: a second manager approves)
+    deputy_user = UserFactory(username="deputy_loop", roles=[access.REGIONAL_MANAGER])
+    access.grant_region(deputy_user, world.region_a, access.REGIONAL_MANAGER)
+    deputy = Client()
+    deputy.force_login(deputy_user)
+    page = deputy.get(reverse("interventions:approve", args=[campaign.pk])).content.decode()
     reach_eligible = len(people["eligible"]) + len(people["nothing_to_offer"])
     assert f"<strong>{reach_eligible}</strong> customers" in page
     assert "6 without marketing consent or erased" not in page and "10 without marketing consent or erased" in page
     assert "5 at the contact cap" in page and "30%" in page
     assert people["eligible"][0].external_id in page
-    assert manager.post(reverse("interventions:approve", args=[campaign.pk]), {"reason": "fits"}).status_code == 302
+    assert deputy.post(reverse("interventions:approve", args=[campaign.pk]), {"reason": "fits"}).status_code == 302
 
     # the kill switch, engaged by the executive from the portal, holds the start back
     executive.post(

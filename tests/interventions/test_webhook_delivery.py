@@ -15,14 +15,16 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
+from cartportal import access
 from interventions import services
 from interventions.audiences import audience_list_create
 from interventions.models import Assignment, Campaign, WebhookDelivery
 from tests.base import build_world
-from tests.factories import ProductFactory
+from tests.factories import ProductFactory, UserFactory
 from tests.interventions.test_campaign_loop_e2e import _wait, _with_open_cart
 from tests.workers import WorkerProcess
 
@@ -111,6 +113,14 @@ def receiver(tmp_path):
     server.server.shutdown()
 
 
+def _deputy(world):
+    deputy = User.objects.filter(username="deputy_webhook").first()
+    if deputy is None:
+        deputy = UserFactory(username="deputy_webhook", roles=[access.REGIONAL_MANAGER])
+        access.grant_region(deputy, world.region_a, access.REGIONAL_MANAGER)
+    return deputy
+
+
 def _running_campaign(world, customers, url: str) -> Campaign:
     audience = audience_list_create(
         actor=world.manager_a, region=world.region_a, name=f"list {url}", customer_ids=[c.pk for c in customers]
@@ -125,8 +135,10 @@ def _running_campaign(world, customers, url: str) -> Campaign:
         audience_ref={"list_id": audience.pk},
         webhook_url=url,
     )
-    for action in ("submit", "approve", "start"):
-        services.campaign_transition(actor=world.manager_a, campaign_id=draft.pk, action=action, reason="go")
+    services.campaign_transition(actor=world.manager_a, campaign_id=draft.pk, action="submit", reason="go")
+    # four eyes: a second manager of the region approves
+    services.campaign_transition(actor=_deputy(world), campaign_id=draft.pk, action="approve", reason="go")
+    services.campaign_transition(actor=world.manager_a, campaign_id=draft.pk, action="start", reason="go")
     return Campaign.objects.get(pk=draft.pk)
 
 

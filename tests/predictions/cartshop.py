@@ -12,8 +12,8 @@ from cartportal.models import Region
 
 def load_generated_shop(*, customers: int = 1500, drivers: str = "all", seed: int = 42) -> None:
     actor = SystemActor("test:generated_shop")
-    for code, name in REGIONS:
-        Region.objects.get_or_create(code=code, defaults={"name": name})
+    for code, name, currency in REGIONS:
+        Region.objects.get_or_create(code=code, defaults={"name": name, "currency": currency})
     files = generate(seed=seed, customers=customers, drivers=drivers)
     for kind in GENERATED_ORDER:
         counts = import_run(actor=actor, source=files[kind], options=ImportOptions(kind=kind, filename=kind)).counts
