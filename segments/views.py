@@ -126,9 +126,9 @@ def personas(request):
         return csv_response(
             "personas.csv", ["region", "persona", "size", "k", "stability_ari", "unstable", "means"], rows
         )
-    for run in runs:
-        run["table"] = _profile_table(run)
-    return render(request, "segments/personas.html", {"region_filter": rf, "runs": runs})
+    # the charts get exactly the API's payload; the table (means in feature order) is for the page only
+    shown = [{**run, "table": _profile_table(run)} for run in runs]
+    return render(request, "segments/personas.html", {"region_filter": rf, "runs": runs, "shown": shown})
 
 
 def _profile_table(run: dict) -> list[dict]:
