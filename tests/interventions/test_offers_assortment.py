@@ -1,7 +1,6 @@
 """The bundle and house-brand interventions fill their templates from the active recommender (real Online Retail
 purchases in PostgreSQL), and refuse with a reason a person can read when there is nothing sensible to offer."""
 
-import pandas as pd
 import pytest
 from django.db.models import Count
 from django.test import override_settings
@@ -10,12 +9,8 @@ from cartportal.access import SystemActor
 from cartportal.models import Customer, OrderLine, Product
 from interventions import catalogue
 from interventions.content import PROVIDERS, NothingToOffer, offer_content
-from predictions import registry
-from predictions.models import Kind
-from predictions.recommend.model import Params
-from predictions.recommend.selectors import purchases_unchecked
-from predictions.recommend.train import fit
 from tests.datasets import import_online_retail
+from tests.predictions.helpers import activate_fitted_recommender
 
 pytestmark = pytest.mark.django_db
 ACTOR = SystemActor("command:test")
@@ -24,19 +19,7 @@ ACTOR = SystemActor("command:test")
 @pytest.fixture
 def model(data_dir, world):
     import_online_retail(data_dir / "online_retail_first70050rows.csv")
-    purchases = purchases_unchecked()
-    fitted = fit(purchases, purchases["at"].max() + pd.Timedelta(seconds=1), Params(), baskets=True)
-    version = registry.register_candidate(
-        actor=ACTOR,
-        kind=Kind.RECOMMENDATION,
-        algorithm="test",
-        model_object=fitted,
-        features=[],
-        metrics={},
-        holdout={},
-    )
-    registry.activate(actor=ACTOR, version=version, reason="fitted for this test")
-    return fitted
+    return activate_fitted_recommender()
 
 
 def _regular() -> Customer:
