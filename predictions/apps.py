@@ -6,6 +6,7 @@ class PredictionsConfig(AppConfig):
 
     def ready(self) -> None:
         from cartportal import extensions
+        from cartportal.models import Review
         from cartportal.pages import rollups
         from predictions import selectors  # noqa: F401  (registers its rollups with the core's cache)
         from predictions.abandonment import selectors as abandonment_selectors  # noqa: F401
@@ -13,4 +14,6 @@ class PredictionsConfig(AppConfig):
 
         # The CLV rollups read the current value run: a newly published run makes every rollup stale.
         rollups.add_watermark_source(f"(SELECT max(published_at) FROM {ScoringRun._meta.db_table})")
+        # The Abandonment tab's review friction reads the reviews: a new review makes the rollups stale.
+        rollups.add_watermark_source(f"(SELECT max(id) FROM {Review._meta.db_table})")
         extensions.register_demo_builder(10, "predictions.demo.build_demo")

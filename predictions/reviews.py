@@ -8,6 +8,7 @@ one, is blended in. Themes come from a keyword lexicon in English and Portuguese
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -260,6 +261,9 @@ def load_labelled_sentences(path: Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["text", "label"])
 
 
+SENTIMENT_VERSION = 1  # bump when the pipeline or the features change, so a cached fitted model is not reused
+
+
 def sentiment_pipeline():
     features = FeatureUnion(
         [
@@ -310,15 +314,33 @@ def _lexicon_score(text: str) -> float | None:
     return (positive + 1) / (positive + negative + 2)
 
 
+SENTIMENT_CACHE_SECONDS = 30 * 24 * 3600
+
+
+def _training_file() -> Path:
+    folder = Path(settings.CARTPORTAL_DATA_DIR or Path(settings.BASE_DIR).parent / "shared" / "data")
+    return folder / "amazon_cells_labelled.txt"
+
+
 @lru_cache(maxsize=1)
 def default_model() -> SentimentModel:
-    """Trained on the labelled sentences in the data folder when present; otherwise lexicon only."""
-    folder = Path(settings.CARTPORTAL_DATA_DIR or Path(settings.BASE_DIR).parent / "shared" / "data")
-    path = folder / "amazon_cells_labelled.txt"
+    """Trained on the labelled sentences in the data folder when present; otherwise lexicon only.
+
+    Fitting takes seconds, so the fitted model is kept in the shared cache under the training file's checksum:
+    a restarted or additional web process loads it instead of fitting it again in a user's request."""
+    path = _training_file()
     if not path.is_file():
         return SentimentModel()
-    data = load_labelled_sentences(path)
-    return SentimentModel().fit(data["text"], data["label"])
+    from django.core.cache import cache
+
+    content = path.read_bytes()
+    key = f"review-sentiment-model:{hashlib.sha256(content).hexdigest()}:{SENTIMENT_VERSION}"
+    model = cache.get(key)
+    if model is None:
+        data = load_labelled_sentences(path)
+        model = SentimentModel().fit(data["text"], data["label"])
+        cache.set(key, model, SENTIMENT_CACHE_SECONDS)
+    return model
 
 
 def analyse(texts: list[str], ratings: list[int | None] | None = None, model: SentimentModel | None = None):

@@ -15,6 +15,7 @@ from django.utils import timezone
 from cartportal.access import get_scoped_or_404, region_sql, scoped_region_ids
 from cartportal.models import CartEvent, Session
 from cartportal.pages.rollups import rollup
+from predictions import reviews
 from predictions.abandonment.cart import carts, features, points, proposals
 from predictions.abandonment.cart.explain import top_driver, top_reasons
 from predictions.abandonment.services import latest_model
@@ -182,6 +183,16 @@ def _session_categories(session_ids: list[int]) -> pd.DataFrame:
     counts = pairs.groupby(["session_id", "category"]).size().reset_index(name="adds")
     top = counts.sort_values(["session_id", "adds", "category"], ascending=[True, False, True])
     return top.drop_duplicates("session_id").set_index("session_id")[["category"]]
+
+
+FRICTION_ROWS = 15
+
+
+@rollup
+def review_friction_by_category(user, region_ids: list[int] | None = None) -> list[dict]:
+    """The categories with most reviews, their negative share and its themes (predictions.reviews), kept as a portal
+    rollup: scoring every review text on each visit of the tab took most of its time; a new review makes it stale."""
+    return reviews.review_friction(user, "category", region_ids).head(FRICTION_ROWS).to_dict("records")
 
 
 def funnel_cutoff():

@@ -4,7 +4,6 @@ from django.shortcuts import render
 
 from cartportal.pages.export import csv_response, wants_csv
 from cartportal.pages.filters import region_filter
-from predictions import reviews
 from predictions.abandonment import selectors
 from predictions.abandonment.cart.features import DRIVER_LABELS
 
@@ -59,7 +58,7 @@ def abandonment(request):
         "funnel": funnel,
         "funnel_as_of": selectors.funnel_cutoff(),
         "chart": chart,
-        "review_friction": reviews.review_friction(request.user, "category", rf.region_ids).head(15).to_dict("records"),
+        "review_friction": selectors.review_friction_by_category(request.user, rf.region_ids),
     }
     return render(request, "predictions/abandonment.html", context)
 

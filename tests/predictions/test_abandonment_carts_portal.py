@@ -192,3 +192,22 @@ def test_funnel_and_driver_charts_read_the_published_run_and_a_later_cart_joins_
     assert page.context["funnel_as_of"] == later.as_of
     assert Score.objects.filter(run=later, session=session).exists()
     assert page.context["risk"].source.startswith(f"open carts scored by run #{later.pk}")
+
+
+def test_the_abandonment_page_reads_the_published_run_in_a_bounded_number_of_queries(
+    published, django_assert_max_num_queries
+):
+    """Once its figures are kept (at-risk list per run and scope, funnel and review friction as rollups), a visit costs
+    a fixed handful of queries, whatever the number of carts: session and user, region filter, the latest run and
+    the rollups' watermark."""
+    run, uk, client = published
+    assert client.get(reverse("predictions:abandonment")).status_code == 200  # computes and keeps
+    with django_assert_max_num_queries(14) as captured:
+        response = client.get(reverse("predictions:abandonment"))
+    assert response.status_code == 200 and len(response.context["risk"].rows) >= 10
+    reading_events = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].replace("(SELECT max(id) FROM cartportal_cartevent)", "").count("cartportal_cartevent")
+    ]
+    assert reading_events == []  # only the watermark's look-up of the newest event id

@@ -79,3 +79,36 @@ def test_every_abandonment_chart_has_a_help(world):
     assert "funnel-chart" in canvases
     for chart in canvases:
         assert re.search(rf'role="tooltip" id="{chart}-tip" class="tip-text">[^<]{{40,}}<', body), chart
+
+
+def test_a_new_process_reads_the_fitted_sentiment_model_and_fits_none_in_a_request(
+    world, settings, tmp_path, monkeypatch
+):
+    """Fitting the review sentiment model took seconds of the tab's first load: it is fitted once and kept in the
+    shared cache, so a restarted web process (its own memory empty) loads it; a new review still updates the table."""
+    from predictions import reviews
+
+    good = ["great product works well", "love it excellent quality", "very happy fast delivery", "perfect fit nice"]
+    bad = ["terrible broke after a day", "awful quality do not buy", "arrived late and damaged", "waste of money bad"]
+    (tmp_path / "amazon_cells_labelled.txt").write_text(
+        "".join(f"{t} {i}\t1\n" for i in range(5) for t in good)
+        + "".join(f"{t} {i}\t0\n" for i in range(5) for t in bad)
+    )
+    settings.CARTPORTAL_DATA_DIR = str(tmp_path)
+    reviews.default_model.cache_clear()
+    lamps = ProductFactory(category="lamps")
+    ReviewFactory(product=lamps, customer__region=world.region_a, rating=None, text="terrible quality, broke")
+    client = _client(world.manager_a)
+    first = client.get(reverse("predictions:abandonment")).context["review_friction"]
+    assert [(r["group"], r["reviews"], r["negative_share"]) for r in first] == [("lamps", 1, 1.0)]
+
+    reviews.default_model.cache_clear()  # a restarted process: nothing in its memory
+
+    def no_fitting(*args, **kwargs):
+        raise AssertionError("the sentiment model was fitted again in a request")
+
+    monkeypatch.setattr(reviews.SentimentModel, "fit", no_fitting)
+    ReviewFactory(product=lamps, customer__region=world.region_a, rating=None, text="love it, excellent quality")
+    again = client.get(reverse("predictions:abandonment")).context["review_friction"]
+    assert [(r["group"], r["reviews"], r["negative_share"]) for r in again] == [("lamps", 2, 0.5)]
+    reviews.default_model.cache_clear()
