@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from cartportal.access import MANAGE_MODELS, has_capability
 from cartportal.pages.export import csv_response, wants_csv
 from cartportal.pages.filters import region_filter
+from cartportal.selectors import job_list
 
 from . import selectors, services
 from .models import Kind
@@ -61,12 +62,19 @@ def model_list(request):
         "kind": kind,
         "kinds": Kind.values,
         "overview": selectors.kinds_overview(request.user),
-        "runs": selectors.recent_runs(limit=10),
+        "runs": (runs := selectors.recent_runs(limit=10)),
+        "followable_jobs": _followable_jobs(request.user, runs),
         "drift": selectors.drift_reports(limit=12),
         "flagged": selectors.flagged_drift(),
         "can_manage": can_manage_models(request.user),
     }
     return render(request, "predictions/models.html", context)
+
+
+def _followable_jobs(user, runs) -> set[int]:
+    """The jobs of these runs that the user may open: a run started for all regions by the nightly task links its
+    job only for those who may follow it (otherwise the link would answer 404)."""
+    return set(job_list(user).filter(pk__in=[r.job_id for r in runs if r.job_id]).values_list("pk", flat=True))
 
 
 @login_required
