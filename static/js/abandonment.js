@@ -3,7 +3,8 @@
   const source = document.getElementById("abandonment-data");
   if (!source || typeof Chart === "undefined") return;
   const data = JSON.parse(source.textContent);
-  const colours = { price: "#d1495b", shipping: "#edae49", reviews: "#00798c", engagement: "#30638e", context: "#8d99ae" };
+  const named = window.cartportalChart.named;
+  const colours = { price: named.red, shipping: named.orange, reviews: named.teal, engagement: named.blue, context: named.grey };
 
   const funnel = document.getElementById("funnel-chart");
   if (funnel) {
@@ -11,7 +12,7 @@
       type: "bar",
       data: {
         labels: data.funnel.map((s) => s.step),
-        datasets: [{ label: "Sessions", data: data.funnel.map((s) => s.sessions), backgroundColor: "#1f5fbf" }],
+        datasets: [{ label: "Sessions", data: data.funnel.map((s) => s.sessions), backgroundColor: named.blue }],
       },
       options: {
         indexAxis: "y",

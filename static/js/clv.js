@@ -5,7 +5,7 @@
   if (!node || typeof Chart === "undefined") { return; }
   var data = JSON.parse(node.textContent);
   // The portal's palette (as on the other tabs), readable on light and dark backgrounds.
-  var palette = ["#1f5fbf", "#e07b00", "#1e7b34", "#b3261e", "#6a3d9a", "#00838f", "#8d6e63", "#c2185b"];
+  var palette = window.cartportalChart.palette;
   var base = { responsive: true, maintainAspectRatio: false, animation: false };
   function opts(extra) { return Object.assign({}, base, extra); }
 

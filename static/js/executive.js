@@ -3,7 +3,7 @@
   const source = document.getElementById("executive-data");
   if (!source || typeof Chart === "undefined") return;
   const regions = JSON.parse(source.textContent).regions;
-  const palette = ["#1f5fbf", "#e07b00", "#1e7b34", "#b3261e", "#6a3d9a", "#00838f", "#8d6e63", "#c2185b"];
+  const palette = window.cartportalChart.palette;
   const pct = (v) => (v === null ? null : Math.round(v * 1000) / 10);
 
   function trend(id, key, asPercent) {

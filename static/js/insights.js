@@ -4,7 +4,7 @@
   if (!source || typeof Chart === "undefined") return;
   const data = JSON.parse(source.textContent);
   const pct = (v) => (v === null ? null : Math.round(v * 1000) / 10);
-  const palette = ["#1f5fbf", "#e07b00", "#1e7b34", "#b3261e", "#6a3d9a", "#00838f", "#8d6e63"];
+  const palette = window.cartportalChart.palette;
   const axisPct = { y: { beginAtZero: true, ticks: { callback: (v) => v + "%" } } };
 
   function draw(id, config) {

@@ -5,7 +5,7 @@
   new Chart(document.getElementById("audience-overall"), {
     type: "bar",
     data: { labels: labels, datasets: [{ label: "Overall score", data: data.map(function (d) { return d.overall; }),
-      backgroundColor: data.map(function (d) { return d.valid ? "#3b7dd8" : "#c0392b"; }) }] },
+      backgroundColor: data.map(function (d) { return d.valid ? window.cartportalChart.named.blue : window.cartportalChart.named.red; }) }] },
     options: { scales: { y: { min: 0, max: 1 } }, plugins: { tooltip: { callbacks: {
       afterLabel: function (ctx) { return data[ctx.dataIndex].valid ? "valid" : "flagged invalid"; } } } } }
   });
