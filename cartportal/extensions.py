@@ -71,3 +71,13 @@ def register_demo_builder(order: int, dotted_path: str) -> None:
     if all(existing != dotted_path for _, existing in DEMO_BUILDERS):
         DEMO_BUILDERS.append((order, dotted_path))
         DEMO_BUILDERS.sort(key=lambda item: item[0])
+
+
+# Dotted paths of callables (no arguments) a web process runs when it starts, before its first request: work that
+# would otherwise make the first user after a restart wait (e.g. loading or fitting a model the pages use).
+WEB_PROCESS_WARMUPS: list[str] = []
+
+
+def register_web_process_warmup(dotted_path: str) -> None:
+    if dotted_path not in WEB_PROCESS_WARMUPS:
+        WEB_PROCESS_WARMUPS.append(dotted_path)

@@ -6,12 +6,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cartportal.settings")
 application = get_wsgi_application()
 
 
-def _load_every_view() -> None:
-    """Import the URLconf (and with it every view and the libraries they use) while the process starts, so that
-    the first request after a restart does not wait for it."""
+def warm_up() -> None:
+    """Import the URLconf (and with it every view and the libraries they use) and run the domains' warm-ups while
+    the process starts, so that the first request after a restart does not wait for them."""
     from django.urls import reverse
+    from django.utils.module_loading import import_string
+
+    from cartportal import extensions
 
     reverse("portal:home")  # imports every URLconf and builds the reverse look-up tables
+    for dotted_path in extensions.WEB_PROCESS_WARMUPS:
+        import_string(dotted_path)()
 
 
-_load_every_view()
+warm_up()

@@ -17,3 +17,5 @@ class PredictionsConfig(AppConfig):
         # The Abandonment tab's review friction reads the reviews: a new review makes the rollups stale.
         rollups.add_watermark_source(f"(SELECT max(id) FROM {Review._meta.db_table})")
         extensions.register_demo_builder(10, "predictions.demo.build_demo")
+        # The review sentiment model (Abandonment tab): read from the shared cache, or fitted, before any request.
+        extensions.register_web_process_warmup("predictions.reviews.default_model")

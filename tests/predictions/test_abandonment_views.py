@@ -112,3 +112,12 @@ def test_a_new_process_reads_the_fitted_sentiment_model_and_fits_none_in_a_reque
     again = client.get(reverse("predictions:abandonment")).context["review_friction"]
     assert [(r["group"], r["reviews"], r["negative_share"]) for r in again] == [("lamps", 2, 0.5)]
     reviews.default_model.cache_clear()
+
+
+def test_a_web_process_loads_the_sentiment_model_when_it_starts_not_in_its_first_request():
+    from cartportal.wsgi import warm_up
+    from predictions import reviews
+
+    reviews.default_model.cache_clear()
+    warm_up()  # what importing the WSGI application runs when gunicorn starts a worker
+    assert reviews.default_model.cache_info().currsize == 1
