@@ -11,6 +11,7 @@ from .commerce import (
     Session,
     SurveyResponse,
 )
+from .history import CustomerHistory
 from .ingest import QuarantinedRow
 from .jobs import JobRun
 from .regions import Region, RegionScopedQuerySet
@@ -20,6 +21,7 @@ __all__ = [
     "AuditEvent",
     "CartEvent",
     "Customer",
+    "CustomerHistory",
     "JobRun",
     "Order",
     "OrderLine",
