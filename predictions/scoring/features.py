@@ -29,11 +29,11 @@ CUSTOMER_FEATURES = [
 
 _SQL = """
 SELECT c.id, c.region_id,
-       EXTRACT(EPOCH FROM (%(as_of)s - COALESCE(LEAST(c.first_seen, o.first_at), o.first_at, c.first_seen)))
+       date_part('epoch', (%(as_of)s - COALESCE(LEAST(c.first_seen, o.first_at), o.first_at, c.first_seen)))
            / 86400.0 AS tenure_days,
        COALESCE(o.orders, 0), COALESCE(o.spend, 0),
        COALESCE(o.spend / NULLIF(o.orders, 0), 0),
-       COALESCE(EXTRACT(EPOCH FROM (%(as_of)s - o.last_at)) / 86400.0, %(never)s),
+       COALESCE(date_part('epoch', (%(as_of)s - o.last_at)) / 86400.0, %(never)s),
        COALESCE(o.orders_90d, 0), COALESCE(o.spend_90d, 0), COALESCE(o.late, 0), COALESCE(o.cancelled, 0)
 FROM cartportal_customer c
 LEFT JOIN (
@@ -67,11 +67,11 @@ def customer_features(*, region_id: int, id_from: int, id_to: int, as_of: dt.dat
 # ways give the same numbers for every customer.
 _CURRENT_SQL = """
 SELECT c.id, c.region_id,
-       EXTRACT(EPOCH FROM (%(as_of)s - COALESCE(LEAST(c.first_seen, h.first_order_at), h.first_order_at, c.first_seen)))
+       date_part('epoch', (%(as_of)s - COALESCE(LEAST(c.first_seen, h.first_order_at), h.first_order_at, c.first_seen)))
            / 86400.0 AS tenure_days,
        COALESCE(h.orders, 0), COALESCE(h.spend, 0),
        COALESCE(h.spend / NULLIF(h.orders, 0), 0),
-       COALESCE(EXTRACT(EPOCH FROM (%(as_of)s - h.last_purchase_at)) / 86400.0, %(never)s),
+       COALESCE(date_part('epoch', (%(as_of)s - h.last_purchase_at)) / 86400.0, %(never)s),
        CASE WHEN h.last_purchase_at >= %(recent)s
             THEN (SELECT COUNT(*) FROM unnest(h.recent_placed) p WHERE p >= %(recent)s) ELSE 0 END,
        COALESCE(CASE WHEN h.last_purchase_at >= %(recent)s
@@ -79,7 +79,9 @@ SELECT c.id, c.region_id,
        COALESCE(h.late_deliveries, 0), COALESCE(h.cancelled, 0),
        COALESCE(h.last_order_at >= %(as_of)s OR h.last_late_delivery_at >= %(as_of)s, false)
 FROM cartportal_customer c
-LEFT JOIN cartportal_customerhistory h ON h.customer_id = c.id AND h.region_id = c.region_id
+LEFT JOIN cartportal_customerhistory h
+       ON h.customer_id = c.id AND h.region_id = c.region_id
+      AND h.customer_id BETWEEN %(id_from)s AND %(id_to)s AND h.region_id = %(region)s
 WHERE c.region_id = %(region)s AND c.id BETWEEN %(id_from)s AND %(id_to)s AND c.erased_at IS NULL
 ORDER BY c.id
 """
@@ -149,8 +151,8 @@ BTYD_FEATURES = ["purchase_days", "days_since_first", "days_since_last", "avg_or
 _BTYD_SQL = """
 SELECT c.id, c.region_id,
        COALESCE(o.purchase_days, 0),
-       COALESCE(EXTRACT(EPOCH FROM (%(as_of)s - o.first_at)) / 86400.0, 0),
-       COALESCE(EXTRACT(EPOCH FROM (%(as_of)s - o.last_at)) / 86400.0, 0),
+       COALESCE(date_part('epoch', (%(as_of)s - o.first_at)) / 86400.0, 0),
+       COALESCE(date_part('epoch', (%(as_of)s - o.last_at)) / 86400.0, 0),
        COALESCE(o.spend / NULLIF(o.orders, 0), 0)
 FROM cartportal_customer c
 LEFT JOIN (
@@ -178,12 +180,14 @@ def btyd_features(*, region_id: int, id_from: int, id_to: int, as_of: dt.datetim
 _CURRENT_BTYD_SQL = """
 SELECT c.id, c.region_id,
        COALESCE(h.purchase_days, 0),
-       COALESCE(EXTRACT(EPOCH FROM (%(as_of)s - h.first_purchase_at)) / 86400.0, 0),
-       COALESCE(EXTRACT(EPOCH FROM (%(as_of)s - h.last_purchase_at)) / 86400.0, 0),
+       COALESCE(date_part('epoch', (%(as_of)s - h.first_purchase_at)) / 86400.0, 0),
+       COALESCE(date_part('epoch', (%(as_of)s - h.last_purchase_at)) / 86400.0, 0),
        COALESCE(h.spend / NULLIF(h.orders, 0), 0),
        COALESCE(h.last_order_at >= %(cut_off)s, false)
 FROM cartportal_customer c
-LEFT JOIN cartportal_customerhistory h ON h.customer_id = c.id AND h.region_id = c.region_id
+LEFT JOIN cartportal_customerhistory h
+       ON h.customer_id = c.id AND h.region_id = c.region_id
+      AND h.customer_id BETWEEN %(id_from)s AND %(id_to)s AND h.region_id = %(region)s
 WHERE c.region_id = %(region)s AND c.id BETWEEN %(id_from)s AND %(id_to)s AND c.erased_at IS NULL
 ORDER BY c.id
 """

@@ -74,9 +74,11 @@ def _compare_features(as_of: dt.datetime) -> None:
         bounds = {"region_id": region_id, "id_from": 0, "id_to": 2**62}
         expected = customer_features(**bounds, as_of=as_of)
         assert len(expected) > 0
-        pd.testing.assert_frame_equal(current_customer_features(**bounds, as_of=as_of), expected)
+        pd.testing.assert_frame_equal(current_customer_features(**bounds, as_of=as_of), expected, check_exact=True)
         pd.testing.assert_frame_equal(
-            current_btyd_features(**bounds, as_of=as_of, cut_off=as_of), btyd_features(**bounds, as_of=as_of)
+            current_btyd_features(**bounds, as_of=as_of, cut_off=as_of),
+            btyd_features(**bounds, as_of=as_of),
+            check_exact=True,
         )
 
 
