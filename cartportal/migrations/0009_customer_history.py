@@ -16,12 +16,14 @@ BEGIN
           SELECT 1 FROM cartportal_order o WHERE o.customer_id = h.customer_id AND o.region_id = h.region_id
       );
     INSERT INTO cartportal_customerhistory (
-        customer_id, region_id, first_order_at, last_order_at, orders, spend, first_purchase_at, last_purchase_at,
-        purchase_days, cancelled, late_deliveries, last_late_delivery_at, recent_placed, recent_totals)
+        customer_id, region_id, first_order_at, last_order_at, orders, spend, net_spend, first_purchase_at,
+        last_purchase_at, purchase_days, cancelled, late_deliveries, last_late_delivery_at, recent_placed,
+        recent_totals)
     SELECT customer_id, region_id,
            MIN(placed_at), MAX(placed_at),
            COUNT(*) FILTER (WHERE kept),
            SUM(total) FILTER (WHERE kept),
+           SUM(CASE WHEN kept THEN total WHEN total < 0 THEN total ELSE 0 END),
            MIN(placed_at) FILTER (WHERE kept),
            MAX(placed_at) FILTER (WHERE kept),
            COUNT(DISTINCT date_trunc('day', placed_at)) FILTER (WHERE kept),
@@ -44,7 +46,7 @@ BEGIN
     GROUP BY customer_id, region_id
     ON CONFLICT (customer_id, region_id) DO UPDATE SET
         first_order_at = EXCLUDED.first_order_at, last_order_at = EXCLUDED.last_order_at,
-        orders = EXCLUDED.orders, spend = EXCLUDED.spend,
+        orders = EXCLUDED.orders, spend = EXCLUDED.spend, net_spend = EXCLUDED.net_spend,
         first_purchase_at = EXCLUDED.first_purchase_at, last_purchase_at = EXCLUDED.last_purchase_at,
         purchase_days = EXCLUDED.purchase_days, cancelled = EXCLUDED.cancelled,
         late_deliveries = EXCLUDED.late_deliveries, last_late_delivery_at = EXCLUDED.last_late_delivery_at,
@@ -123,6 +125,14 @@ class Migration(migrations.Migration):
                     "spend",
                     models.DecimalField(
                         decimal_places=2, help_text="Their total; null if none", max_digits=30, null=True
+                    ),
+                ),
+                (
+                    "net_spend",
+                    models.DecimalField(
+                        decimal_places=2,
+                        help_text="Spend plus the negative totals of cancellation and return documents",
+                        max_digits=30,
                     ),
                 ),
                 ("first_purchase_at", models.DateTimeField(null=True)),

@@ -21,6 +21,9 @@ class CustomerHistory(models.Model):
     last_order_at = models.DateTimeField(help_text="Last order of any status")
     orders = models.IntegerField(help_text="Orders not cancelled or returned")
     spend = models.DecimalField(max_digits=30, decimal_places=2, null=True, help_text="Their total; null if none")
+    net_spend = models.DecimalField(
+        max_digits=30, decimal_places=2, help_text="Spend plus the negative totals of cancellation and return documents"
+    )
     first_purchase_at = models.DateTimeField(null=True)
     last_purchase_at = models.DateTimeField(null=True)
     purchase_days = models.IntegerField(help_text="Days with an order not cancelled or returned")

@@ -15,6 +15,7 @@ from django.db import connection
 from psycopg import sql
 
 NEVER_DAYS = 3650.0
+CHUNK_WORK_MEM = "64MB"
 CUSTOMER_FEATURES = [
     "tenure_days",
     "orders",
@@ -117,6 +118,9 @@ def _read_features(text: str, params: dict, extra: list[str] = ()) -> pd.DataFra
     )
     buffer = io.BytesIO()
     with connection.cursor() as cursor:
+        # a chunk's join sorts its range in memory instead of spilling to disk (for this transaction only)
+        if connection.in_atomic_block:
+            cursor.execute("SELECT set_config('work_mem', %s, true)", [CHUNK_WORK_MEM])
         with cursor.copy(query.as_string(cursor.connection)) as copy:
             for block in copy:
                 buffer.write(block)
