@@ -166,7 +166,9 @@ def chunk_reader(scorer, *, current: bool):
 def score_chunk(chunk_id: int) -> str:
     """Score one chunk exactly once. Returns what happened: 'scored', 'already-done' or 'run-closed'."""
     with transaction.atomic():
-        chunk = ScoringChunk.objects.select_for_update().select_related("run").filter(pk=chunk_id).first()
+        # only the chunk's row: locking the run row too (select_related's default) would make every chunk of the
+        # run wait for the one in flight, so two workers would score one chunk at a time
+        chunk = ScoringChunk.objects.select_for_update(of=("self",)).select_related("run").filter(pk=chunk_id).first()
         if chunk is None or chunk.run.state not in (ScoringRun.State.PENDING, ScoringRun.State.RUNNING):
             return "run-closed"
         if chunk.done:
