@@ -384,6 +384,22 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
 }
 
+# --- Audit anchors ----------------------------------------------------------------------------------------------
+# The audit chain's head is appended to this file every CARTPORTAL_AUDIT_ANCHOR_SECONDS, and verify_audit checks
+# the chain against every line (cartportal/audit/anchors.py). Keep it where the database's administrators cannot
+# write; an empty value turns anchoring off.
+CARTPORTAL_AUDIT_ANCHOR_FILE = env.str(
+    "CARTPORTAL_AUDIT_ANCHOR_FILE",
+    default=str(Path(env.str("CARTPORTAL_STATE_DIR", default=str(BASE_DIR / ".data"))) / "audit-anchors.jsonl"),
+)
+CARTPORTAL_AUDIT_ANCHOR_SECONDS = env.int("CARTPORTAL_AUDIT_ANCHOR_SECONDS", default=300)
+if CARTPORTAL_AUDIT_ANCHOR_FILE:
+    CELERY_BEAT_SCHEDULE["audit-anchor"] = {
+        "task": "cartportal.audit_anchor",
+        "schedule": float(CARTPORTAL_AUDIT_ANCHOR_SECONDS),
+        "args": (),
+    }
+
 # --- Input limits and web hardening ---------------------------------------------------------------------
 # Rules per audience: each is evaluated over the whole universe and listed with every audience of the region.
 CARTPORTAL_AUDIENCE_MAX_RULES = env.int("CARTPORTAL_AUDIENCE_MAX_RULES", default=50)
