@@ -400,6 +400,11 @@ if CARTPORTAL_AUDIT_ANCHOR_FILE:
         "args": (),
     }
 
+# --- Model artifacts ----------------------------------------------------------------------------------------------
+# Key of the HMAC that signs every model artifact (checked before it is unpickled); empty: derived from SECRET_KEY.
+# Changing it (or SECRET_KEY without it) makes every stored model refuse to load until models are retrained.
+CARTPORTAL_ARTIFACT_KEY = env.str("CARTPORTAL_ARTIFACT_KEY", default="")
+
 # --- Input limits and web hardening ---------------------------------------------------------------------
 # Rules per audience: each is evaluated over the whole universe and listed with every audience of the region.
 CARTPORTAL_AUDIENCE_MAX_RULES = env.int("CARTPORTAL_AUDIENCE_MAX_RULES", default=50)
