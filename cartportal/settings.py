@@ -405,6 +405,11 @@ if CARTPORTAL_AUDIT_ANCHOR_FILE:
 # Changing it (or SECRET_KEY without it) makes every stored model refuse to load until models are retrained.
 CARTPORTAL_ARTIFACT_KEY = env.str("CARTPORTAL_ARTIFACT_KEY", default="")
 
+# --- Erasure -------------------------------------------------------------------------------------------------------
+# Key of the hash under which an erased customer's shop id is remembered (so an import does not recreate them);
+# empty: derived from SECRET_KEY. Set it before rotating SECRET_KEY, or erased customers could be imported again.
+CARTPORTAL_ERASURE_KEY = env.str("CARTPORTAL_ERASURE_KEY", default="")
+
 # --- Input limits and web hardening ---------------------------------------------------------------------
 # Rules per audience: each is evaluated over the whole universe and listed with every audience of the region.
 CARTPORTAL_AUDIENCE_MAX_RULES = env.int("CARTPORTAL_AUDIENCE_MAX_RULES", default=50)
