@@ -393,12 +393,11 @@ CARTPORTAL_AUDIT_ANCHOR_FILE = env.str(
     default=str(Path(env.str("CARTPORTAL_STATE_DIR", default=str(BASE_DIR / ".data"))) / "audit-anchors.jsonl"),
 )
 CARTPORTAL_AUDIT_ANCHOR_SECONDS = env.int("CARTPORTAL_AUDIT_ANCHOR_SECONDS", default=300)
-if CARTPORTAL_AUDIT_ANCHOR_FILE:
-    CELERY_BEAT_SCHEDULE["audit-anchor"] = {
-        "task": "cartportal.audit_anchor",
-        "schedule": float(CARTPORTAL_AUDIT_ANCHOR_SECONDS),
-        "args": (),
-    }
+CELERY_BEAT_SCHEDULE["audit-anchor"] = {
+    "task": "cartportal.audit_anchor",
+    "schedule": float(CARTPORTAL_AUDIT_ANCHOR_SECONDS),
+    "args": (),
+}
 
 # --- Model artifacts ----------------------------------------------------------------------------------------------
 # Key of the HMAC that signs every model artifact (checked before it is unpickled); empty: derived from SECRET_KEY.

@@ -167,6 +167,7 @@ def verify_chain(batch_size: int = 5000, *, anchors: bool = True) -> ChainReport
         keyed_from = cursor.fetchone()[0]
     report, expected_prev, expected_id, unkeyed_rows = _verify_unkeyed(keyed_from, batch_size)
     if report is not None:
+        report.keyed_from = keyed_from
         return report
     with connection.cursor() as cursor:
         cursor.execute(

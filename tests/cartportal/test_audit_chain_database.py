@@ -213,3 +213,24 @@ def test_concurrent_inserts_by_the_application_role_stay_linear(two_roles):
     assert times == sorted(times)
     report = verify_chain()
     assert (report.ok, report.rows) == (True, writers * per_writer)
+
+
+@pytest.fixture
+def anchor_env(tmp_path, monkeypatch):
+    """The anchor file for this test, in the environment the worker process starts with and in this process."""
+    path = tmp_path / "worker-anchors.jsonl"
+    monkeypatch.setenv("CARTPORTAL_AUDIT_ANCHOR_FILE", str(path))
+    with override_settings(CARTPORTAL_AUDIT_ANCHOR_FILE=str(path)):
+        yield path
+
+
+def test_beat_task_on_a_real_worker_publishes_the_head(anchor_env, celery_worker_process):
+    from cartportal.audit.tasks import publish_audit_anchor
+
+    rows = _seed(3)
+    assert settings.CELERY_BEAT_SCHEDULE["audit-anchor"]["task"] == publish_audit_anchor.name
+    published = publish_audit_anchor.delay().get(timeout=90)
+    assert (published["id"], published["hash"]) == (rows[-1].id, rows[-1].hash)
+    assert json.loads(anchor_env.read_text().splitlines()[-1])["hash"] == rows[-1].hash
+    report = verify_chain()
+    assert (report.ok, report.anchors) == (True, 1)
