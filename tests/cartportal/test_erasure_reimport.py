@@ -110,3 +110,22 @@ def test_erased_customer_is_not_recreated_by_their_orders(world, tmp_path, capsy
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["erased_skipped"] == 1 and result["quarantined"] == 0
     assert not Customer.objects.filter(external_id="SHOP-991").exists()
+
+
+def test_erasure_through_the_api_is_remembered_by_the_next_import(world, tmp_path, capsys):
+    from rest_framework.test import APIClient
+
+    source = tmp_path / "customers.csv"
+    source.write_text(FILE)
+    _import(source, capsys)
+    ada = Customer.objects.get(external_id="SHOP-991")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {world.partner_token_key}")
+    answer = api.post(f"/api/v1/customers/{ada.pk}/erase/", {"reason": "asked by e-mail"}, format="json")
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["erased_at"] and answer.json()["external_id"] == f"erased-{ada.pk}"
+    event = AuditEvent.objects.get(action="customer.erased")
+    assert event.reason == "asked by e-mail" and event.actor.startswith(f"user:{world.partner.pk}/token:")
+    assert not QuarantinedRow.objects.filter(raw__icontains="ada@example.org").exists()
+    again = _import(source, capsys)
+    assert again["erased_skipped"] == 2 and not Customer.objects.filter(external_id="SHOP-991").exists()
