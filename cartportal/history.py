@@ -1,6 +1,6 @@
 """The per-customer order aggregates (`CustomerHistory`): the full recompute for repairs, and what it is compared with.
 
-The database keeps the table current on every write to the orders (triggers of migration 0009 call
+The database keeps the table current on every write to the orders (triggers of migration 0011 call
 `cartportal_refresh_customer_history(ids)` for the customers a statement touched). `recompute_customer_history`
 below rebuilds every row from the orders in one set-based statement, written independently of the trigger
 function, so the two can check each other (tests/cartportal/test_customer_history.py).

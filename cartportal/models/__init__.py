@@ -2,6 +2,7 @@ from .audit import AuditEvent
 from .commerce import (
     CartEvent,
     Customer,
+    ErasedCustomer,
     Order,
     OrderLine,
     Payment,
@@ -22,6 +23,7 @@ __all__ = [
     "CartEvent",
     "Customer",
     "CustomerHistory",
+    "ErasedCustomer",
     "JobRun",
     "Order",
     "OrderLine",

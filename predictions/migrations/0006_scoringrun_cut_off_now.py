@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("predictions", "0004_recommendation_kind"),
+        ("predictions", "0005_modelversion_signature"),
     ]
 
     operations = [

@@ -108,7 +108,7 @@ DROP FUNCTION IF EXISTS cartportal_refresh_customer_history(bigint[]);
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cartportal", "0008_product_unit_cost"),
+        ("cartportal", "0010_erasedcustomer"),
     ]
 
     operations = [
