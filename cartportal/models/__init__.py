@@ -2,6 +2,7 @@ from .audit import AuditEvent
 from .commerce import (
     CartEvent,
     Customer,
+    ErasedCustomer,
     Order,
     OrderLine,
     Payment,
@@ -11,6 +12,7 @@ from .commerce import (
     Session,
     SurveyResponse,
 )
+from .history import CustomerHistory
 from .ingest import QuarantinedRow
 from .jobs import JobRun
 from .regions import Region, RegionScopedQuerySet
@@ -20,6 +22,8 @@ __all__ = [
     "AuditEvent",
     "CartEvent",
     "Customer",
+    "CustomerHistory",
+    "ErasedCustomer",
     "JobRun",
     "Order",
     "OrderLine",
