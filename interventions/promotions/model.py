@@ -1,13 +1,15 @@
-"""The promotion regressor: predicted spend of a customer in a category over the next window, from the frames of
-`features`. A tree ensemble (scikit-learn's histogram gradient boosting, Poisson loss because spend is
-non-negative and mostly zero) with fixed parameters.
+"""The promotion regressor and the check at a cut-off.
 
-Time-based holdout: a model fitted on the window before last (features as of `latest - 2 windows`, spend in
-the following window) is scored on the last window (features as of `latest - 1 window`). Reported: mean
-absolute and root-mean-square error against a naive forecast (the customer's past spend rate in the category)
-and against the training mean, and the top-3 hit rate (share of buyers in the last window whose biggest
-category was among their three predicted ones) against the three most bought categories of their region. The
-model that writes the offers is then fitted on the last window with the same recipe.
+The regressor: predicted spend of a customer in a category over the next window (each offer's predicted order
+value), from the frames of `features`. A tree ensemble (scikit-learn's histogram gradient boosting, Poisson loss
+because spend is non-negative and mostly zero) with fixed parameters.
+
+`check(activity, cutoff, ...)`, one code path for the portal's weekly job and for `evaluate_promotions`: the
+regressor is fitted on the window before the cut-off and the ranker (`ranking`) on the windows before it; as of the
+cut-off, the report gives mean absolute and root-mean-square error against a naive forecast (the customer's past
+spend rate in the category) and against the training mean, the top-3 hit rate of the buyer's biggest category, and
+how often the three offers hold a category of the buyer's next order against the region's three best-sellers. The
+weekly job checks with the last window as the holdout, then fits what writes the offers one window later.
 """
 
 from __future__ import annotations

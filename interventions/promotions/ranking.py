@@ -1,14 +1,15 @@
 """How the three weekly offers are ranked, and how the ranking is checked.
 
-The ranker is a classifier of "this category is in the customer's next order", learnt on the window before the
-cut-off: for every customer who bought in that window, each candidate category of theirs is a row with the
-promotion features as of the window's start (RFM, browsing, their own affinity to the category, the region's
-share of spend in it), the category's share of the recommender's best items for them, and the category's
-expected response to the offer's discount from the price response; the label says whether their first order in
-the window held the category. The offers are the three categories with the highest probability. How much each
-signal counts (the best-sellers against the customer's own history, the recommender, the price response) is
-thus learnt on an earlier window, never on the window the offers are checked on. A history too thin to learn
-from (no buyer, or every label the same) ranks by the region's best-sellers and the customer's own affinity.
+The ranker is a classifier of "this category is in the customer's next order", learnt on the windows before the
+cut-off (`model.RANKER_WINDOWS`): for every customer who bought in such a window, each candidate category of theirs
+is a row with the promotion features as of the window's start (RFM, browsing, their own affinity to the category,
+the region's share of spend in it), the category's share of the recommender's best items for them, and the
+category's expected response to the offer's discount from the price response; the label says whether their first
+order in the window held the category. The offers are the three categories with the highest probability. How much
+each signal counts (the best-sellers against the customer's own history, the recommender, the price response) is
+thus learnt on earlier windows, never on the window the offers are checked on. A history too thin to learn from
+(fewer than MIN_BUYERS buyers, or every label the same) ranks by the region's best-sellers and the customer's own
+affinity.
 
 The check: on the buyers of the window after the cut-off, how often the three offers hold a category of the
 buyer's next order, against the region's three best-sellers for the same buyers, with a paired bootstrap
