@@ -26,14 +26,13 @@ def model_version(pk: int) -> ModelVersion | None:
     return ModelVersion.objects.defer("artifact").filter(pk=pk).first()
 
 
-def latest_run(kind: str) -> ScoringRun | None:
-    """The current scores of `kind`: the latest published run."""
-    return (
-        ScoringRun.objects.filter(kind=kind, state=ScoringRun.State.PUBLISHED)
-        .select_related("model_version")
-        .order_by("-published_at", "-pk")
-        .first()
-    )
+def latest_run(kind: str, *, published_before=None) -> ScoringRun | None:
+    """The current scores of `kind`: the latest published run (or the latest one published before a moment, while
+    its scores are still kept)."""
+    runs = ScoringRun.objects.filter(kind=kind, state=ScoringRun.State.PUBLISHED)
+    if published_before is not None:
+        runs = runs.filter(published_at__lt=published_before)
+    return runs.select_related("model_version").order_by("-published_at", "-pk").first()
 
 
 MODEL_NAMES = {
@@ -253,12 +252,13 @@ def month_start(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
 
-def revenue_at_risk_by_region(user, region_ids: list[int] | None = None) -> dict[int, float]:
+def revenue_at_risk_by_region(user, region_ids: list[int] | None = None, *, as_of=None) -> dict[int, float]:
     """Per region: the expected lost revenue of the open carts that the current abandonment run scored, i.e. the sum
     of (probability of abandoning x cart value) that the run stored with each open cart (the same open carts the
     Abandonment tab lists); a score without a stored cart value falls back to its session's cart still holding
-    items and not bought. Empty when no abandonment run is published (not measured, not zero)."""
-    run = latest_run(Kind.ABANDONMENT)
+    items and not bought. Empty when no abandonment run is published (not measured, not zero). `as_of`: the run
+    that was current at that moment instead (empty when none published then is still kept)."""
+    run = latest_run(Kind.ABANDONMENT, published_before=as_of)
     if run is None:
         return {}
     scope, params = _scope_sql(user, region_ids, "s")

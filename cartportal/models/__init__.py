@@ -13,6 +13,7 @@ from .commerce import (
 )
 from .ingest import QuarantinedRow
 from .jobs import JobRun
+from .preferences import UserPreference
 from .regions import Region, RegionScopedQuerySet
 from .tokens import PartnerToken
 
@@ -33,4 +34,5 @@ __all__ = [
     "Seller",
     "Session",
     "SurveyResponse",
+    "UserPreference",
 ]
