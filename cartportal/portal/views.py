@@ -11,7 +11,7 @@ from cartportal import selectors
 from cartportal.access import ADMIN, EXECUTIVE, get_scoped_or_404, has_role, visible_regions
 from cartportal.models import AuditEvent, JobRun
 from cartportal.pages.export import csv_response, wants_csv
-from cartportal.pages.filters import region_filter
+from cartportal.pages.filters import analysis_filter, region_filter
 
 from .forms import AuditFilterForm
 from .selectors import audit as audit_selectors
@@ -62,22 +62,23 @@ def preferences(request):
 
 @login_required
 def insights(request):
-    rf = region_filter(request)
-    user, ids = request.user, rf.region_ids
+    flt = analysis_filter(request)
+    user = request.user
     data = {
-        "affinity": insights_selectors.category_affinity(user, ids),
-        "price": insights_selectors.price_sensitivity(user, ids),
-        "depth": insights_selectors.browsing_depth(user, ids),
-        "frequency": insights_selectors.purchase_frequency(user, ids),
-        "survey": insights_selectors.survey_summary(user, ids),
+        "affinity": flt.read(insights_selectors.category_affinity, user),
+        "price": flt.read(insights_selectors.price_sensitivity, user),
+        "depth": flt.read(insights_selectors.browsing_depth, user),
+        "frequency": flt.read(insights_selectors.purchase_frequency, user),
+        # survey answers carry a region only: the other filters do not apply to them (the page says so)
+        "survey": insights_selectors.survey_summary(user, flt.region_ids),
     }
     if wants_csv(request):
-        return insight_csv(data, request.GET.get("table", ""), rf.code)
+        return insight_csv(data, request.GET.get("table", ""), flt.code)
     page = Paginator(data["affinity"]["categories"], PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "portal/insights.html",
-        {"region_filter": rf, "data": data, "categories_page": page, "tables": INSIGHT_TABLES},
+        {"region_filter": flt, "filters": flt, "data": data, "categories_page": page, "tables": INSIGHT_TABLES},
     )
 
 

@@ -4,7 +4,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,17 +11,13 @@ from cartportal import access
 from cartportal.audit import actor_label, record
 from cartportal.jobs import job_create
 from cartportal.models import JobRun, UserPreference
-from tests.base import PASSWORD
+from tests.base import login_through_form
 from tests.factories import CartEventFactory, CustomerFactory, SessionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def login(username: str) -> Client:
-    client = Client()
-    response = client.post(reverse("login"), {"username": username, "password": PASSWORD})
-    assert response.status_code == 302, f"{username} could not log in"
-    return client
+login = login_through_form
 
 
 def home(client) -> str:
