@@ -23,6 +23,12 @@ def campaigns_for(user, *, region_id: int | None = None, state: str = ""):
     return qs.annotate(assigned=Count("assignments")).order_by("-created_at", "-id")
 
 
+def campaigns_targeting(campaigns, segment: str):
+    """The campaigns whose saved audience is that segment (`rfm:CODE`, `value_group:CODE`), as the filters write it."""
+    kind, _, code = segment.partition(":")
+    return campaigns.filter(audience_kind=kind, audience_ref__code=code)
+
+
 def approvals_for(user):
     """Campaigns waiting for a decision in the regions the user may approve in."""
     qs = Campaign.objects.restrict(user, "approve").filter(state=Campaign.State.PENDING).select_related("region")

@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.core.cache import cache
+from django.db import connection
 
 from cartportal import extensions
 from cartportal.access import Scope, visible_regions
 from cartportal.errors import AppError
-from cartportal.models import Product, Region, Session
+from cartportal.models import Region, Session
 
 CHOICES_SECONDS = 300  # how long the offered devices and segments of a scope are kept
 
@@ -127,6 +128,20 @@ class AnalysisFilter:
             return selector(user, self.region_ids, **kwargs)
         return selector.uncached(user, self.region_ids, flt=self, **kwargs)
 
+    def period_q(self, field_name: str):
+        """The period as a queryset condition on a date-time field (for pages that list model rows)."""
+        from django.db.models import Q
+
+        q = Q()
+        if self.date_from:
+            self.applied.add("period")
+            q &= Q(**{f"{field_name}__gte": dt.datetime.combine(self.date_from, dt.time.min, tzinfo=dt.UTC)})
+        if self.date_to:
+            self.applied.add("period")
+            end = dt.datetime.combine(self.date_to + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+            q &= Q(**{f"{field_name}__lt": end})
+        return q
+
     def sql(
         self,
         *,
@@ -194,12 +209,19 @@ def _scope_key(kind: str, region_ids: list[int]) -> str:
     return f"analysis-filter:{kind}:{hashlib.sha1(scope.encode()).hexdigest()}"
 
 
-def _categories() -> list[str]:
-    return cache.get_or_set(
-        "analysis-filter:categories",
-        lambda: list(Product.objects.exclude(category="").values_list("category", flat=True).distinct().order_by()),
-        CHOICES_SECONDS,
-    )
+def _categories(region_ids: list[int]) -> list[str]:
+    """The categories of the products ordered or put in a cart in these regions (a category only another region
+    sells is not named to this reader)."""
+
+    def compute() -> list[str]:
+        where = "p.category <> '' AND (EXISTS (SELECT 1 FROM cartportal_orderline ol WHERE ol.product_id = p.id AND "
+        where += "ol.region_id = ANY(%s)) OR EXISTS (SELECT 1 FROM cartportal_cartevent e WHERE e.product_id = p.id "
+        where += "AND e.region_id = ANY(%s)))"
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT DISTINCT p.category FROM cartportal_product p WHERE {where}", [region_ids] * 2)
+            return sorted(row[0] for row in cursor.fetchall())
+
+    return cache.get_or_set(_scope_key("categories", region_ids), compute, CHOICES_SECONDS)
 
 
 def _devices(region_ids: list[int]) -> list[str]:
@@ -242,7 +264,7 @@ def analysis_filter(request) -> AnalysisFilter:
         region=region,
         date_from=_date(request, "from", "start"),
         date_to=_date(request, "to", "end"),
-        categories=sorted(_categories()),
+        categories=_categories(ids),
         devices=_devices(ids),
         segments=_segments(ids),
     )

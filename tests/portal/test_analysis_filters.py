@@ -283,3 +283,41 @@ def test_the_region_filter_never_widens_the_scope(shop):
     assert client.get(reverse("portal:insights"), {"device": "smart-tv"}).status_code == 400
     executive = login_through_form(shop.executive.username)
     assert executive.get(reverse("portal:insights"), {"device": "smart-tv"}).status_code == 200
+
+
+def test_campaigns_honour_the_period_and_the_segment_they_target(world):
+    from interventions.models import Campaign
+
+    rng = random.Random(7)
+    for i in range(30):
+        region = world.region_a if i % 3 else world.region_b
+        code = rng.choice(["champions", "at_risk"])
+        campaign = Campaign.objects.create(
+            region=region, name=f"c{i}", intervention="reminder", audience_kind="rfm", audience_ref={"code": code}
+        )
+        Campaign.objects.filter(pk=campaign.pk).update(created_at=_day(rng))
+    CustomerProfile.objects.create(
+        customer=CustomerFactory(region=world.region_a),
+        region=world.region_a,
+        built_at=timezone.now(),
+        reference_at=timezone.now(),
+        rfm_segment="champions",
+    )
+    CustomerProfile.objects.create(
+        customer=CustomerFactory(region=world.region_a),
+        region=world.region_a,
+        built_at=timezone.now(),
+        reference_at=timezone.now(),
+        rfm_segment="at_risk",
+    )
+    client = login_through_form(world.manager_a.username)
+    for params in ({}, {"from": "2024-03-01", "to": "2024-06-30"}, {"segment": "rfm:champions"}):
+        own = Campaign.objects.filter(region=world.region_a).filter(_period_q(params, "created_at"))
+        if params.get("segment"):
+            own = own.filter(audience_ref__code="champions")
+        rows = export(client, reverse("interventions:campaigns"), params)
+        assert sorted(r[2] for r in rows) == sorted(own.values_list("name", flat=True)), params
+        if params:
+            assert 0 < own.count() < Campaign.objects.filter(region=world.region_a).count()
+    body = client.get(reverse("interventions:campaigns"), {"device": ""}).content.decode()
+    assert "Not applied" not in body
