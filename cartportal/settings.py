@@ -276,6 +276,26 @@ CELERY_BEAT_SCHEDULE["interventions-train-uplift"] = {
     "args": ("visited",),
 }
 
+# --- E-mail notifications ----------------------------------------------------------------------------
+# Django's mail settings, from the environment. People opt in on their preferences page; the digest task sends each
+# of them what is new every CARTPORTAL_NOTIFY_MINUTES (0 turns the schedule off). Links point at CARTPORTAL_BASE_URL.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="cartportal <cartportal@localhost>")
+CARTPORTAL_BASE_URL = env.str("CARTPORTAL_BASE_URL", default="http://127.0.0.1:8000")
+CARTPORTAL_NOTIFY_MINUTES = env.int("CARTPORTAL_NOTIFY_MINUTES", default=15)
+if CARTPORTAL_NOTIFY_MINUTES > 0:
+    CELERY_BEAT_SCHEDULE["portal-send-notifications"] = {
+        "task": "portal.send_notifications",
+        "schedule": dt.timedelta(minutes=CARTPORTAL_NOTIFY_MINUTES),
+    }
+
 # --- REST framework -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
