@@ -410,3 +410,14 @@ AXES_COOLOFF_TIME = (lambda minutes: dt.timedelta(minutes=minutes) if minutes el
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+
+# --- Capacity: load shedding in front of Django (cartportal/capacity.py; gunicorn.conf.py sizes the threads) ---
+# Requests one web process lets into Django at once; the others wait at most CARTPORTAL_WEB_SLOT_WAIT_SECONDS for a
+# slot, then are answered 503 with Retry-After. /healthz and static files have slots of their own.
+CARTPORTAL_WEB_SLOTS = env.int("CARTPORTAL_WEB_SLOTS", default=2)
+CARTPORTAL_WEB_HEALTH_SLOTS = env.int("CARTPORTAL_WEB_HEALTH_SLOTS", default=2)
+CARTPORTAL_WEB_STATIC_SLOTS = env.int("CARTPORTAL_WEB_STATIC_SLOTS", default=4)
+CARTPORTAL_WEB_SLOT_WAIT_SECONDS = env.float("CARTPORTAL_WEB_SLOT_WAIT_SECONDS", default=0.1)
+# A request that already waited this long in the server's queue is answered 503 at once (its client has likely gone).
+CARTPORTAL_WEB_MAX_QUEUE_SECONDS = env.float("CARTPORTAL_WEB_MAX_QUEUE_SECONDS", default=5.0)
+CARTPORTAL_WEB_RETRY_AFTER_SECONDS = env.int("CARTPORTAL_WEB_RETRY_AFTER_SECONDS", default=2)
