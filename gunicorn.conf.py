@@ -25,6 +25,10 @@ _slots = (
     _int("CARTPORTAL_WEB_SLOTS", 2) + _int("CARTPORTAL_WEB_HEALTH_SLOTS", 2) + _int("CARTPORTAL_WEB_STATIC_SLOTS", 4)
 )
 
+# The web workers' requests end within the client's patience: a database statement is cancelled after 25 s (the
+# request then answers 503), below the 60 s of common proxies and browsers.
+os.environ.setdefault("CARTPORTAL_STATEMENT_TIMEOUT_SECONDS", "25")
+
 wsgi_app = "cartportal.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 worker_class = "cartportal.capacity.QueueTimedThreadWorker"

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from gunicorn.workers.gthread import ThreadWorker
+from psycopg import errors as pg_errors
 
 ENQUEUED_AT = "cartportal.enqueued_at"  # environ key: time.monotonic() when the request entered the queue
 
@@ -173,3 +174,12 @@ def shed_load(app: Callable, settings) -> LoadShedding:
         max_queue_seconds=settings.CARTPORTAL_WEB_MAX_QUEUE_SECONDS,
         retry_after_seconds=settings.CARTPORTAL_WEB_RETRY_AFTER_SECONDS,
     )
+
+
+def is_statement_timeout(error: BaseException) -> bool:
+    """The database cancelled a statement that ran past CARTPORTAL_STATEMENT_TIMEOUT_SECONDS (Django wraps
+    psycopg's QueryCanceled in its OperationalError)."""
+    return isinstance(error, pg_errors.QueryCanceled) or isinstance(error.__cause__, pg_errors.QueryCanceled)
+
+
+STATEMENT_TIMEOUT_MESSAGE = "The request took too long and was stopped. Please retry later."

@@ -93,6 +93,14 @@ DATABASES["default"]["ENGINE"] = "cartportal.db.backends.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_cartportal")}
+# A statement running longer than this many seconds is cancelled (0: no limit). gunicorn.conf.py sets 25 s for the web
+# workers unless it is given, so that a request does not outlive its client (a page or API call then answers 503);
+# Celery workers and commands run without a limit unless the environment sets one for them too.
+CARTPORTAL_STATEMENT_TIMEOUT_SECONDS = env.float("CARTPORTAL_STATEMENT_TIMEOUT_SECONDS", default=0)
+if CARTPORTAL_STATEMENT_TIMEOUT_SECONDS > 0:
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c statement_timeout={int(CARTPORTAL_STATEMENT_TIMEOUT_SECONDS * 1000)}"
+    )
 DATABASE_APP_ROLE = env.str("DATABASE_APP_ROLE", default=env.db_url_config(env.str("DATABASE_URL"))["USER"])
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

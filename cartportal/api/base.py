@@ -18,6 +18,7 @@ import io
 import json
 import logging
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
@@ -39,6 +40,7 @@ from cartportal.api.auth import (
     TokenScopePermission,
     token_of,
 )
+from cartportal.capacity import STATEMENT_TIMEOUT_MESSAGE, is_statement_timeout
 from cartportal.errors import AppError
 
 logger = logging.getLogger(__name__)
@@ -98,6 +100,11 @@ def exception_handler(exc, context):
         set_rollback()
         body = error_body(exc.status, exc.message, code=exc.code, fields=_flatten(exc.fields))
         return Response(body, status=exc.status)
+    if is_statement_timeout(exc):
+        set_rollback()
+        response = Response(error_body(503, STATEMENT_TIMEOUT_MESSAGE, code="unavailable"), status=503)
+        response["Retry-After"] = str(settings.CARTPORTAL_WEB_RETRY_AFTER_SECONDS)
+        return response
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail)

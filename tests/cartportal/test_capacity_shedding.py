@@ -148,3 +148,27 @@ def test_a_request_that_waited_longer_than_the_limit_in_the_queue_is_dropped_wit
     assert stale[0] == 503 and stale[1]["Retry-After"] == "3"
     assert fresh[0] == 200
     assert app.calls == ["/page"]
+
+
+@pytest.mark.django_db
+def test_a_statement_cancelled_by_the_timeout_answers_503_with_retry_after_on_pages_and_api(rf):
+    """CARTPORTAL_STATEMENT_TIMEOUT_SECONDS (gunicorn.conf.py sets it for web workers) cancels a long statement;
+    the request then answers 503 with Retry-After in the one error shape, not a 500."""
+    from django.db import OperationalError, connection, transaction
+
+    from cartportal.api.base import exception_handler
+    from cartportal.middleware import AppErrorMiddleware
+
+    with pytest.raises(OperationalError) as caught, transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL statement_timeout = 50")
+            cursor.execute("SELECT pg_sleep(5)")
+
+    api = exception_handler(caught.value, {"request": rf.get("/api/v1/customers/"), "view": None})
+    page = AppErrorMiddleware(lambda request: None).process_exception(rf.get("/segments/"), caught.value)
+    other = AppErrorMiddleware(lambda request: None).process_exception(rf.get("/segments/"), RuntimeError("x"))
+
+    assert api.status_code == 503 and api["Retry-After"] == "2"
+    assert api.data["error"]["code"] == "unavailable"
+    assert page.status_code == 503 and page["Retry-After"] == "2"
+    assert other is None  # anything else is still the server's error
