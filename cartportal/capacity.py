@@ -176,10 +176,21 @@ def shed_load(app: Callable, settings) -> LoadShedding:
     )
 
 
-def is_statement_timeout(error: BaseException) -> bool:
-    """The database cancelled a statement that ran past CARTPORTAL_STATEMENT_TIMEOUT_SECONDS (Django wraps
-    psycopg's QueryCanceled in its OperationalError)."""
-    return isinstance(error, pg_errors.QueryCanceled) or isinstance(error.__cause__, pg_errors.QueryCanceled)
+def database_unavailable(error: BaseException | None) -> str | None:
+    """Why a request cannot be served now when the database is the reason, else None: a statement cancelled by
+    CARTPORTAL_STATEMENT_TIMEOUT_SECONDS, or a database that is restarting or cannot be reached (Django wraps
+    psycopg's errors; SQLSTATE class 08 is a connection failure, 57 an operator intervention such as a shutdown)."""
+    if error is None:
+        return None
+    cause = error if isinstance(error, pg_errors.Error) else error.__cause__
+    if isinstance(cause, pg_errors.QueryCanceled):
+        return STATEMENT_TIMEOUT_MESSAGE
+    if isinstance(cause, (pg_errors.OperationalError, pg_errors.InterfaceError)):
+        state = cause.sqlstate or ""
+        if not state or state.startswith(("08", "57")):
+            return DATABASE_UNAVAILABLE_MESSAGE
+    return None
 
 
 STATEMENT_TIMEOUT_MESSAGE = "The request took too long and was stopped. Please retry later."
+DATABASE_UNAVAILABLE_MESSAGE = "The database is not available right now. Please retry in a moment."

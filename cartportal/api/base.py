@@ -17,6 +17,7 @@ import csv
 import io
 import json
 import logging
+import sys
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -40,7 +41,7 @@ from cartportal.api.auth import (
     TokenScopePermission,
     token_of,
 )
-from cartportal.capacity import STATEMENT_TIMEOUT_MESSAGE, is_statement_timeout
+from cartportal.capacity import database_unavailable
 from cartportal.errors import AppError
 
 logger = logging.getLogger(__name__)
@@ -100,9 +101,10 @@ def exception_handler(exc, context):
         set_rollback()
         body = error_body(exc.status, exc.message, code=exc.code, fields=_flatten(exc.fields))
         return Response(body, status=exc.status)
-    if is_statement_timeout(exc):
+    reason = database_unavailable(exc)
+    if reason:  # a statement timeout or a database outage: 503 with Retry-After, not a 500
         set_rollback()
-        response = Response(error_body(503, STATEMENT_TIMEOUT_MESSAGE, code="unavailable"), status=503)
+        response = Response(error_body(503, reason, code="unavailable"), status=503)
         response["Retry-After"] = str(settings.CARTPORTAL_WEB_RETRY_AFTER_SECONDS)
         return response
     if isinstance(exc, DjangoValidationError):
@@ -347,6 +349,11 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
+    reason = database_unavailable(sys.exc_info()[1])
+    if reason:  # the database is down (or a statement ran out of time) outside a view: 503, not a 500
+        from cartportal.pages.errors import unavailable
+
+        return unavailable(request, reason)
     if is_api_path(request.path):
         return json_server_error(request)
     from cartportal.pages.errors import server_error

@@ -13,6 +13,14 @@ import pytest
 from cartportal.capacity import ENQUEUED_AT, Lane, LoadShedding
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 class HoldingApp:
     """A WSGI app that holds `/hold` until released, answers everything else at once, and counts its calls."""
 
@@ -171,4 +179,37 @@ def test_a_statement_cancelled_by_the_timeout_answers_503_with_retry_after_on_pa
     assert api.status_code == 503 and api["Retry-After"] == "2"
     assert api.data["error"]["code"] == "unavailable"
     assert page.status_code == 503 and page["Retry-After"] == "2"
+    assert b"took too long" in page.content
     assert other is None  # anything else is still the server's error
+
+
+def test_a_database_that_cannot_be_reached_answers_503_with_retry_after_not_500(rf):
+    """A restarting or unreachable database (here: nothing listens on the port) surfaces as Django's
+    OperationalError, in a view or outside one (Django's 500 handler): both answer 503 with Retry-After."""
+    import psycopg
+    from django.db import OperationalError
+
+    from cartportal.api.base import handler500
+    from cartportal.middleware import AppErrorMiddleware
+
+    with pytest.raises(psycopg.OperationalError) as caught:
+        psycopg.connect(host="127.0.0.1", port=free_port(), dbname="x", user="x", connect_timeout=5)
+    wrapped = OperationalError(str(caught.value))
+    wrapped.__cause__ = caught.value
+
+    page = AppErrorMiddleware(lambda request: None).process_exception(rf.get("/healthz"), wrapped)
+    try:
+        raise wrapped
+    except OperationalError:
+        api = handler500(rf.get("/api/v1/customers/"))
+        other_page = handler500(rf.get("/segments/"))
+    try:
+        raise OperationalError("syntax error at or near")
+    except OperationalError:
+        genuine = handler500(rf.get("/segments/"))
+
+    assert page.status_code == 503 and page["Retry-After"] == "2"
+    assert b"database is not available" in page.content
+    assert api.status_code == 503 and json.loads(api.content)["error"]["code"] == "unavailable"
+    assert other_page.status_code == 503 and other_page["Retry-After"] == "2"
+    assert genuine.status_code == 500
