@@ -22,7 +22,7 @@ def _cores() -> int:
 
 
 _slots = (
-    _int("CARTPORTAL_WEB_SLOTS", 2) + _int("CARTPORTAL_WEB_HEALTH_SLOTS", 2) + _int("CARTPORTAL_WEB_STATIC_SLOTS", 4)
+    _int("CARTPORTAL_WEB_SLOTS", 1) + _int("CARTPORTAL_WEB_HEALTH_SLOTS", 2) + _int("CARTPORTAL_WEB_STATIC_SLOTS", 4)
 )
 
 # The web workers' requests end within the client's patience: a database statement is cancelled after 25 s (the

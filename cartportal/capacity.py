@@ -5,10 +5,11 @@ gunicorn's threaded worker accepts connections as long as it holds fewer than `w
 to its thread pool, whose queue has no bound: under overload, requests wait there (and then in the kernel's
 backlog) for tens of seconds and are served after the client has gone. So the worker runs more threads than
 Django may use at once (`gunicorn.conf.py`), and this WSGI middleware, outside Django, lets a request into Django
-only when it gets one of the process's slots within a short wait. Who cannot get one is answered 503 with
-Retry-After without touching the database; so is a request that already waited longer than the client would
-(`QueueTimedThreadWorker` stamps when a request entered the thread pool's queue). Lanes keep their own slots:
-`/healthz` is always served by a small lane of its own, static files by another, the rest shares the main lane.
+only when it gets one of the process's slots, after at most a short wait in a short queue. Who finds the queue
+full, or waits too long, is answered 503 with Retry-After without touching the database; so is a request that
+already waited longer than its client would (`QueueTimedThreadWorker` stamps when a request entered the thread
+pool's queue). Lanes keep their own slots: `/healthz` is always served by a small lane of its own, static files by
+another, the rest shares the main lane.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from psycopg import errors as pg_errors
 ENQUEUED_AT = "cartportal.enqueued_at"  # environ key: time.monotonic() when the request entered the queue
 
 HEALTH_WAIT_SECONDS = 1.0  # a health check waits this long for its lane: a monitor rather waits than sees a 503
+HEALTH_QUEUE = 8
 
 _queued = threading.local()
 
@@ -54,14 +56,18 @@ class QueueTimedThreadWorker(ThreadWorker):
 
 @dataclass
 class Lane:
-    """A number of requests a process serves at once; a request waits at most `wait` seconds for a slot."""
+    """A number of requests a process serves at once (`slots`). When they are busy, up to `queue` requests wait, each
+    at most `wait` seconds, for one to free up; a request that finds the queue full is turned away at once."""
 
     name: str
     slots: int
     wait: float
+    queue: int
     prefixes: tuple[str, ...] = ()
     exact: tuple[str, ...] = ()
     semaphore: threading.BoundedSemaphore = field(init=False, repr=False)
+    waiting: int = field(init=False, default=0)
+    _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         if self.slots < 1:
@@ -70,6 +76,20 @@ class Lane:
 
     def matches(self, path: str) -> bool:
         return path in self.exact or path.startswith(self.prefixes)
+
+    def enter(self) -> bool:
+        """Take a slot, waiting in the lane's queue when there is room in it; False when the request is to be shed."""
+        if self.semaphore.acquire(blocking=False):
+            return True
+        with self._lock:
+            if self.waiting >= self.queue:
+                return False
+            self.waiting += 1
+        try:
+            return self.semaphore.acquire(timeout=self.wait)
+        finally:
+            with self._lock:
+                self.waiting -= 1
 
 
 class LoadShedding:
@@ -99,7 +119,7 @@ class LoadShedding:
         enqueued_at = environ.get(ENQUEUED_AT)
         if enqueued_at is not None and time.monotonic() - enqueued_at > self.max_queue_seconds:
             return self.shed(environ, start_response, "The request waited too long in the queue.")
-        if not lane.semaphore.acquire(timeout=lane.wait):
+        if not lane.enter():
             return self.shed(environ, start_response, "The server is busy.")
         release = _Once(lane.semaphore.release)
         try:
@@ -161,16 +181,16 @@ class _ReleasingIterable:
 
 def shed_load(app: Callable, settings) -> LoadShedding:
     """The middleware configured from Django settings (`CARTPORTAL_WEB_*`, see README "Capacity")."""
-    wait = settings.CARTPORTAL_WEB_SLOT_WAIT_SECONDS
+    wait, queue = settings.CARTPORTAL_WEB_SLOT_WAIT_SECONDS, settings.CARTPORTAL_WEB_QUEUE
     health_wait = max(wait, HEALTH_WAIT_SECONDS)
     static = settings.STATIC_URL if settings.STATIC_URL.startswith("/") else "/" + settings.STATIC_URL
     return LoadShedding(
         app,
         lanes=[
-            Lane("health", settings.CARTPORTAL_WEB_HEALTH_SLOTS, health_wait, exact=("/healthz",)),
-            Lane("static", settings.CARTPORTAL_WEB_STATIC_SLOTS, wait, prefixes=(static,)),
+            Lane("health", settings.CARTPORTAL_WEB_HEALTH_SLOTS, health_wait, HEALTH_QUEUE, exact=("/healthz",)),
+            Lane("static", settings.CARTPORTAL_WEB_STATIC_SLOTS, wait, queue * 4, prefixes=(static,)),
         ],
-        default=Lane("main", settings.CARTPORTAL_WEB_SLOTS, wait),
+        default=Lane("main", settings.CARTPORTAL_WEB_SLOTS, wait, queue),
         max_queue_seconds=settings.CARTPORTAL_WEB_MAX_QUEUE_SECONDS,
         retry_after_seconds=settings.CARTPORTAL_WEB_RETRY_AFTER_SECONDS,
     )

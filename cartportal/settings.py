@@ -420,12 +420,17 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 
 # --- Capacity: load shedding in front of Django (cartportal/capacity.py; gunicorn.conf.py sizes the threads) ---
-# Requests one web process lets into Django at once; the others wait at most CARTPORTAL_WEB_SLOT_WAIT_SECONDS for a
-# slot, then are answered 503 with Retry-After. /healthz and static files have slots of their own.
-CARTPORTAL_WEB_SLOTS = env.int("CARTPORTAL_WEB_SLOTS", default=2)
+# Requests one web process lets into Django at once; the others are answered 503 with Retry-After (after a short
+# queue, below). /healthz and static files have slots of their own. One slot per process
+# (and one process per core) by default: a page is mostly Python holding the interpreter lock, so a second request in
+# the same process only slows both down (README, "Capacity and load shedding").
+CARTPORTAL_WEB_SLOTS = env.int("CARTPORTAL_WEB_SLOTS", default=1)
 CARTPORTAL_WEB_HEALTH_SLOTS = env.int("CARTPORTAL_WEB_HEALTH_SLOTS", default=2)
 CARTPORTAL_WEB_STATIC_SLOTS = env.int("CARTPORTAL_WEB_STATIC_SLOTS", default=4)
-CARTPORTAL_WEB_SLOT_WAIT_SECONDS = env.float("CARTPORTAL_WEB_SLOT_WAIT_SECONDS", default=0.1)
+# While the slot is busy, up to CARTPORTAL_WEB_QUEUE requests per process wait for it, each at most
+# CARTPORTAL_WEB_SLOT_WAIT_SECONDS; a request that finds the queue full is answered 503 at once.
+CARTPORTAL_WEB_QUEUE = env.int("CARTPORTAL_WEB_QUEUE", default=1)
+CARTPORTAL_WEB_SLOT_WAIT_SECONDS = env.float("CARTPORTAL_WEB_SLOT_WAIT_SECONDS", default=0.25)
 # A request that already waited this long in the server's queue is answered 503 at once (its client has likely gone).
 CARTPORTAL_WEB_MAX_QUEUE_SECONDS = env.float("CARTPORTAL_WEB_MAX_QUEUE_SECONDS", default=5.0)
 CARTPORTAL_WEB_RETRY_AFTER_SECONDS = env.int("CARTPORTAL_WEB_RETRY_AFTER_SECONDS", default=2)

@@ -41,11 +41,11 @@ class HoldingApp:
         return [b"ok"]
 
 
-def shedding(app, *, slots=1, wait=0.0, max_queue=5.0):
+def shedding(app, *, slots=1, wait=0.0, queue=0, max_queue=5.0):
     return LoadShedding(
         app,
-        lanes=[Lane("health", 1, wait, exact=("/healthz",)), Lane("static", 1, wait, prefixes=("/static/",))],
-        default=Lane("main", slots, wait),
+        lanes=[Lane("health", 1, wait, 0, exact=("/healthz",)), Lane("static", 1, wait, 0, prefixes=("/static/",))],
+        default=Lane("main", slots, wait, queue),
         max_queue_seconds=max_queue,
         retry_after_seconds=3,
     )
@@ -130,9 +130,9 @@ def test_an_exception_in_the_app_gives_the_slot_back():
     assert call(wsgi, "/page")[0] == 200
 
 
-def test_a_request_waits_for_a_slot_that_frees_up_within_the_wait():
+def test_a_request_waits_in_the_queue_for_a_slot_that_frees_up_within_the_wait():
     app = HoldingApp()
-    wsgi = shedding(app, wait=30)
+    wsgi = shedding(app, wait=30, queue=1)
     holder = threading.Thread(target=call, args=(wsgi, "/hold"))
     holder.start()
     assert app.entered.wait(30)
@@ -144,6 +144,30 @@ def test_a_request_waits_for_a_slot_that_frees_up_within_the_wait():
     waiter.join(30)
 
     assert answers == [200]
+
+
+def test_a_request_that_finds_the_queue_full_is_shed_at_once_however_long_the_wait():
+    app = HoldingApp()
+    wsgi = shedding(app, wait=30, queue=1)
+    holder = threading.Thread(target=call, args=(wsgi, "/hold"))
+    holder.start()
+    assert app.entered.wait(30)
+    answers = []
+    waiter = threading.Thread(target=lambda: answers.append(call(wsgi, "/page")[0]))
+    waiter.start()
+    deadline = time.monotonic() + 30
+    while wsgi.default.waiting < 1 and time.monotonic() < deadline:  # until the waiter is in the queue
+        time.sleep(0.01)
+
+    status, headers, _ = call(wsgi, "/third")  # the queue (1) is full: no 30 s wait for this one
+
+    app.release.set()
+    holder.join(30)
+    waiter.join(30)
+    assert status == 503 and headers["Retry-After"] == "3"
+    assert answers == [200]
+    assert "/third" not in app.calls
+    assert wsgi.default.waiting == 0
 
 
 def test_a_request_that_waited_longer_than_the_limit_in_the_queue_is_dropped_without_reaching_the_app():
