@@ -227,10 +227,11 @@ def wait_healthy(base: str, timeout: float) -> None:
     sys.exit(f"no answer from {base}/healthz within {timeout:.0f} s")
 
 
-def start_server(args) -> tuple[subprocess.Popen, str]:
+def start_server(args, debug: str) -> tuple[subprocess.Popen, str]:
     port = args.port or free_port()
     env = {
         **os.environ,
+        "DEBUG": debug,  # as ./run.sh would be run here (the bench's own Django set-up turns DEBUG on locally)
         "PORT": str(port),
         "GUNICORN_WORKERS": str(args.workers),
     }
@@ -463,6 +464,7 @@ def main() -> int:
     args = parser.parse_args()
     mix = {k: float(v) for k, v in (item.split("=") for item in args.mix.split(","))}
 
+    debug = os.environ.get("DEBUG", "0")
     setup_django()
     load_before = os.getloadavg()
     server = None
@@ -470,7 +472,7 @@ def main() -> int:
         base = args.url.rstrip("/")
         wait_healthy(base, 60)
     else:
-        server, base = start_server(args)
+        server, base = start_server(args, debug)
     try:
         target = prepare_target(base, args, mix)
         fault_at = args.duration / 4 if args.fault_at is None else args.fault_at
