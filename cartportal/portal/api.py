@@ -92,6 +92,17 @@ class CustomerViewSet(RegionScopedReadOnlyViewSet):
         )
         return Response(s.CustomerSerializer(customer, context=self._context_with([customer])).data)
 
+    @extend_schema(request=s.ErasureSerializer, responses=responses({200: s.CustomerSerializer}, 400, 401, 403, 404))
+    @action(detail=True, methods=["post"])
+    def erase(self, request, pk=None):
+        """Erase the customer's personal data (GDPR), as `manage.py erase_customer` does: personal fields, review
+        texts, quarantined raw rows and stored uploads that name them; their shop id is remembered as a keyed hash
+        so that no import creates them again. Audited; erasing an erased customer changes nothing."""
+        customer = self.get_object()
+        data = validated(s.ErasureSerializer, request.data)
+        customer = services.customer_erase(actor=request.user, customer=customer, reason=data["reason"])
+        return Response(s.CustomerSerializer(customer, context=self._context_with([customer])).data)
+
     @extend_schema(
         request=s.BulkConsentSerializer, responses=responses({200: s.BulkResultSerializer}, 400, 401, 403, 404)
     )
