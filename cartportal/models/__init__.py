@@ -12,6 +12,7 @@ from .commerce import (
     Session,
     SurveyResponse,
 )
+from .history import CustomerHistory
 from .ingest import QuarantinedRow
 from .jobs import JobRun
 from .regions import Region, RegionScopedQuerySet
@@ -21,6 +22,7 @@ __all__ = [
     "AuditEvent",
     "CartEvent",
     "Customer",
+    "CustomerHistory",
     "ErasedCustomer",
     "JobRun",
     "Order",
