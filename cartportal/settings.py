@@ -93,6 +93,14 @@ DATABASES["default"]["ENGINE"] = "cartportal.db.backends.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_cartportal")}
+# A statement running longer than this many seconds is cancelled (0: no limit). gunicorn.conf.py sets 25 s for the web
+# workers unless it is given, so that a request does not outlive its client (a page or API call then answers 503);
+# Celery workers and commands run without a limit unless the environment sets one for them too.
+CARTPORTAL_STATEMENT_TIMEOUT_SECONDS = env.float("CARTPORTAL_STATEMENT_TIMEOUT_SECONDS", default=0)
+if CARTPORTAL_STATEMENT_TIMEOUT_SECONDS > 0:
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c statement_timeout={int(CARTPORTAL_STATEMENT_TIMEOUT_SECONDS * 1000)}"
+    )
 DATABASE_APP_ROLE = env.str("DATABASE_APP_ROLE", default=env.db_url_config(env.str("DATABASE_URL"))["USER"])
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -455,3 +463,19 @@ AXES_COOLOFF_TIME = (lambda minutes: dt.timedelta(minutes=minutes) if minutes el
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+
+# --- Capacity: load shedding in front of Django (cartportal/capacity.py; gunicorn.conf.py sizes the threads) ---
+# Requests one web process lets into Django at once; the others are answered 503 with Retry-After (after a short
+# queue, below). /healthz and static files have slots of their own. One slot per process
+# (and one process per core) by default: a page is mostly Python holding the interpreter lock, so a second request in
+# the same process only slows both down (README, "Capacity and load shedding").
+CARTPORTAL_WEB_SLOTS = env.int("CARTPORTAL_WEB_SLOTS", default=1)
+CARTPORTAL_WEB_HEALTH_SLOTS = env.int("CARTPORTAL_WEB_HEALTH_SLOTS", default=2)
+CARTPORTAL_WEB_STATIC_SLOTS = env.int("CARTPORTAL_WEB_STATIC_SLOTS", default=4)
+# While the slot is busy, up to CARTPORTAL_WEB_QUEUE requests per process wait for it, each at most
+# CARTPORTAL_WEB_SLOT_WAIT_SECONDS; a request that finds the queue full is answered 503 at once.
+CARTPORTAL_WEB_QUEUE = env.int("CARTPORTAL_WEB_QUEUE", default=1)
+CARTPORTAL_WEB_SLOT_WAIT_SECONDS = env.float("CARTPORTAL_WEB_SLOT_WAIT_SECONDS", default=0.25)
+# A request that already waited this long in the server's queue is answered 503 at once (its client has likely gone).
+CARTPORTAL_WEB_MAX_QUEUE_SECONDS = env.float("CARTPORTAL_WEB_MAX_QUEUE_SECONDS", default=5.0)
+CARTPORTAL_WEB_RETRY_AFTER_SECONDS = env.int("CARTPORTAL_WEB_RETRY_AFTER_SECONDS", default=2)
