@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cartportal', '0008_product_unit_cost'),
+        ('cartportal', '0011_customer_history'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
