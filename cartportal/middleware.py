@@ -14,7 +14,9 @@ from django.http import JsonResponse
 from django.shortcuts import render
 
 from cartportal.audit import request_context
+from cartportal.capacity import database_unavailable
 from cartportal.errors import AppError
+from cartportal.pages.errors import unavailable
 
 
 class RequestIdMiddleware:
@@ -42,6 +44,9 @@ class AppErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
+        reason = database_unavailable(exception)  # a statement timeout or a database outage: 503, not a 500
+        if reason:
+            return unavailable(request, reason)
         if not isinstance(exception, AppError):
             return None
         template = self.TEMPLATES.get(exception.status, "400.html")

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 
 from cartportal.access import can, visible_regions
 from cartportal.pages.export import csv_response, wants_csv
-from cartportal.pages.filters import region_filter
+from cartportal.pages.filters import analysis_filter
 from cartportal.services import DomainError
 from interventions import assignment, audiences, fairness, killswitch, preview, selectors, services
 from interventions.catalogue import CATALOGUE
@@ -39,7 +39,7 @@ def _csv_rows(campaigns):
 
 @login_required
 def campaign_list(request):
-    rf = region_filter(request)
+    rf = analysis_filter(request)
     changeable = list(visible_regions(request.user, "change"))
     form = CampaignDraftForm(request.POST or None, regions=changeable)
     if request.method == "POST" and form.is_valid():
@@ -64,8 +64,11 @@ def campaign_list(request):
         else:
             return redirect("interventions:campaign", pk=campaign.pk)
     campaigns = selectors.campaigns_for(request.user, state=request.GET.get("state", "")).filter(
-        region_id__in=rf.region_ids
+        rf.period_q("created_at"), region_id__in=rf.region_ids
     )
+    if rf.segment:
+        campaigns = selectors.campaigns_targeting(campaigns, rf.segment)
+        rf.applied.add("segment")
     if wants_csv(request):
         return csv_response("campaigns.csv", CSV_HEADER, _csv_rows(campaigns))
     page = Paginator(campaigns, 25).get_page(request.GET.get("page"))
@@ -75,6 +78,7 @@ def campaign_list(request):
         {
             "page": page,
             "region_filter": rf,
+            "filters": rf,
             "form": form if changeable else None,
             "audience_choices": audiences.audience_choices(request.user, [r.pk for r in changeable]),
             "catalogue": CATALOGUE.values(),

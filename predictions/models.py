@@ -83,6 +83,9 @@ class ScoringRun(models.Model):
     job = models.ForeignKey(JobRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     region_ids = models.JSONField(null=True, blank=True, help_text="Regions scored; null = all")
     as_of = models.DateTimeField(null=True, blank=True, help_text="Feature cut-off of this run")
+    cut_off_now = models.BooleanField(
+        default=False, help_text="Scored at the time it started: features read from the per-customer order aggregates"
+    )
     chunk_count = models.PositiveIntegerField(default=0)
     expected_rows = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, default="")

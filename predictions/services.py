@@ -53,6 +53,7 @@ def rescore_start(
             job=job,
             region_ids=region_ids,
             as_of=as_of or timezone.now(),
+            cut_off_now=as_of is None,
             chunk_count=len(plan),
             expected_rows=sum(p[3] for p in plan),
         )

@@ -57,20 +57,38 @@ def quintile_sql(order_by: str, partition: str = "part") -> str:
     )
 
 
-def buyers_sql() -> str:
+def buyers_sql(*, from_history: bool = True) -> str:
     """Per-customer recency, frequency and net monetary value as of %(as_of)s, for customers in scope.
 
+    Customers whose every order is dated at or before %(as_of)s (all of them when the rebuild measures from the latest
+    order, as it does by default) are read from the per-customer order aggregates the database keeps
+    (cartportal_customerhistory); the others (a snapshot of an earlier month) from their orders up to %(as_of)s.
+    With from_history=False every customer is read from the orders (the two give the same rows).
     Expects the CTE `scope(id, region_id)` to be defined before it."""
-    return f"""
-    purchases AS (
+    from_orders = f"""
         SELECT o.customer_id, s.region_id,
             max(o.placed_at) FILTER (WHERE o.status NOT IN {STANDING}) AS last_purchase,
             count(*) FILTER (WHERE o.status NOT IN {STANDING}) AS frequency,
             coalesce(sum(CASE WHEN o.status NOT IN {STANDING} THEN o.total
                               WHEN o.total < 0 THEN o.total ELSE 0 END), 0)::numeric(16, 2) AS monetary
         FROM cartportal_order o JOIN scope s ON s.id = o.customer_id
-        WHERE o.placed_at <= %(as_of)s
-        GROUP BY o.customer_id, s.region_id
+        WHERE o.placed_at <= %(as_of)s {{only}}
+        GROUP BY o.customer_id, s.region_id"""
+    if not from_history:
+        purchases = from_orders.format(only="")
+    else:
+        purchases = f"""
+        SELECT h.customer_id, s.region_id, max(h.last_purchase_at) AS last_purchase,
+            sum(h.orders) AS frequency, coalesce(sum(h.net_spend), 0)::numeric(16, 2) AS monetary
+        FROM cartportal_customerhistory h JOIN scope s ON s.id = h.customer_id
+        WHERE NOT EXISTS (SELECT 1 FROM unsettled u WHERE u.customer_id = h.customer_id)
+        GROUP BY h.customer_id, s.region_id
+        UNION ALL {from_orders.format(only="AND o.customer_id IN (SELECT customer_id FROM unsettled)")}"""
+    return f"""
+    unsettled AS (
+        SELECT DISTINCT customer_id FROM cartportal_customerhistory WHERE last_order_at > %(as_of)s
+    ),
+    purchases AS ({purchases}
     ),
     buyers AS (
         SELECT p.customer_id, p.region_id, p.last_purchase, p.frequency, p.monetary,

@@ -12,8 +12,10 @@ from .commerce import (
     Session,
     SurveyResponse,
 )
+from .history import CustomerHistory
 from .ingest import QuarantinedRow
 from .jobs import JobRun
+from .preferences import UserPreference
 from .regions import Region, RegionScopedQuerySet
 from .tokens import PartnerToken
 
@@ -21,6 +23,7 @@ __all__ = [
     "AuditEvent",
     "CartEvent",
     "Customer",
+    "CustomerHistory",
     "ErasedCustomer",
     "JobRun",
     "Order",
@@ -35,4 +38,5 @@ __all__ = [
     "Seller",
     "Session",
     "SurveyResponse",
+    "UserPreference",
 ]

@@ -22,7 +22,7 @@ from cartportal.jobs import job_finished, job_progress
 
 from ..models import ModelVersion, Score, ScoringChunk, ScoringRun
 from ..registry import load_version
-from .features import customer_features
+from .features import current_customer_features, customer_features
 
 DEFAULT_CHUNK_SIZE = 100_000
 _SCORERS: dict[tuple[int, str], object] = {}
@@ -151,10 +151,24 @@ def _contributions_column(scores: pd.DataFrame) -> list[str]:
     return ["\\N" if item is None else _json_text(json.dumps(item, default=float)) for item in scores["contributions"]]
 
 
+def chunk_reader(scorer, *, current: bool):
+    """What reads a chunk's features for `scorer`. A scorer may read its own rows (the abandonment model: each
+    customer's latest session); by default it gets the customer features at the cut-off. A run "now" reads them from
+    the per-customer order aggregates (same numbers, no order history aggregated); a run at an earlier cut-off
+    (back-tests, training) from the orders before it."""
+    if current and hasattr(scorer, "current_chunk_features"):
+        return scorer.current_chunk_features
+    if hasattr(scorer, "chunk_features"):
+        return scorer.chunk_features
+    return current_customer_features if current else customer_features
+
+
 def score_chunk(chunk_id: int) -> str:
     """Score one chunk exactly once. Returns what happened: 'scored', 'already-done' or 'run-closed'."""
     with transaction.atomic():
-        chunk = ScoringChunk.objects.select_for_update().select_related("run").filter(pk=chunk_id).first()
+        # only the chunk's row: locking the run row too (select_related's default) would make every chunk of the
+        # run wait for the one in flight, so two workers would score one chunk at a time
+        chunk = ScoringChunk.objects.select_for_update(of=("self",)).select_related("run").filter(pk=chunk_id).first()
         if chunk is None or chunk.run.state not in (ScoringRun.State.PENDING, ScoringRun.State.RUNNING):
             return "run-closed"
         if chunk.done:
@@ -162,9 +176,7 @@ def score_chunk(chunk_id: int) -> str:
         run = chunk.run
         # the artifact is read only when this process has not loaded this version yet (scorer_for caches it)
         scorer = scorer_for(ModelVersion.objects.defer("artifact").get(pk=run.model_version_id))
-        # A scorer may read its own rows for a chunk (the abandonment model: each customer's latest session);
-        # by default it gets the customer features computed in the database at the cut-off.
-        read = getattr(scorer, "chunk_features", customer_features)
+        read = chunk_reader(scorer, current=run.cut_off_now)
         features = read(
             region_id=chunk.region_id, id_from=chunk.id_from, id_to=chunk.id_to, as_of=run.as_of or timezone.now()
         )

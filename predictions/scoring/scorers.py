@@ -98,6 +98,14 @@ class BTYDScorer:
         origin = region_data_end(region_id, as_of)
         return btyd_features(region_id=region_id, id_from=id_from, id_to=id_to, as_of=origin)
 
+    def current_chunk_features(self, *, region_id: int, id_from: int, id_to: int, as_of) -> pd.DataFrame:
+        """The same at a cut-off "now", read from the per-customer order aggregates."""
+        from .features import current_btyd_features
+        from .training import region_data_end
+
+        origin = region_data_end(region_id, as_of)
+        return current_btyd_features(region_id=region_id, id_from=id_from, id_to=id_to, as_of=origin, cut_off=as_of)
+
     def population_features(self, *, as_of) -> pd.DataFrame:
         """Every customer's features at ``as_of`` (drift compares two month-ends with them)."""
         from cartportal.models import Region
