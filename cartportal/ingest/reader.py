@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +49,7 @@ class TableFile:
     encoding: str
     delimiter: str
     chunks: Iterator[Chunk]
+    total_lines: int = 0  # lines of the file (rows of a workbook's sheet, header included): progress is line / this
 
 
 def open_table(
@@ -73,7 +76,8 @@ def open_csv_bytes(
     header = [h.strip() for h in next(csv.reader([header_text], delimiter=delimiter))]
     if len(header) < 2 and delimiter not in header_text:
         raise UnreadableFile("Could not find the columns: the header has a single column and no known delimiter.")
-    return TableFile(header, encoding, delimiter, _csv_chunks(lines, header, encoding, delimiter, chunk_rows))
+    chunks = _csv_chunks(lines, header, encoding, delimiter, chunk_rows)
+    return TableFile(header, encoding, delimiter, chunks, total_lines=len(lines))
 
 
 def detect_encoding(data: bytes) -> str:
@@ -276,7 +280,27 @@ def _open_xlsx(path: Path, chunk_rows: int) -> TableFile:
             yield chunk
         book.close()
 
-    return TableFile(header, "xlsx", ",", chunks())
+    return TableFile(header, "xlsx", ",", chunks(), total_lines=_xlsx_row_total(path, sheet))
+
+
+ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
+
+
+def _xlsx_row_total(path: Path, sheet) -> int:
+    """The rows of a sheet: the larger of its declared dimension (often missing or wrong, e.g. "A1") and the row
+    elements of its XML, counted while streaming the part out of the archive (cheap next to parsing it)."""
+    declared = sheet.max_row or 0
+    part = getattr(sheet, "_worksheet_path", None)
+    if not part:
+        return declared
+    counted, tail = 0, b""
+    with zipfile.ZipFile(path) as archive, archive.open(part) as source:
+        while block := source.read(1 << 20):
+            data = tail + block
+            # a tag that ends inside the carried-over tail was counted with the previous block
+            counted += sum(1 for match in ROW_TAG.finditer(data) if match.end() > len(tail))
+            tail = data[-64:]
+    return max(declared, counted)
 
 
 def _cell_text(value) -> str:
