@@ -114,10 +114,10 @@ MAX_RECORD_LINES = 50
 FAST_BLOCK = 10_000
 
 
-def _fast_block(lines, index, encoding, delimiter, width, chunk: Chunk) -> bool:
+def _fast_block(lines, index, encoding, delimiter, width, chunk: Chunk, size: int = FAST_BLOCK) -> bool:
     """A block of lines with no quote character that decodes cleanly splits by the delimiter directly
     (most exports); any other block goes through the careful path."""
-    block = lines[index : index + FAST_BLOCK]
+    block = lines[index : index + size]
     joined = b"".join(block)
     if b'"' in joined:
         return False
@@ -148,9 +148,10 @@ def _csv_chunks(lines, header, encoding, delimiter, chunk_rows) -> Iterator[Chun
     width = len(header)
     chunk = Chunk()
     index, total = 1, len(lines)
+    size = max(1, min(FAST_BLOCK, chunk_rows))  # a block never makes a chunk larger than asked for
     while index < total:
-        if index % FAST_BLOCK == 1 and _fast_block(lines, index, encoding, delimiter, width, chunk):
-            index = min(total, index + FAST_BLOCK)
+        if (index - 1) % size == 0 and _fast_block(lines, index, encoding, delimiter, width, chunk, size):
+            index = min(total, index + size)
             if len(chunk.lines) + len(chunk.problems) >= chunk_rows:
                 yield chunk
                 chunk = Chunk()

@@ -176,8 +176,8 @@ def imports_watchdog(*, actor, stall_seconds: int | None = None, max_attempts: i
                 _requeue(job, upload, actor, stall_seconds)
                 outcome["requeued"].append(job.pk)
                 continue
-        why = "no upload to resume from" if stored_upload(job_id) is None else f"{max_attempts} re-queues"
-        reason = f"no progress for {stall_seconds} s after {why}: the worker stopped or the database was unreachable"
+        why = "its upload is gone" if stored_upload(job_id) is None else f"re-queued {max_attempts} times already"
+        reason = f"no progress for {stall_seconds} s: the worker stopped or the database was unreachable; {why}"
         import_fail(job_id=job_id, actor=actor, reason=reason)
         outcome["failed"].append(job_id)
     return outcome
