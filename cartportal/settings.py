@@ -207,10 +207,11 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": crontab(minute=15, hour=4, day_of_month=1),
             "args": ("value",),
         },
+        # a run whose chunks stopped progressing for 5 minutes has its undone chunks sent again
         "predictions-resume-stalled-runs": {
             "task": "predictions.resume_stalled_runs",
-            "schedule": crontab(minute="*/15"),
-            "args": (900,),
+            "schedule": crontab(minute="*"),
+            "args": (300,),
         },
         # Old scores are deleted: the newest PREDICTIONS_KEEP_RUNS published runs of each kind are kept.
         "predictions-prune-runs": {
