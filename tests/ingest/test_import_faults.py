@@ -146,3 +146,36 @@ def test_the_database_gone_mid_import_ends_the_job_with_the_reason_and_what_was_
     assert second.state == JobRun.State.SUCCEEDED, second.error
     assert second.counts["loaded"] + second.counts["duplicates"] == ROWS
     assert Customer.objects.count() == Customer.objects.values("external_id").distinct().count() == ROWS
+
+
+def test_a_database_restart_mid_import_ends_the_job_within_the_bound(import_worker):
+    """The embedded server restarted (fast: every connection ended, the server down for a moment) while the worker
+    commits chunks. The job either fails with the reason at once, or, when the failure could not be recorded with
+    the server still down, is found by the watchdog and resumed after its last committed chunk."""
+    from cartportal import devservices
+
+    if not (devservices.DATA_DIR / "pg").is_dir():
+        pytest.skip("needs the embedded PostgreSQL, which the test restarts")
+    world = build_world()
+    data = customers_file()
+    job_id = upload(world, data)
+    wait(lambda: chunks_committed(job_id) >= 2, 120, "two committed chunks")
+    devservices.restart_postgres()
+    fault_at = time.monotonic()
+    connection.close()  # this test's own connection ended with the restart too
+
+    def end_or_watchdog():
+        imports_watchdog(actor=WATCHDOG, stall_seconds=15)
+        return ended(job_id)
+
+    job = wait(end_or_watchdog, BOUND_SECONDS, "the import to end")
+    assert time.monotonic() - fault_at < BOUND_SECONDS
+    audit = AuditEvent.objects.filter(action="data.import", object_id=str(job_id)).get()
+    assert audit.after["loaded"] == job.counts["loaded"] == Customer.objects.count()
+    if job.state == JobRun.State.FAILED:
+        assert job.error and audit.after["failed"] == job.error and job.counts["loaded"] < ROWS
+    else:
+        assert AuditEvent.objects.filter(action="data.import.requeued", object_id=str(job_id)).exists()
+        assert (job.counts["loaded"], job.counts["duplicates"]) == (ROWS, 0), job.counts
+        assert job.counts["resumed_from_line"] > 1
+    assert Customer.objects.values("external_id").distinct().count() == Customer.objects.count()
