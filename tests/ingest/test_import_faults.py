@@ -1,8 +1,8 @@
 """Faults during a real import: a file uploaded through the API, imported by a real Celery worker process on the real
-PostgreSQL and Redis, and then the worker is SIGKILLed, or its database connections are terminated (the "database
-gone" fault: `pg_terminate_backend` on the worker's connections, as restarting the shared test server would take
-every other connection of the suite with it). Each import ends succeeded or failed within the bound, with an audit
-row, and the database holds exactly what the job says it committed."""
+PostgreSQL and Redis, and then the worker is SIGKILLed, its database connections are terminated
+(`pg_terminate_backend` on the application role's connections), or the embedded PostgreSQL is restarted (fast mode:
+every connection ends, the server is down for a moment). Each import ends succeeded or failed within the bound, with
+an audit row, and the database holds exactly what the job says it committed."""
 
 from __future__ import annotations
 
