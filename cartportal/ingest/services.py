@@ -93,6 +93,7 @@ def import_fail(*, job_id: int, actor, reason: str) -> None:
             after=summary,
         )
         job_failed(job_id, message, counts=summary)
+        JobRun.objects.filter(pk=job_id).update(lease="ended")  # whoever still runs it commits no further chunk
     upload_delete(job_id)
 
 
@@ -120,12 +121,15 @@ def import_enqueue(*, actor, uploaded_file, options: ImportOptions) -> JobRun:
     `/api/v1/imports/<id>/` follow its progress. The kind and region are checked first (DomainError, no job)."""
     check_target(actor, options)
     job = import_create_job(actor=actor, options=options)
+    token = getattr(actor, "partner_token", None)
+    if token is not None:  # the worker narrows the user to the token's regions again, as the request did
+        job.parameters["partner_token"] = token.pk
     path = upload_path(job.pk, options.filename or getattr(uploaded_file, "name", "upload.csv"))
     with path.open("wb") as out:
         for part in uploaded_file.chunks():
             out.write(part)
     task_id = uuid.uuid4().hex
-    JobRun.objects.filter(pk=job.pk).update(task_id=task_id)
+    JobRun.objects.filter(pk=job.pk).update(task_id=task_id, parameters=job.parameters)
     job.task_id = task_id
     user_id = getattr(actor, "pk", None)
     transaction.on_commit(lambda: _send(job.pk, path.name, options, user_id, task_id))
@@ -136,6 +140,26 @@ def _send(job_id: int, upload_name: str, options: ImportOptions, user_id, task_i
     from .tasks import import_file_task
 
     import_file_task.apply_async((job_id, upload_name, json.dumps(asdict(options)), user_id), task_id=task_id)
+
+
+def import_actor(job: JobRun, user_id: int | None):
+    """Who a worker imports as: the user who started the import, narrowed to the API token's regions when a token
+    started it (None when that user or token no longer exists), or the import task itself when no user did."""
+    from django.contrib.auth import get_user_model
+
+    from cartportal.access import SystemActor
+    from cartportal.models import PartnerToken
+
+    if not user_id:
+        return SystemActor("task:import")
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    token_id = (job.parameters or {}).get("partner_token")
+    if user is not None and token_id is not None:
+        token = PartnerToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).first()
+        if token is None:
+            return None
+        user.partner_token = token
+    return user
 
 
 def import_claim(*, job_id: int, task_id: str) -> str | None:

@@ -18,23 +18,23 @@ from cartportal.models import JobRun
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
 def import_file_task(self, job_id: int, upload: str, options_json: str, user_id: int | None) -> dict:
-    from django.contrib.auth import get_user_model
-
-    from cartportal.access import SystemActor
     from cartportal.services import DomainError
 
     from .pipeline import ImportOptions, LeaseLost
-    from .services import import_claim, import_fail, import_run, upload_delete
+    from .services import import_actor, import_claim, import_fail, import_run, upload_delete
 
     lease = import_claim(job_id=job_id, task_id=self.request.id or "")
     if lease is None:
         return {"skipped": "the import ended or another task holds it"}
-    actor = get_user_model().objects.filter(pk=user_id).first() if user_id else SystemActor("task:import")
+    job = JobRun.objects.get(pk=job_id)
+    actor = import_actor(job, user_id)
+    if actor is None:
+        import_fail(job_id=job_id, actor="task:import", reason="the user or API token that started it is gone")
+        return {"error": "no actor"}
     path = Path(settings.CARTPORTAL_UPLOAD_DIR) / Path(upload).name  # only ever a file of the upload folder
     if not path.exists():
         import_fail(job_id=job_id, actor=actor, reason="its uploaded file is no longer stored")
         return {"error": "upload missing"}
-    job = JobRun.objects.get(pk=job_id)
     try:
         import_run(actor=actor, source=path, options=ImportOptions(**json.loads(options_json)), job=job, lease=lease)
     except LeaseLost:

@@ -144,3 +144,31 @@ def test_unknown_kind_and_read_only_token(world):
     )
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "permission_denied"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_file_imported_on_the_worker_keeps_the_tokens_regions(celery_worker_process):
+    """A token bound to region A, of a partner of A and B: the worker imports as that token, not as its user, so
+    the rows of B are refused as they would have been in the request."""
+    from cartportal import access
+    from cartportal.models import Customer, PartnerToken
+
+    world = build_world()
+    access.grant_region(world.partner, world.region_b, access.PARTNER)
+    key = PartnerToken.new_key()
+    token = PartnerToken.objects.create(
+        name="only-a",
+        user=world.partner,
+        scopes=["read", "write"],
+        key_prefix=key[:10],
+        key_hash=PartnerToken.hash_key(key),
+    )
+    token.regions.set([world.region_a])
+    client = client_for(token=key)
+    data = f"customer_id,name,region\nC1,Ann,{world.region_a.code}\nC2,Bob,{world.region_b.code}\n".encode()
+    response = client.post("/api/v1/imports/customers/", {"file": SimpleUploadedFile("c.csv", data)})
+    assert response.status_code == 202, response.content
+    body = wait_until_ended(client, response.json()["status_url"])
+    assert body["state"] == "succeeded", body["error"]
+    assert (body["counts"]["loaded"], body["counts"]["by_code"]) == (1, {"region_forbidden": 1})
+    assert list(Customer.objects.values_list("external_id", flat=True)) == ["C1"]
