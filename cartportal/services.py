@@ -7,20 +7,30 @@ from django.utils import timezone
 
 from cartportal.access import ensure_can, is_system
 from cartportal.audit import record
+from cartportal.erasure import Person, erasure_key_hash, redact_quarantine, redact_uploads
 from cartportal.errors import DomainError, Forbidden  # noqa: F401  (raised and caught under this name by the apps)
-from cartportal.models import Customer, PartnerToken, Review
+from cartportal.models import Customer, ErasedCustomer, PartnerToken, Review
 
 PERSONAL_FIELDS = ("name", "email", "age_band", "gender")
 
 
 def customer_erase(*, actor, customer: Customer, reason: str = "GDPR erasure request") -> Customer:
     """Remove a customer's personal data everywhere; keep the row (pseudonymous) so aggregates,
-    scores and the audit chain stay consistent. Consent is withdrawn so no later step uses them."""
+    scores and the audit chain stay consistent. Consent is withdrawn so no later step uses them.
+
+    Beyond the row: their shop id is remembered as a keyed hash so that no import creates them again, the
+    quarantined raw rows that name them are redacted, and so are the uploads still on disk (cartportal/erasure.py).
+    """
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
         ensure_can(actor, "change", customer.region_id, what="customer")
         if customer.erased_at is not None:
             return customer
+        person = Person(customer.external_id, customer.email, customer.name)
+        ErasedCustomer.objects.get_or_create(
+            key_hash=erasure_key_hash(customer.external_id),
+            defaults={"region_id": customer.region_id, "erased_at": timezone.now()},
+        )
         for field in PERSONAL_FIELDS:
             setattr(customer, field, "")
         customer.external_id = f"erased-{customer.pk}"
@@ -29,6 +39,7 @@ def customer_erase(*, actor, customer: Customer, reason: str = "GDPR erasure req
         customer.erased_at = timezone.now()
         customer.save()
         Review.objects.filter(customer=customer).update(title="", text="")
+        redacted = {"quarantined_rows_redacted": redact_quarantine(person), **redact_uploads(person)}
         ensure_can(actor, "change", customer.region_id, what="customer")
         record(
             actor=actor,
@@ -36,7 +47,7 @@ def customer_erase(*, actor, customer: Customer, reason: str = "GDPR erasure req
             object_type="customer",
             object_id=customer.pk,
             region_code=customer.region.code,
-            after={"erased_fields": [*PERSONAL_FIELDS, "external_id", "review_text"]},
+            after={"erased_fields": [*PERSONAL_FIELDS, "external_id", "review_text"], **redacted},
             reason=reason,
         )
     return customer

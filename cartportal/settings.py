@@ -408,6 +408,31 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
 }
 
+# --- Audit anchors ----------------------------------------------------------------------------------------------
+# The audit chain's head is appended to this file every CARTPORTAL_AUDIT_ANCHOR_SECONDS, and verify_audit checks
+# the chain against every line (cartportal/audit/anchors.py). Keep it where the database's administrators cannot
+# write; an empty value turns anchoring off.
+CARTPORTAL_AUDIT_ANCHOR_FILE = env.str(
+    "CARTPORTAL_AUDIT_ANCHOR_FILE",
+    default=str(Path(env.str("CARTPORTAL_STATE_DIR", default=str(BASE_DIR / ".data"))) / "audit-anchors.jsonl"),
+)
+CARTPORTAL_AUDIT_ANCHOR_SECONDS = env.int("CARTPORTAL_AUDIT_ANCHOR_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE["audit-anchor"] = {
+    "task": "cartportal.audit_anchor",
+    "schedule": float(CARTPORTAL_AUDIT_ANCHOR_SECONDS),
+    "args": (),
+}
+
+# --- Model artifacts ----------------------------------------------------------------------------------------------
+# Key of the HMAC that signs every model artifact (checked before it is unpickled); empty: derived from SECRET_KEY.
+# Changing it (or SECRET_KEY without it) makes every stored model refuse to load until models are retrained.
+CARTPORTAL_ARTIFACT_KEY = env.str("CARTPORTAL_ARTIFACT_KEY", default="")
+
+# --- Erasure -------------------------------------------------------------------------------------------------------
+# Key of the hash under which an erased customer's shop id is remembered (so an import does not recreate them);
+# empty: derived from SECRET_KEY. Set it before rotating SECRET_KEY, or erased customers could be imported again.
+CARTPORTAL_ERASURE_KEY = env.str("CARTPORTAL_ERASURE_KEY", default="")
+
 # --- Input limits and web hardening ---------------------------------------------------------------------
 # Rules per audience: each is evaluated over the whole universe and listed with every audience of the region.
 CARTPORTAL_AUDIENCE_MAX_RULES = env.int("CARTPORTAL_AUDIENCE_MAX_RULES", default=50)

@@ -38,6 +38,12 @@ class ModelVersion(models.Model):
     )
     artifact = models.BinaryField()
     checksum = models.CharField(max_length=64, help_text="sha256 of the artifact")
+    signature = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="HMAC-SHA256 of the version's id, kind and artifact with the artifact key (checked before loading)",
+    )
     card = models.JSONField(default=dict, blank=True, help_text="Intended use, data, limitations")
     trained_by = models.CharField(max_length=120, blank=True, default="")
     refusal_reason = models.TextField(

@@ -10,13 +10,21 @@ Second gate: a candidate is compared with the active version of its kind on the 
 a candidate measured on a different holdout is never promoted over an active version, because the two
 numbers would not be comparable. Rollback re-activates the most recently retired version in one action.
 Every change is audited inside its transaction.
+
+Artifacts are pickles, and unpickling runs code, while the application's database role may write the table. So
+each artifact is signed (HMAC-SHA256 of the version's id, kind and bytes) with a key the database never sees
+(`CARTPORTAL_ARTIFACT_KEY`, else derived from `SECRET_KEY`), and `load_version` checks the signature before it
+unpickles anything: an unsigned or altered artifact is refused (ArtifactCorrupted) and never unpickled.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import logging
 import pickle
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -41,7 +49,10 @@ class RegistryError(AppError):
 
 
 class ArtifactCorrupted(RegistryError):
-    """The stored artifact no longer matches its checksum."""
+    """The stored artifact is unsigned or no longer matches its signature or checksum: it is not loaded."""
+
+
+log = logging.getLogger(__name__)
 
 
 def serialise(model_object) -> bytes:
@@ -50,6 +61,19 @@ def serialise(model_object) -> bytes:
 
 def checksum_of(artifact: bytes) -> str:
     return hashlib.sha256(artifact).hexdigest()
+
+
+def _artifact_key() -> bytes:
+    configured = getattr(settings, "CARTPORTAL_ARTIFACT_KEY", "")
+    if configured:
+        return configured.encode()
+    return hashlib.sha256(b"cartportal model artifact signing\0" + settings.SECRET_KEY.encode()).digest()
+
+
+def artifact_signature(version_id: int, kind: str, artifact: bytes) -> str:
+    """HMAC-SHA256 over the version's id and kind and the artifact, so that no artifact moves to another version."""
+    message = f"cartportal-model-artifact:{version_id}:{kind}:".encode() + bytes(artifact)
+    return hmac.new(_artifact_key(), message, hashlib.sha256).hexdigest()
 
 
 def register_candidate(
@@ -84,6 +108,8 @@ def register_candidate(
             card=dict(card or {}),
             trained_by=actor_label(actor),
         )
+        version.signature = artifact_signature(version.pk, kind, artifact)
+        version.save(update_fields=["signature"])
         record(
             actor=actor,
             action="model.registered",
@@ -270,10 +296,23 @@ def _activate(*, actor, version: ModelVersion, previous: ModelVersion | None, ac
 
 
 def load_version(version: ModelVersion):
+    """The model object of `version`, unpickled only after its signature and checksum are verified."""
     artifact = bytes(version.artifact)
+    if not version.signature:
+        _refuse(version, "its artifact is not signed")
+    if not hmac.compare_digest(artifact_signature(version.pk, version.kind, artifact), version.signature):
+        _refuse(
+            version,
+            "its artifact does not match its signature (changed outside the registry, or signed with another key)",
+        )
     if checksum_of(artifact) != version.checksum:
-        raise ArtifactCorrupted(f"Model version {version.pk}: artifact does not match its checksum; refusing to load.")
-    return pickle.loads(artifact)  # only ever artifacts this registry wrote, checksum verified
+        _refuse(version, "its artifact does not match its checksum")
+    return pickle.loads(artifact)  # signed by this registry with a key the database never holds
+
+
+def _refuse(version: ModelVersion, why: str):
+    log.error("model version %s (%s) refused: %s", version.pk, version.kind, why)
+    raise ArtifactCorrupted(f"Model version {version.pk} ({version.kind}): {why}; refusing to load it.")
 
 
 def load_active_version(kind: str):

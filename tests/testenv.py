@@ -19,6 +19,8 @@ os.environ.setdefault("CACHE_KEY_PREFIX", f"cp-test-{uuid.uuid4().hex[:8]}:")
 # A test shop is tiny: its rollups always follow new data in the request, however loaded the machine is (the
 # refresh-by-task path of large shops is tested by setting this to 0).
 os.environ.setdefault("PORTAL_ROLLUP_SYNC_SECONDS", "60")
+# The suite empties the audit table between tests, so anchors are off unless a test points them at its own file.
+os.environ.setdefault("CARTPORTAL_AUDIT_ANCHOR_FILE", "")
 
 from cartportal.devservices import ensure_env  # noqa: E402
 

@@ -345,3 +345,10 @@ def handler500(request):
     from cartportal.pages.errors import server_error
 
     return server_error(request)
+
+
+def validated(serializer_class, data) -> dict:
+    """The request body checked by a serializer; a bad body raises the 400 of the one error shape."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

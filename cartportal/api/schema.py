@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 
@@ -38,3 +39,25 @@ class ErrorSerializer(serializers.Serializer):
     """Every error of the API has this body."""
 
     error = ErrorDetailSerializer()
+
+
+# The error answers every endpoint may give, in the one error shape, for the OpenAPI document.
+ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="Invalid input"),
+    401: OpenApiResponse(ErrorSerializer, description="Not authenticated"),
+    403: OpenApiResponse(ErrorSerializer, description="Token scope or role missing"),
+    404: OpenApiResponse(ErrorSerializer, description="Missing, or in a region the caller may not see"),
+    409: OpenApiResponse(ErrorSerializer, description="Not possible in the current state"),
+    429: OpenApiResponse(ErrorSerializer, description="Throttled"),
+    503: OpenApiResponse(ErrorSerializer, description="Not available yet"),
+}
+
+
+def responses(ok: dict, *codes: int, conflict: str | None = None) -> dict:
+    """An endpoint's documented answers: its success responses plus the listed error codes (``conflict`` says what a
+    409 means for this resource)."""
+    out = {code: ERRORS[code] for code in codes}
+    if conflict and 409 in codes:
+        out[409] = OpenApiResponse(ErrorSerializer, description=conflict)
+    out.update(ok)
+    return out

@@ -93,6 +93,10 @@ class ConsentSerializer(serializers.Serializer):
         return attrs
 
 
+class ErasureSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="GDPR erasure request")
+
+
 class BulkConsentSerializer(ConsentSerializer):
     ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=1000)
 

@@ -5,7 +5,7 @@ region scope; writes call services."""
 from __future__ import annotations
 
 import django_filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, viewsets
 
 from cartportal import selectors
@@ -17,24 +17,8 @@ from cartportal.api.base import (
     HasRole,
     RegionScopedReadOnlyViewSet,
 )
-from cartportal.api.schema import ErrorSerializer
+from cartportal.api.schema import responses
 from cartportal.models import AuditEvent, JobRun, Region
-
-ERRORS = {
-    400: OpenApiResponse(ErrorSerializer, description="Invalid input"),
-    401: OpenApiResponse(ErrorSerializer, description="Not authenticated"),
-    403: OpenApiResponse(ErrorSerializer, description="Token scope or role missing"),
-    404: OpenApiResponse(ErrorSerializer, description="Missing, or in a region the caller may not see"),
-    409: OpenApiResponse(ErrorSerializer, description="Not possible in the current state"),
-    429: OpenApiResponse(ErrorSerializer, description="Throttled"),
-    503: OpenApiResponse(ErrorSerializer, description="Not available yet"),
-}
-
-
-def _responses(ok, *codes):
-    out = {code: ERRORS[code] for code in codes}
-    out.update(ok)
-    return out
 
 
 # --- Regions -------------------------------------------------------------------------------------------
@@ -46,7 +30,7 @@ class RegionFilter(django_filters.FilterSet):
         fields = ["region", "code"]
 
 
-@extend_schema(responses=_responses({200: s.RegionSerializer}, 401, 403, 404, 429))
+@extend_schema(responses=responses({200: s.RegionSerializer}, 401, 403, 404, 429))
 class RegionViewSet(CsvExportMixin, viewsets.ReadOnlyModelViewSet):
     """The regions the caller may see (a token: the regions it is bound to)."""
 
@@ -68,12 +52,6 @@ class RegionViewSet(CsvExportMixin, viewsets.ReadOnlyModelViewSet):
         return super().get_object()
 
 
-def _valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 # --- Jobs and import batches ---------------------------------------------------------------------------
 class JobFilter(django_filters.FilterSet):
     kind = django_filters.CharFilter()
@@ -85,7 +63,7 @@ class JobFilter(django_filters.FilterSet):
         fields = ["kind", "state", "region"]
 
 
-@extend_schema(responses=_responses({200: s.JobSerializer}, 401, 403, 404, 429))
+@extend_schema(responses=responses({200: s.JobSerializer}, 401, 403, 404, 429))
 class JobViewSet(RegionScopedReadOnlyViewSet):
     """Long-running work (imports, retrains, rescoring, segment rebuilds) and its progress."""
 
@@ -112,7 +90,7 @@ class AuditFilter(django_filters.FilterSet):
         fields = ["action", "actor", "region", "object_type", "object_id"]
 
 
-@extend_schema(responses=_responses({200: s.AuditEventSerializer}, 401, 403, 404, 429))
+@extend_schema(responses=responses({200: s.AuditEventSerializer}, 401, 403, 404, 429))
 class AuditEventViewSet(CsvExportMixin, viewsets.ReadOnlyModelViewSet):
     """The append-only audit trail; Compliance only."""
 

@@ -131,7 +131,11 @@ def import_detail(request, job_id: int):
             "code": code,
             "quality": selectors.quality_for_job(request.user, job),
             "codes": sorted((counts.get("by_code") or {}).items()),
-            "summary": [(k, counts.get(k)) for k in ("read", "loaded", "cancellations", "quarantined", "duplicates")],
+            "summary": [
+                (k, counts.get(k))
+                for k in ("read", "loaded", "cancellations", "quarantined", "duplicates", "erased_skipped")
+                if k != "erased_skipped" or counts.get(k)
+            ],
         },
     )
 

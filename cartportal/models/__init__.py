@@ -2,6 +2,7 @@ from .audit import AuditEvent
 from .commerce import (
     CartEvent,
     Customer,
+    ErasedCustomer,
     Order,
     OrderLine,
     Payment,
@@ -20,6 +21,7 @@ __all__ = [
     "AuditEvent",
     "CartEvent",
     "Customer",
+    "ErasedCustomer",
     "JobRun",
     "Order",
     "OrderLine",

@@ -47,6 +47,17 @@ class Customer(models.Model):
         return f"customer:{self.pk}"
 
 
+class ErasedCustomer(models.Model):
+    """An erased customer's shop id, remembered only as a keyed hash (cartportal/erasure.py), so that an import of
+    the same rows does not create them again."""
+
+    key_hash = models.CharField(max_length=64, unique=True, help_text="HMAC-SHA256 of the shop's customer id")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    erased_at = models.DateTimeField()
+
+    objects = RegionScopedQuerySet.as_manager()
+
+
 class Product(models.Model):
     sku = models.CharField(max_length=64, unique=True)
     name = models.CharField(max_length=300, blank=True, default="")

@@ -16,8 +16,8 @@ from rest_framework.views import APIView
 from cartportal import services
 from cartportal.access import Scope, can, record_denied
 from cartportal.api import serializers as s
-from cartportal.api.base import DEFAULT_PERMISSIONS, RegionScopedReadOnlyViewSet, error_body
-from cartportal.api.views import _responses, _valid
+from cartportal.api.base import DEFAULT_PERMISSIONS, RegionScopedReadOnlyViewSet, error_body, validated
+from cartportal.api.schema import responses
 from cartportal.models import Customer
 from cartportal.portal.customer_insights import customer_insights, risk_lookup, score_live_cart
 from predictions.recommend.selectors import bought_together_for_cart
@@ -35,7 +35,7 @@ class CustomerFilter(django_filters.FilterSet):
         fields = ["region", "external_id", "consent_marketing", "erased"]
 
 
-@extend_schema(responses=_responses({200: s.CustomerSerializer}, 401, 403, 404, 429))
+@extend_schema(responses=responses({200: s.CustomerSerializer}, 401, 403, 404, 429))
 class CustomerViewSet(RegionScopedReadOnlyViewSet):
     """Customers of the caller's regions with abandonment risk, value forecast, segments and a plain-words
     explanation (null while no published score exists). Personal fields are never part of the API."""
@@ -62,7 +62,7 @@ class CustomerViewSet(RegionScopedReadOnlyViewSet):
         customer = self.get_object()
         return Response(s.CustomerSerializer(customer, context=self._context_with([customer])).data)
 
-    @extend_schema(responses=_responses({200: s.CustomerRiskSerializer}, 401, 403, 404, 429))
+    @extend_schema(responses=responses({200: s.CustomerRiskSerializer}, 401, 403, 404, 429))
     @action(detail=True, methods=["get"])
     def risk(self, request, pk=None):
         """The customer's current abandonment risk and its explanation (a fast lookup)."""
@@ -77,13 +77,13 @@ class CustomerViewSet(RegionScopedReadOnlyViewSet):
         return Response(found)
 
     @extend_schema(
-        request=s.ConsentSerializer, responses=_responses({200: s.CustomerSerializer}, 400, 401, 403, 404, 409)
+        request=s.ConsentSerializer, responses=responses({200: s.CustomerSerializer}, 400, 401, 403, 404, 409)
     )
     @action(detail=True, methods=["post"])
     def consent(self, request, pk=None):
         """Record a consent change for one customer (audited)."""
         customer = self.get_object()
-        data = _valid(s.ConsentSerializer, request.data)
+        data = validated(s.ConsentSerializer, request.data)
         customer = services.customer_set_consent(
             actor=request.user,
             customer=customer,
@@ -92,14 +92,25 @@ class CustomerViewSet(RegionScopedReadOnlyViewSet):
         )
         return Response(s.CustomerSerializer(customer, context=self._context_with([customer])).data)
 
+    @extend_schema(request=s.ErasureSerializer, responses=responses({200: s.CustomerSerializer}, 400, 401, 403, 404))
+    @action(detail=True, methods=["post"])
+    def erase(self, request, pk=None):
+        """Erase the customer's personal data (GDPR), as `manage.py erase_customer` does: personal fields, review
+        texts, quarantined raw rows and stored uploads that name them; their shop id is remembered as a keyed hash
+        so that no import creates them again. Audited; erasing an erased customer changes nothing."""
+        customer = self.get_object()
+        data = validated(s.ErasureSerializer, request.data)
+        customer = services.customer_erase(actor=request.user, customer=customer, reason=data["reason"])
+        return Response(s.CustomerSerializer(customer, context=self._context_with([customer])).data)
+
     @extend_schema(
-        request=s.BulkConsentSerializer, responses=_responses({200: s.BulkResultSerializer}, 400, 401, 403, 404)
+        request=s.BulkConsentSerializer, responses=responses({200: s.BulkResultSerializer}, 400, 401, 403, 404)
     )
     @action(detail=False, methods=["post"], url_path="bulk-consent")
     def bulk_consent(self, request):
         """Consent change for many customers at once: all or nothing. When any id is missing or outside the
         caller's regions, nothing changes and the answer is 404 listing those ids (missing and foreign alike)."""
-        data = _valid(s.BulkConsentSerializer, request.data)
+        data = validated(s.BulkConsentSerializer, request.data)
         ids = sorted(set(data["ids"]))
         with transaction.atomic():
             customers = list(self.get_queryset().select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk"))
@@ -132,10 +143,10 @@ class LiveSessionScoreView(APIView):
     @extend_schema(
         deprecated=True,
         request=s.LiveSessionSerializer,
-        responses=_responses({200: s.LiveScoreSerializer}, 503, 400, 401, 403, 429),
+        responses=responses({200: s.LiveScoreSerializer}, 503, 400, 401, 403, 429),
     )
     def post(self, request):
-        data = dict(_valid(s.LiveSessionSerializer, request.data))
+        data = dict(validated(s.LiveSessionSerializer, request.data))
         region = data.pop("region")
         if not can(request.user, "view", region.pk):
             raise exceptions.ValidationError({"region": ["Unknown region."]})
@@ -154,10 +165,10 @@ class LiveCartScoreView(APIView):
     read_only_post = True
 
     @extend_schema(
-        request=s.LiveCartSerializer, responses=_responses({200: s.LiveCartScoreSerializer}, 503, 400, 401, 403, 429)
+        request=s.LiveCartSerializer, responses=responses({200: s.LiveCartScoreSerializer}, 503, 400, 401, 403, 429)
     )
     def post(self, request):
-        data = dict(_valid(s.LiveCartSerializer, request.data))
+        data = dict(validated(s.LiveCartSerializer, request.data))
         region = data.pop("region")
         if not can(request.user, "view", region.pk):
             raise exceptions.ValidationError({"region": ["Unknown region."]})

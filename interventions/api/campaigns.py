@@ -4,17 +4,18 @@ service of interventions.services; the rules (who may approve, which state follo
 
 from __future__ import annotations
 
+from functools import partial
+
 import django_filters
 from django.db import transaction
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from cartportal.access import can, record_denied
-from cartportal.api.base import RegionScopedViewSetMixin, error_response
-from cartportal.api.schema import ErrorSerializer
-from cartportal.api.views import ERRORS, _valid
+from cartportal.api.base import RegionScopedViewSetMixin, error_response, validated
+from cartportal.api.schema import responses
 from cartportal.models import Customer
 from interventions import selectors, services
 from interventions.audiences import KINDS, parse_audience
@@ -25,11 +26,7 @@ from segments import selectors as segment_selectors
 from segments.services import changeable_region_or_404
 
 MAX_OUTCOMES = 10_000
-RESPONSES = {**ERRORS, 409: OpenApiResponse(ErrorSerializer, description="Not possible in the campaign's state")}
-
-
-def _responses(ok: dict, *codes: int) -> dict:
-    return {**{code: RESPONSES[code] for code in codes}, **ok}
+answers = partial(responses, conflict="Not possible in the campaign's state")
 
 
 # --- Serializers ---------------------------------------------------------------------------------------
@@ -230,12 +227,12 @@ class CampaignFilter(django_filters.FilterSet):
 def _transition_doc(summary: str, *codes: int):
     return extend_schema(
         request=TransitionSerializer,
-        responses=_responses({200: CampaignSerializer}, *codes),
+        responses=answers({200: CampaignSerializer}, *codes),
         summary=f"{summary} (audited with the reason given)",
     )
 
 
-@extend_schema(responses=_responses({200: CampaignSerializer}, 401, 403, 404, 429))
+@extend_schema(responses=answers({200: CampaignSerializer}, 401, 403, 404, 429))
 class CampaignViewSet(RegionScopedViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Campaigns of the caller's regions. Approving and rejecting need the approve right on the campaign's region
     (an executive's decision is recorded as an override); the other steps need the change right."""
@@ -255,7 +252,7 @@ class CampaignViewSet(RegionScopedViewSetMixin, mixins.ListModelMixin, viewsets.
     def _fresh(self, campaign: Campaign) -> Campaign:
         return self.get_queryset().get(pk=campaign.pk)
 
-    @extend_schema(responses=_responses({200: CampaignDetailSerializer}, 401, 403, 404, 429))
+    @extend_schema(responses=answers({200: CampaignDetailSerializer}, 401, 403, 404, 429))
     def retrieve(self, request, *args, **kwargs):
         campaign = self.get_object()
         context = {**self.get_serializer_context(), "arms": selectors.arm_summary(campaign)}
@@ -264,11 +261,11 @@ class CampaignViewSet(RegionScopedViewSetMixin, mixins.ListModelMixin, viewsets.
 
     @extend_schema(
         request=CampaignCreateSerializer,
-        responses=_responses({201: CampaignSerializer}, 400, 401, 403, 404, 429),
+        responses=answers({201: CampaignSerializer}, 400, 401, 403, 404, 429),
         summary="Draft a campaign in a region the caller may change",
     )
     def create(self, request, *args, **kwargs):
-        data = dict(_valid(CampaignCreateSerializer, request.data))
+        data = dict(validated(CampaignCreateSerializer, request.data))
         region = changeable_region_or_404(request.user, data.pop("region"))
         audience_id, segment = data.pop("audience_id", None), data.pop("audience_segment", "")
         kind, ref = data.get("audience_kind", ""), data["audience_ref"]
@@ -300,7 +297,7 @@ class CampaignViewSet(RegionScopedViewSetMixin, mixins.ListModelMixin, viewsets.
                 request.user, action=needed, what="campaign", object_id=str(campaign.pk), region_id=campaign.region_id
             )
             raise exceptions.PermissionDenied(f"You may not {verb} campaigns of region {campaign.region.code}.")
-        reason = _valid(TransitionSerializer, request.data)["reason"].strip()
+        reason = validated(TransitionSerializer, request.data)["reason"].strip()
         campaign = services.campaign_transition(actor=request.user, campaign_id=campaign.pk, action=verb, reason=reason)
         return Response(CampaignSerializer(self._fresh(campaign)).data)
 
@@ -335,7 +332,7 @@ class CampaignViewSet(RegionScopedViewSetMixin, mixins.ListModelMixin, viewsets.
         return self._transition(request, "complete")
 
     @extend_schema(
-        responses=_responses({200: AssignmentSerializer(many=True)}, 401, 403, 404, 409, 429),
+        responses=answers({200: AssignmentSerializer(many=True)}, 401, 403, 404, 409, 429),
         summary="The treated assignments to deliver: customer, arm, rendered message, propensity (paginated, CSV)",
     )
     @action(detail=True, methods=["get"])
@@ -351,7 +348,7 @@ class CampaignViewSet(RegionScopedViewSetMixin, mixins.ListModelMixin, viewsets.
 
     @extend_schema(
         request=OutcomeBatchSerializer,
-        responses=_responses({200: OutcomeResultSerializer}, 400, 401, 403, 404, 429),
+        responses=answers({200: OutcomeResultSerializer}, 400, 401, 403, 404, 429),
         summary="Write back outcomes of assigned customers: all or nothing",
     )
     @action(detail=True, methods=["post"])
@@ -364,7 +361,7 @@ class CampaignViewSet(RegionScopedViewSetMixin, mixins.ListModelMixin, viewsets.
                 request.user, action="change", what="campaign", object_id=str(campaign.pk), region_id=campaign.region_id
             )
             raise exceptions.PermissionDenied(f"You may not record outcomes in region {campaign.region.code}.")
-        items = _valid(OutcomeBatchSerializer, request.data)["outcomes"]
+        items = validated(OutcomeBatchSerializer, request.data)["outcomes"]
         outcomes = {item.pop("customer_id"): item for item in items}
         with transaction.atomic():
             unknown = _not_assigned(request.user, campaign, outcomes)

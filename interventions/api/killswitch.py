@@ -9,8 +9,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cartportal.access import region_ids_for, visible_regions
-from cartportal.api.base import error_response
-from cartportal.api.views import ERRORS, _valid
+from cartportal.api.base import error_response, validated
+from cartportal.api.schema import ERRORS
 from cartportal.errors import status_for
 from cartportal.services import DomainError
 from interventions import killswitch
@@ -44,7 +44,7 @@ class KillSwitchView(APIView):
         summary="Engage or release the kill switch of one region or of all (executives, administrators; audited)",
     )
     def post(self, request):
-        data = _valid(KillSwitchChangeSerializer, request.data)
+        data = validated(KillSwitchChangeSerializer, request.data)
         if not killswitch.may_change_kill_switch(request.user):
             return error_response(403, "permission_denied", "Only an executive or an administrator may do this.")
         region = None

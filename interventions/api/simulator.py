@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from cartportal.access import NotFoundOrForbidden, visible_regions
 from cartportal.api.auth import DEFAULT_PERMISSIONS
-from cartportal.api.views import ERRORS
+from cartportal.api.schema import ERRORS
 from interventions import simulator
 from interventions.catalogue import CATALOGUE
 

@@ -4,25 +4,22 @@ services as the models tab, which audit the change."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import django_filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from cartportal.access import MANAGE_MODELS, ROLES, has_capability
-from cartportal.api.base import DEFAULT_PERMISSIONS, CsvExportMixin, HasRole, error_response
-from cartportal.api.schema import ErrorSerializer
-from cartportal.api.views import ERRORS, _valid
+from cartportal.api.base import DEFAULT_PERMISSIONS, CsvExportMixin, HasRole, error_response, validated
+from cartportal.api.schema import responses
 from predictions import selectors, services
 from predictions.models import Kind, ModelVersion
 
-RESPONSES = {**ERRORS, 409: OpenApiResponse(ErrorSerializer, description="Not possible in the registry's state")}
-
-
-def _responses(ok: dict, *codes: int) -> dict:
-    return {**{code: RESPONSES[code] for code in codes}, **ok}
+answers = partial(responses, conflict="Not possible in the registry's state")
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
@@ -88,7 +85,7 @@ class ManagesModels(BasePermission):
         return has_capability(request.user, MANAGE_MODELS)
 
 
-@extend_schema(responses=_responses({200: ModelVersionSerializer}, 401, 403, 404, 429))
+@extend_schema(responses=answers({200: ModelVersionSerializer}, 401, 403, 404, 429))
 class ModelVersionViewSet(CsvExportMixin, viewsets.ReadOnlyModelViewSet):
     """Every trained model with its data window, features, holdout metrics, checksum and whether it is active."""
 
@@ -115,19 +112,19 @@ class ModelVersionViewSet(CsvExportMixin, viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         request=DecisionSerializer,
-        responses=_responses({200: ModelVersionSerializer}, 400, 401, 403, 404, 409, 429),
+        responses=answers({200: ModelVersionSerializer}, 400, 401, 403, 404, 409, 429),
         summary="Make this version the active one of its kind (analysts; audited with the reason)",
     )
     @action(detail=True, methods=["post"])
     def activate(self, request, pk=None):
         version = self.get_object()
-        reason = _valid(DecisionSerializer, request.data)["reason"]
+        reason = validated(DecisionSerializer, request.data)["reason"]
         version = services.model_activate(actor=request.user, version=version, reason=reason)
         return Response(ModelVersionSerializer(selectors.model_version(version.pk)).data)
 
     @extend_schema(
         request=None,
-        responses=_responses({200: ModelVersionSerializer}, 401, 403, 404, 409, 429),
+        responses=answers({200: ModelVersionSerializer}, 401, 403, 404, 409, 429),
         summary="Roll back this active version: the version active before it becomes active again (analysts)",
     )
     @action(detail=True, methods=["post"])

@@ -78,6 +78,15 @@ def _consent_snapshot(world):
     )
 
 
+def _erasure_snapshot(world):
+    from cartportal.models import AuditEvent, Customer
+
+    return (
+        sorted(Customer.objects.values_list("pk", "external_id", "erased_at")),
+        AuditEvent.objects.filter(action="customer.erased").count(),
+    )
+
+
 def _bulk_body(world, region):
     return {"ids": [_customer(world, region)], "consent_marketing": False}
 
@@ -338,6 +347,9 @@ OPERATIONS: dict[str, Operation] = {
     "GET /api/v1/customers/{id}/risk/": Operation(make=_customer),
     "POST /api/v1/customers/{id}/consent/": Operation(
         make=_customer, body=lambda world, region: {"consent_marketing": False}, snapshot=_consent_snapshot
+    ),
+    "POST /api/v1/customers/{id}/erase/": Operation(
+        make=_customer, body=lambda world, region: {"reason": "request"}, snapshot=_erasure_snapshot
     ),
     "POST /api/v1/customers/bulk-consent/": Operation(body=_bulk_body, snapshot=_consent_snapshot),
     "POST /api/v1/sessions/score/": Operation(body=_live_session),

@@ -62,6 +62,17 @@ def _consent_post(world, region):
     )
 
 
+def _erase_post(world, region):
+    from cartportal.models import Customer
+
+    customer = CustomerFactory(region=region, name="Ada Lovelace")
+    return (
+        {"pk": customer.pk},
+        {"reason": "request"},
+        lambda: Customer.objects.filter(pk=customer.pk).values_list("name", "erased_at")[0],
+    )
+
+
 def _bulk_post(world, region):
     from cartportal.models import Customer
 
@@ -164,6 +175,7 @@ SPECS = {
     "api-customers-detail": UrlSpec("object", make=_customer),
     "api-customers-risk": UrlSpec("object", make=_customer),
     "api-customers-consent": UrlSpec("list", make=_customer, roles=NOBODY, denied_status=405, post=_consent_post),
+    "api-customers-erase": UrlSpec("list", make=_customer, roles=NOBODY, denied_status=405, post=_erase_post),
     "api-customers-bulk-consent": UrlSpec("list", roles=NOBODY, denied_status=405, post=_bulk_post),
     "api-session-score": UrlSpec("list", roles=NOBODY, denied_status=405),
     "api-cart-score": UrlSpec("list", roles=NOBODY, denied_status=405),

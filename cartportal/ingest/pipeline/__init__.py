@@ -2,7 +2,8 @@
 
 Each chunk is its own transaction, so progress is visible while a big file loads and a crash loses at most
 the chunk in flight (re-running the import then adds only what is missing: every row has a key).
-Counts always add up: read = loaded + cancellations + quarantined + duplicates.
+Counts always add up: read = loaded + cancellations + quarantined + duplicates + erased_skipped (rows naming an
+erased customer, skipped and not kept).
 
 Modules: `run` (one import end to end), `chunk` (one chunk), `staging` and `direct` (the two ways rows reach
 the tables, sharing the checks and the conversion of `..copying`), `regions`, `rejections`, `options`.

@@ -11,6 +11,9 @@ import pandas as pd
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from cartportal.erasure import erased_among
+from cartportal.models import ErasedCustomer
+
 from ..reader import Chunk, Problem
 from ..schema import detect_date_format, validate
 from .direct import direct_load
@@ -43,6 +46,7 @@ def load_chunk(run: ImportRun, chunk: Chunk) -> None:
     for p in chunk.problems:
         quarantine.append(Rejected(p.line, p.column, p.code, p.message, p.raw))
     counts["read"] += len(chunk.lines) + len(chunk.problems)
+    skip_erased_customers(chunk, table.header, mapping, counts)
     if not chunk.lines:
         with transaction.atomic(), connection.cursor() as cursor:
             finish_chunk(counts, quarantine, [], job_id, cursor)
@@ -135,6 +139,24 @@ def commit_checkpoint(cursor, run: ImportRun, chunk: Chunk) -> None:
 
 def last_line_of(chunk: Chunk) -> int:
     return max(chunk.lines[-1] if chunk.lines else 0, chunk.problems[-1].line if chunk.problems else 0)
+
+
+def skip_erased_customers(chunk: Chunk, header: list[str], mapping: dict, counts) -> None:
+    """Rows that name an erased customer are dropped first: neither loaded nor quarantined (their raw text is not
+    kept), only counted as `erased_skipped`."""
+    column = mapping.get("customer")
+    if column is None or column not in header or not chunk.lines or not ErasedCustomer.objects.exists():
+        return
+    index = header.index(column)
+    values = [row[index] if index < len(row) else None for row in chunk.rows]
+    erased = erased_among(values)
+    if not erased:
+        return
+    keep = [i for i, value in enumerate(values) if value is None or str(value).strip() not in erased]
+    counts["erased_skipped"] += len(chunk.lines) - len(keep)
+    chunk.lines = [chunk.lines[i] for i in keep]
+    chunk.rows = [chunk.rows[i] for i in keep]
+    chunk.raws = [chunk.raws[i] for i in keep]
 
 
 def move_row_errors(chunk: Chunk, row_errors: dict) -> None:

@@ -25,7 +25,7 @@ class ImportOptions:
 
 class Counts(dict):
     def __init__(self):
-        super().__init__(read=0, loaded=0, cancellations=0, quarantined=0, duplicates=0)
+        super().__init__(read=0, loaded=0, cancellations=0, quarantined=0, duplicates=0, erased_skipped=0)
         self.by_code: dict[str, int] = {}
 
     def add_problem(self, code: str, n: int = 1) -> None:

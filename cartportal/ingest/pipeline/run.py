@@ -115,6 +115,10 @@ def run_import(*, actor, source: bytes | str | Path, options: ImportOptions, job
         "resumed_from_line": resumed_from,
         "failed": failed,
     }
+    if counts["erased_skipped"]:
+        summary["erased_reason"] = (
+            f"{counts['erased_skipped']} rows name customers who were erased: they were skipped and not kept."
+        )
     with transaction.atomic():
         audit.record(
             actor=actor,

@@ -72,6 +72,7 @@ class Command(BaseCommand):
         for code, n in sorted(counts.get("by_code", {}).items()):
             self.stdout.write(f"  {code:<24} {n:>9,}")
         result = {k: counts[k] for k in ("read", "loaded", "cancellations", "quarantined", "duplicates")}
+        result["erased_skipped"] = counts.get("erased_skipped", 0)  # rows naming an erased customer: not kept
         result.update(
             job=job.pk,
             by_code=counts.get("by_code", {}),

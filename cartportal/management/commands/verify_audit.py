@@ -6,14 +6,16 @@ from cartportal.audit import verify_chain
 
 
 class Command(BaseCommand):
-    help = "Walk the audit hash chain and name the first broken row."
+    help = "Walk the audit hash chain, check it against the published anchors and name the first broken row."
 
     def handle(self, *args, **options):
         report = verify_chain()
+        extra = {"keyed_from": report.keyed_from, "anchors_checked": report.anchors}
         if report.ok:
-            self.stdout.write(f"audit chain intact: {report.rows} rows")
-            self.stdout.write(json.dumps({"ok": True, "rows": report.rows}))
+            self.stdout.write(f"audit chain intact: {report.rows} rows, {report.anchors} anchors matched")
+            self.stdout.write(json.dumps({"ok": True, "rows": report.rows, **extra}))
             return
-        self.stdout.write(f"audit chain BROKEN at row {report.broken_at}: {report.reason}")
-        self.stdout.write(json.dumps({"ok": False, "broken_at": report.broken_at, "reason": report.reason}))
-        raise CommandError(f"audit chain broken at row {report.broken_at}")
+        where = f"at row {report.broken_at}" if report.broken_at is not None else "in its anchors"
+        self.stdout.write(f"audit chain BROKEN {where}: {report.reason}")
+        self.stdout.write(json.dumps({"ok": False, "broken_at": report.broken_at, "reason": report.reason, **extra}))
+        raise CommandError(f"audit chain broken {where}")
