@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cartportal', '0008_product_unit_cost'),
+        ('cartportal', '0010_erasedcustomer'),
     ]
 
     operations = [
