@@ -35,7 +35,7 @@ class AppErrorMiddleware:
     """An application error that escapes a page view answers the status of its code (`cartportal.errors`, the
     same table as the API) with the error page and its message. The API's handler answers its own paths."""
 
-    TEMPLATES = {403: "403.html", 404: "404.html", 409: "409.html"}
+    TEMPLATES = {403: "403.html", 404: "404.html", 409: "409.html", 413: "413.html"}
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "cartportal.middleware.RequestIdMiddleware",
+    "cartportal.uploads.UploadLimitMiddleware",
     "cartportal.middleware.SecurityHeadersMiddleware",
     "cartportal.middleware.InputGuardMiddleware",
     "cartportal.middleware.IdleTimeoutMiddleware",
@@ -169,7 +170,10 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_KEY_PREFIX = env.str(
     "CELERY_KEY_PREFIX", default="cp-" + hashlib.sha1(str(BASE_DIR).encode()).hexdigest()[:8] + ":"
 )
-CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_KEY_PREFIX, "visibility_timeout": 3600}
+# An unacknowledged task (acks_late: acknowledged when it ends) goes back to the queue when its worker is lost, or
+# after this many seconds; an import redelivered while another copy still holds it stops at once (its lease).
+_visibility_timeout = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_KEY_PREFIX, "visibility_timeout": _visibility_timeout}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_KEY_PREFIX}
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="cartportal")
 
@@ -211,10 +215,11 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": crontab(minute=15, hour=4, day_of_month=1),
             "args": ("value",),
         },
+        # a run whose chunks stopped progressing for 5 minutes has its undone chunks sent again
         "predictions-resume-stalled-runs": {
             "task": "predictions.resume_stalled_runs",
-            "schedule": crontab(minute="*/15"),
-            "args": (900,),
+            "schedule": crontab(minute="*"),
+            "args": (300,),
         },
         # Old scores are deleted: the newest PREDICTIONS_KEEP_RUNS published runs of each kind are kept.
         "predictions-prune-runs": {
@@ -356,6 +361,25 @@ SPECTACULAR_SETTINGS = {
 # --- Product settings -----------------------------------------------------------------------------
 CARTPORTAL_DATA_DIR = env.str("CARTPORTAL_DATA_DIR", default="")
 CARTPORTAL_UPLOAD_DIR = env.str("CARTPORTAL_UPLOAD_DIR", default=str(Path(MEDIA_ROOT) / "imports"))
+# Uploads: a request body above this size is refused with 413 before it is read; files above 2.5 MB stream to a
+# temporary file on disk, not into memory. An upload is deleted when its import ends; a beat job deletes any older
+# than the retention period whose import is not running (left behind by a crash).
+CARTPORTAL_MAX_UPLOAD_BYTES = env.int("CARTPORTAL_MAX_UPLOAD_BYTES", default=100 * 2**20)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_HANDLERS = [
+    "cartportal.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+CARTPORTAL_UPLOAD_RETENTION_HOURS = env.float("CARTPORTAL_UPLOAD_RETENTION_HOURS", default=24)
+# Imports commit per chunk of this many rows. A running import whose heartbeat (one per chunk) stops for
+# CARTPORTAL_IMPORT_STALL_SECONDS is re-queued by the watchdog to continue after its last committed chunk, at most
+# CARTPORTAL_IMPORT_MAX_ATTEMPTS times, then ended as failed.
+CARTPORTAL_IMPORT_CHUNK_ROWS = env.int("CARTPORTAL_IMPORT_CHUNK_ROWS", default=100_000)
+CARTPORTAL_IMPORT_STALL_SECONDS = env.int("CARTPORTAL_IMPORT_STALL_SECONDS", default=300)
+CARTPORTAL_IMPORT_MAX_ATTEMPTS = env.int("CARTPORTAL_IMPORT_MAX_ATTEMPTS", default=3)
+CELERY_BEAT_SCHEDULE["ingest-imports-watchdog"] = {"task": "ingest.imports_watchdog", "schedule": crontab(minute="*")}
+CELERY_BEAT_SCHEDULE["ingest-prune-uploads"] = {"task": "ingest.prune_uploads", "schedule": crontab(minute=20)}
 # Portal rollups that computed faster than this are recomputed in the request when new data arrives; slower
 # ones are served as they were and refreshed by a Celery task.
 PORTAL_ROLLUP_SYNC_SECONDS = env.float("PORTAL_ROLLUP_SYNC_SECONDS", default=0.1)
