@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cartportal', '0010_erasedcustomer'),
+        ('cartportal', '0012_user_preference'),
     ]
 
     operations = [
