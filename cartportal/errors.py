@@ -15,6 +15,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "conflict": 409,  # not possible in the current state (already active, nothing to roll back to)
     "invalid_state": 409,  # a transition the state machine does not allow
     "kill_switch": 409,  # the global kill switch is engaged
+    "too_large": 413,  # the request body is larger than CARTPORTAL_MAX_UPLOAD_BYTES
     "unavailable": 503,  # not available yet (no model trained)
 }
 DEFAULT_STATUS = 400

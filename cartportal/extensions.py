@@ -52,6 +52,12 @@ cart_action = Provider("intervention proposed for an open cart", default=None)
 # that region, falling back to the region's pooled measured lift; None while nothing is measured.
 segment_lift = Provider("measured lift of an audience segment", default=None)
 
+# (scope: cartportal.access.Scope) -> [(value, label)]: the customer segments the analysis filters offer, values
+# written `kind:code` (`rfm:champions`, `value_group:high`); none while no segments app answers.
+customer_segment_choices = Provider("customer segments offered as a filter", default=[])
+# (value) -> (sql, params): a query of the customer ids in that segment (a value customer_segment_choices offered).
+customer_segment_sql = Provider("customers of one segment", default=("SELECT NULL::bigint WHERE FALSE", []))
+
 
 # File name -> loader(path, actor) -> counts dict (read, loaded, cancellations, quarantined, duplicates).
 # `load_data` runs the platform's own loaders, then these (a domain's public data sets, e.g. an experiment).

@@ -1,7 +1,8 @@
 """JobRun services: every long task reports state, progress and counts here.
 
 Progress updates are single-row UPDATEs run outside any surrounding transaction's work, so that a
-page polling the job sees them while the task is still going (tasks commit per chunk).
+page polling the job sees them while the task is still going (tasks commit per chunk). Each one is also the job's
+heartbeat: a watchdog finds jobs whose heartbeat stopped (a worker killed, a database gone).
 """
 
 from __future__ import annotations
@@ -24,14 +25,19 @@ def job_create(*, kind: str, actor=None, region=None, parameters: dict | None = 
 
 
 def job_started(job_id: int, *, task_id: str = "") -> None:
-    fields = {"state": JobRun.State.RUNNING, "started_at": timezone.now(), "error": ""}
+    now = timezone.now()
+    fields = {"state": JobRun.State.RUNNING, "started_at": now, "heartbeat_at": now, "error": ""}
     if task_id:
         fields["task_id"] = task_id
     JobRun.objects.filter(pk=job_id).update(**fields)
 
 
 def job_progress(job_id: int, progress: float, *, message: str = "", counts: dict | None = None) -> None:
-    fields = {"progress": max(0.0, min(100.0, float(progress))), "message": message[:300]}
+    fields = {
+        "progress": max(0.0, min(100.0, float(progress))),
+        "message": message[:300],
+        "heartbeat_at": timezone.now(),
+    }
     if counts is not None:
         fields["counts"] = counts
     JobRun.objects.filter(pk=job_id).update(**fields)

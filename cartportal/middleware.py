@@ -14,7 +14,9 @@ from django.http import JsonResponse
 from django.shortcuts import render
 
 from cartportal.audit import request_context
+from cartportal.capacity import database_unavailable
 from cartportal.errors import AppError
+from cartportal.pages.errors import unavailable
 
 
 class RequestIdMiddleware:
@@ -33,7 +35,7 @@ class AppErrorMiddleware:
     """An application error that escapes a page view answers the status of its code (`cartportal.errors`, the
     same table as the API) with the error page and its message. The API's handler answers its own paths."""
 
-    TEMPLATES = {403: "403.html", 404: "404.html", 409: "409.html"}
+    TEMPLATES = {403: "403.html", 404: "404.html", 409: "409.html", 413: "413.html"}
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -42,6 +44,9 @@ class AppErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
+        reason = database_unavailable(exception)  # a statement timeout or a database outage: 503, not a 500
+        if reason:
+            return unavailable(request, reason)
         if not isinstance(exception, AppError):
             return None
         template = self.TEMPLATES.get(exception.status, "400.html")

@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "cartportal.middleware.RequestIdMiddleware",
+    "cartportal.uploads.UploadLimitMiddleware",
     "cartportal.middleware.SecurityHeadersMiddleware",
     "cartportal.middleware.InputGuardMiddleware",
     "cartportal.middleware.IdleTimeoutMiddleware",
@@ -93,6 +94,14 @@ DATABASES["default"]["ENGINE"] = "cartportal.db.backends.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_cartportal")}
+# A statement running longer than this many seconds is cancelled (0: no limit). gunicorn.conf.py sets 25 s for the web
+# workers unless it is given, so that a request does not outlive its client (a page or API call then answers 503);
+# Celery workers and commands run without a limit unless the environment sets one for them too.
+CARTPORTAL_STATEMENT_TIMEOUT_SECONDS = env.float("CARTPORTAL_STATEMENT_TIMEOUT_SECONDS", default=0)
+if CARTPORTAL_STATEMENT_TIMEOUT_SECONDS > 0:
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c statement_timeout={int(CARTPORTAL_STATEMENT_TIMEOUT_SECONDS * 1000)}"
+    )
 DATABASE_APP_ROLE = env.str("DATABASE_APP_ROLE", default=env.db_url_config(env.str("DATABASE_URL"))["USER"])
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -161,7 +170,10 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_KEY_PREFIX = env.str(
     "CELERY_KEY_PREFIX", default="cp-" + hashlib.sha1(str(BASE_DIR).encode()).hexdigest()[:8] + ":"
 )
-CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_KEY_PREFIX, "visibility_timeout": 3600}
+# An unacknowledged task (acks_late: acknowledged when it ends) goes back to the queue when its worker is lost, or
+# after this many seconds; an import redelivered while another copy still holds it stops at once (its lease).
+_visibility_timeout = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_KEY_PREFIX, "visibility_timeout": _visibility_timeout}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_KEY_PREFIX}
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="cartportal")
 
@@ -203,10 +215,11 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": crontab(minute=15, hour=4, day_of_month=1),
             "args": ("value",),
         },
+        # a run whose chunks stopped progressing for 5 minutes has its undone chunks sent again
         "predictions-resume-stalled-runs": {
             "task": "predictions.resume_stalled_runs",
-            "schedule": crontab(minute="*/15"),
-            "args": (900,),
+            "schedule": crontab(minute="*"),
+            "args": (300,),
         },
         # Old scores are deleted: the newest PREDICTIONS_KEEP_RUNS published runs of each kind are kept.
         "predictions-prune-runs": {
@@ -276,6 +289,26 @@ CELERY_BEAT_SCHEDULE["interventions-train-uplift"] = {
     "args": ("visited",),
 }
 
+# --- E-mail notifications ----------------------------------------------------------------------------
+# Django's mail settings, from the environment. People opt in on their preferences page; the digest task sends each
+# of them what is new every CARTPORTAL_NOTIFY_MINUTES (0 turns the schedule off). Links point at CARTPORTAL_BASE_URL.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="cartportal <cartportal@localhost>")
+CARTPORTAL_BASE_URL = env.str("CARTPORTAL_BASE_URL", default="http://127.0.0.1:8000")
+CARTPORTAL_NOTIFY_MINUTES = env.int("CARTPORTAL_NOTIFY_MINUTES", default=15)
+if CARTPORTAL_NOTIFY_MINUTES > 0:
+    CELERY_BEAT_SCHEDULE["portal-send-notifications"] = {
+        "task": "portal.send_notifications",
+        "schedule": dt.timedelta(minutes=CARTPORTAL_NOTIFY_MINUTES),
+    }
+
 # --- REST framework -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -328,6 +361,25 @@ SPECTACULAR_SETTINGS = {
 # --- Product settings -----------------------------------------------------------------------------
 CARTPORTAL_DATA_DIR = env.str("CARTPORTAL_DATA_DIR", default="")
 CARTPORTAL_UPLOAD_DIR = env.str("CARTPORTAL_UPLOAD_DIR", default=str(Path(MEDIA_ROOT) / "imports"))
+# Uploads: a request body above this size is refused with 413 before it is read; files above 2.5 MB stream to a
+# temporary file on disk, not into memory. An upload is deleted when its import ends; a beat job deletes any older
+# than the retention period whose import is not running (left behind by a crash).
+CARTPORTAL_MAX_UPLOAD_BYTES = env.int("CARTPORTAL_MAX_UPLOAD_BYTES", default=100 * 2**20)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_HANDLERS = [
+    "cartportal.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+CARTPORTAL_UPLOAD_RETENTION_HOURS = env.float("CARTPORTAL_UPLOAD_RETENTION_HOURS", default=24)
+# Imports commit per chunk of this many rows. A running import whose heartbeat (one per chunk) stops for
+# CARTPORTAL_IMPORT_STALL_SECONDS is re-queued by the watchdog to continue after its last committed chunk, at most
+# CARTPORTAL_IMPORT_MAX_ATTEMPTS times, then ended as failed.
+CARTPORTAL_IMPORT_CHUNK_ROWS = env.int("CARTPORTAL_IMPORT_CHUNK_ROWS", default=100_000)
+CARTPORTAL_IMPORT_STALL_SECONDS = env.int("CARTPORTAL_IMPORT_STALL_SECONDS", default=300)
+CARTPORTAL_IMPORT_MAX_ATTEMPTS = env.int("CARTPORTAL_IMPORT_MAX_ATTEMPTS", default=3)
+CELERY_BEAT_SCHEDULE["ingest-imports-watchdog"] = {"task": "ingest.imports_watchdog", "schedule": crontab(minute="*")}
+CELERY_BEAT_SCHEDULE["ingest-prune-uploads"] = {"task": "ingest.prune_uploads", "schedule": crontab(minute=20)}
 # Portal rollups that computed faster than this are recomputed in the request when new data arrives; slower
 # ones are served as they were and refreshed by a Celery task.
 PORTAL_ROLLUP_SYNC_SECONDS = env.float("PORTAL_ROLLUP_SYNC_SECONDS", default=0.1)
@@ -435,3 +487,19 @@ AXES_COOLOFF_TIME = (lambda minutes: dt.timedelta(minutes=minutes) if minutes el
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+
+# --- Capacity: load shedding in front of Django (cartportal/capacity.py; gunicorn.conf.py sizes the threads) ---
+# Requests one web process lets into Django at once; the others are answered 503 with Retry-After (after a short
+# queue, below). /healthz and static files have slots of their own. One slot per process
+# (and one process per core) by default: a page is mostly Python holding the interpreter lock, so a second request in
+# the same process only slows both down (README, "Capacity and load shedding").
+CARTPORTAL_WEB_SLOTS = env.int("CARTPORTAL_WEB_SLOTS", default=1)
+CARTPORTAL_WEB_HEALTH_SLOTS = env.int("CARTPORTAL_WEB_HEALTH_SLOTS", default=2)
+CARTPORTAL_WEB_STATIC_SLOTS = env.int("CARTPORTAL_WEB_STATIC_SLOTS", default=4)
+# While the slot is busy, up to CARTPORTAL_WEB_QUEUE requests per process wait for it, each at most
+# CARTPORTAL_WEB_SLOT_WAIT_SECONDS; a request that finds the queue full is answered 503 at once.
+CARTPORTAL_WEB_QUEUE = env.int("CARTPORTAL_WEB_QUEUE", default=1)
+CARTPORTAL_WEB_SLOT_WAIT_SECONDS = env.float("CARTPORTAL_WEB_SLOT_WAIT_SECONDS", default=0.25)
+# A request that already waited this long in the server's queue is answered 503 at once (its client has likely gone).
+CARTPORTAL_WEB_MAX_QUEUE_SECONDS = env.float("CARTPORTAL_WEB_MAX_QUEUE_SECONDS", default=5.0)
+CARTPORTAL_WEB_RETRY_AFTER_SECONDS = env.int("CARTPORTAL_WEB_RETRY_AFTER_SECONDS", default=2)

@@ -1,9 +1,12 @@
 import os
 
+from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
+from cartportal.capacity import shed_load
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cartportal.settings")
-application = get_wsgi_application()
+application = shed_load(get_wsgi_application(), settings)
 
 
 def warm_up() -> None:

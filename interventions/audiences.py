@@ -2,7 +2,7 @@
 through the owning app's selectors (so the region scope of the reader applies).
 
 - strategy: one segment (or all) of an audience strategy (segments' AudienceDefinition), ref {audience_id, segment}
-- value_group / rfm: a segment of the customer profiles, ref {code}
+- value_group / rfm / persona: a segment of the customer profiles, ref {code}
 - at_risk: customers whose latest published abandonment score is above a threshold, ref {threshold}
 - list: an uploaded customer list, ref {list_id}
 """
@@ -24,6 +24,7 @@ KINDS = {
     "strategy": "Audience strategy segment",
     "value_group": "Value group",
     "rfm": "RFM segment",
+    "persona": "Persona",
     "at_risk": "At-risk open carts",
     "list": "Uploaded customer list",
 }
@@ -99,6 +100,7 @@ _RESOLVERS = {
     "strategy": _strategy,
     "value_group": _profile_segment("value_group"),
     "rfm": _profile_segment("rfm"),
+    "persona": _profile_segment("persona"),
     "at_risk": _at_risk,
     "list": _list,
 }
@@ -106,7 +108,13 @@ _RESOLVERS = {
 
 def audience_customer_ids(user, campaign) -> QuerySet:
     """Customer ids of the campaign's audience in its region, as the user may see them (before eligibility)."""
-    kind, ref, region_ids = campaign.audience_kind, campaign.audience_ref or {}, [campaign.region_id]
+    return audience_ids(user, campaign.region_id, campaign.audience_kind, campaign.audience_ref or {})
+
+
+def audience_ids(user, region_id: int, kind: str, ref: dict) -> QuerySet:
+    """Customer ids of a saved audience (kind and resolved ref) in one region, as the user may see them; the what-if
+    simulator reads a planned campaign's audience through here too."""
+    region_ids = [region_id]
     if kind == "strategy":
         members = segment_selectors.audiences(user, region_ids=region_ids).filter(pk=ref.get("audience_id")).first()
         if members is None:
@@ -114,7 +122,7 @@ def audience_customer_ids(user, campaign) -> QuerySet:
         rows = segment_selectors.audience_members(user, members)
         rows = rows.filter(segment=ref["segment"]) if ref.get("segment") else rows
         return rows.values_list("customer_id", flat=True)
-    if kind in ("value_group", "rfm"):
+    if kind in ("value_group", "rfm", "persona"):
         rows = segment_selectors.segment_members(user, region_ids=region_ids, kind=kind, code=ref.get("code", ""))
         return rows.values_list("customer_id", flat=True)
     if kind == "at_risk":
@@ -165,8 +173,8 @@ def audience_list_create(*, actor, region: Region, name: str, customer_ids) -> C
 
 
 def parse_audience(text: str) -> tuple[str, dict]:
-    """The portal's one-line audience: `value_group:loyal`, `rfm:<code>`, `strategy:<id>[:<segment>]`,
-    `at_risk[:<threshold>]` or `list:<id>`; empty for none."""
+    """The portal's one-line audience: `value_group:loyal`, `rfm:<code>`, `persona:<code>`,
+    `strategy:<id>[:<segment>]`, `at_risk[:<threshold>]` or `list:<id>`; empty for none."""
     text = (text or "").strip()
     if not text:
         return "", {}
@@ -179,7 +187,7 @@ def parse_audience(text: str) -> tuple[str, dict]:
         return kind, {"threshold": rest.strip() or DEFAULT_RISK_THRESHOLD}
     if kind == "list":
         return kind, {"list_id": rest.strip()}
-    if kind in ("value_group", "rfm"):
+    if kind in ("value_group", "rfm", "persona"):
         return kind, {"code": rest.strip()}
     raise DomainError(f"unknown audience {text!r}: start with one of {', '.join(k + ':' for k in KINDS)}")
 
@@ -187,7 +195,7 @@ def parse_audience(text: str) -> tuple[str, dict]:
 def audience_choices(user, region_ids: list[int] | None) -> list[tuple[str, str]]:
     """(one-line audience, label) for the saved audiences of the regions: what the draft form suggests."""
     choices = [(f"at_risk:{DEFAULT_RISK_THRESHOLD}", KINDS["at_risk"])]
-    for kind in ("value_group", "rfm"):
+    for kind in ("value_group", "rfm", "persona"):
         for row in segment_selectors.segment_summary(user, region_ids=region_ids, kind=kind):
             choices.append((f"{kind}:{row['code']}", f"{KINDS[kind]}: {row['name']}"))
     for audience in segment_selectors.audiences(user, region_ids=region_ids):

@@ -23,6 +23,12 @@ def campaigns_for(user, *, region_id: int | None = None, state: str = ""):
     return qs.annotate(assigned=Count("assignments")).order_by("-created_at", "-id")
 
 
+def campaigns_targeting(campaigns, segment: str):
+    """The campaigns whose saved audience is that segment (`rfm:CODE`, `value_group:CODE`), as the filters write it."""
+    kind, _, code = segment.partition(":")
+    return campaigns.filter(audience_kind=kind, audience_ref__code=code)
+
+
 def approvals_for(user):
     """Campaigns waiting for a decision in the regions the user may approve in."""
     qs = Campaign.objects.restrict(user, "approve").filter(state=Campaign.State.PENDING).select_related("region")
@@ -185,15 +191,17 @@ def proposed_for(user, customer) -> dict:
     }
 
 
-def campaign_results_by_region(user, region_ids: list[int] | None = None) -> dict[int, dict]:
+def campaign_results_by_region(user, region_ids: list[int] | None = None, *, as_of=None) -> dict[int, dict]:
     """Per region, over its campaigns with outcomes in both the treated arms and the holdout:
     `recovered_revenue` = sum over campaigns of (mean revenue treated - mean revenue holdout) x treated customers,
     and `lift` = the conversion lift (treated rate - holdout rate) averaged over campaigns, weighted by treated
-    customers. Regions without such a campaign are absent (not measured)."""
+    customers. Regions without such a campaign are absent (not measured). `as_of`: only the outcomes known by then
+    (the figures as they stood at that moment)."""
+    known = Q(outcome_at__isnull=False) if as_of is None else Q(outcome_at__lte=as_of)
     per_campaign = (
         Assignment.objects.restrict(user)
         .in_regions(region_ids)
-        .filter(outcome_at__isnull=False)
+        .filter(known)
         .values("campaign_id", "campaign__region_id")
         .annotate(
             t_n=Count("id", filter=Q(holdout=False)),

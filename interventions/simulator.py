@@ -1,10 +1,11 @@
 """What-if simulator: what a campaign would do before it is drafted, and how that compares once it has run.
 
-A manager picks an audience (a saved segment or an audience strategy's segment), an intervention and its
-parameters (discount, holdout share, channel and cost per message). The simulation is a read; nothing is written.
+A manager picks an audience (any saved audience a campaign may target, resolved by `interventions.audiences`), an
+intervention and its parameters (discount, holdout share, channel and cost per message). The simulation is a read;
+nothing is written.
 
-- Reach: the audience's customers who agreed to marketing, are not erased, and have not had the weekly cap of
-  promotions this week (the same rules as assignment); split into treated and holdout by the holdout share.
+- Reach: the audience's customers who agreed to marketing, are not erased, and are under the contact cap (the
+  rules and the cap of campaign assignment); split into treated and holdout by the holdout share.
 - Uplift per treated customer: the active uplift model's mean predicted effect over the audience when it has seen
   the intervention (a model of visits is turned into conversions with the measured share of visits that
   convert), otherwise the measured lift of the intervention in the region's campaigns.
@@ -33,17 +34,14 @@ from scipy import stats
 from cartportal.access import NotFoundOrForbidden, can
 from cartportal.models import Customer, Order, Region
 from cartportal.services import DomainError
-from interventions import catalogue, selectors
+from interventions import assignment, audiences, catalogue, selectors
 from interventions.holdout import proportion_lift
 from interventions.models import Assignment, Campaign
-from interventions.services import promotions_this_week
 from predictions.price_response.selectors import elasticities
 from predictions.value.selectors import expected_order_value
-from segments import selectors as segment_selectors
 
 Z = float(stats.norm.ppf(0.975))
 CHANNELS = ("email", "sms", "push")
-SEGMENT_KINDS = ("rfm", "value_group", "persona")
 
 
 @dataclass
@@ -61,64 +59,52 @@ class Plan:
 
 # --- audiences -----------------------------------------------------------------------------------------
 def audience_choices(user, region_ids: list[int] | None) -> list[dict]:
-    """Saved audiences of the visible regions: segments (RFM, value group, persona) and audience strategies."""
-    choices = []
-    for row in segment_selectors.segment_summary(user, region_ids=region_ids):
-        if row["kind"] in SEGMENT_KINDS and row["size"]:
-            key = f"segment:{row['kind']}:{row['code']}"
-            choices.append(
-                {"key": key, "label": f"{row['name']} ({row['kind'].replace('_', ' ')})", "size": row["size"]}
-            )
-    for audience in segment_selectors.audiences(user, region_ids=region_ids):
-        members = segment_selectors.audience_members(user, audience)
-        for row in members.values("segment").annotate(n=Count("customer_id")).order_by("segment"):
-            key = f"audience:{audience.pk}:{row['segment']}"
-            choices.append({"key": key, "label": f"{audience.name}: {row['segment']}", "size": row["n"]})
-    return choices
+    """The saved audiences a campaign may target (the same one-line keys as the campaign form)."""
+    return [{"key": key, "label": label} for key, label in audiences.audience_choices(user, region_ids)]
+
+
+def campaign_key(key: str) -> str:
+    """The campaign form's one-line audience; the simulator's earlier keys (`segment:<kind>:<code>`,
+    `audience:<id>[:<segment>]`) are still understood, so saved links and API clients keep working."""
+    head, _, rest = (key or "").strip().partition(":")
+    if head == "segment":
+        return rest
+    if head == "audience":
+        return f"strategy:{rest}"
+    return key
 
 
 def audience_members(user, region: Region, key: str) -> tuple[list[int], str]:
-    """Customer ids of the audience in that region, and its label; a DomainError names a key that is not one."""
-    parts = key.split(":", 2)
-    if len(parts) == 3 and parts[0] == "segment" and parts[1] in SEGMENT_KINDS:
-        qs = segment_selectors.segment_members(user, region_ids=[region.pk], kind=parts[1], code=parts[2])
-        names = segment_selectors.segment_summary(user, region_ids=[region.pk], kind=parts[1])
-        label = next((r["name"] for r in names if r["code"] == parts[2]), parts[2])
-        return list(qs.values_list("customer_id", flat=True)), label
-    if len(parts) >= 2 and parts[0] == "audience" and parts[1].isdigit():
-        audience = segment_selectors.audiences(user, region_ids=[region.pk]).filter(pk=int(parts[1])).first()
-        if audience is None:
-            raise DomainError(f"no audience {parts[1]} in region {region.code}", code="unknown_audience")
-        members = segment_selectors.audience_members(user, audience)
-        if len(parts) == 3:
-            members = members.filter(segment=parts[2])
-        label = audience.name + (f": {parts[2]}" if len(parts) == 3 else "")
-        return list(members.values_list("customer_id", flat=True)), label
-    raise DomainError(
-        f"unknown audience {key!r}: use segment:<rfm|value_group|persona>:<code> or audience:<id>[:<segment>]",
-        code="unknown_audience",
-    )
+    """Customer ids of the audience in that region, and its label, resolved exactly as a campaign's audience is; a
+    DomainError says what is wrong with the key (unknown kind, segment, audience or list)."""
+    kind, ref = audiences.parse_audience(campaign_key(key))
+    if not kind:
+        raise DomainError("choose an audience", code="unknown_audience")
+    ref, label = audiences.audience_resolve(user, region, kind, ref)
+    return list(audiences.audience_ids(user, region.pk, kind, ref)), label
 
 
 def reach(customer_ids: list[int], holdout_share: float) -> dict:
-    """Who a campaign would reach: marketing consent, not erased, under the weekly cap."""
+    """Who a campaign would reach if it started now: marketing consent, not erased, under the contact cap (the
+    rules and the cap of campaign assignment, `assignment.eligibility`)."""
     eligible = list(
-        Customer.objects.filter(pk__in=customer_ids, consent_marketing=True, erased_at__isnull=True).values_list(
-            "pk", flat=True
-        )
+        Customer.objects.filter(pk__in=customer_ids, consent_marketing=True, erased_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
-    counts = promotions_this_week(eligible, timezone.now())
-    capped = sum(1 for cid in eligible if counts.get(cid, 0) >= settings.CARTPORTAL_WEEKLY_PROMOTION_CAP)
-    reached = len(eligible) - capped
+    contacts = assignment.contacts_in_period(eligible, timezone.now())
+    under_cap = [cid for cid in eligible if contacts[cid] < settings.CARTPORTAL_CONTACT_CAP]
+    reached = len(under_cap)
     holdout = int(round(reached * holdout_share))
     return {
         "audience": len(customer_ids),
         "without_consent_or_erased": len(customer_ids) - len(eligible),
-        "over_weekly_cap": capped,
+        "over_contact_cap": len(eligible) - reached,
+        "over_weekly_cap": len(eligible) - reached,  # the earlier name of the same figure, kept for API clients
         "reach": reached,
         "treated": reached - holdout,
         "holdout": holdout,
-        "eligible_ids": [cid for cid in eligible if counts.get(cid, 0) < settings.CARTPORTAL_WEEKLY_PROMOTION_CAP],
+        "eligible_ids": under_cap,
     }
 
 

@@ -20,7 +20,7 @@ from predictions.price_response.selectors import elasticities
 
 class SimulationForm(forms.Form):
     region = forms.ChoiceField()
-    audience = forms.ChoiceField(help_text="A saved segment or audience strategy segment")
+    audience = forms.ChoiceField(help_text="A saved audience, as a campaign targets it")
     intervention = forms.ChoiceField(choices=[(c, i.name) for c, i in CATALOGUE.items()])
     discount = forms.FloatField(
         required=False, min_value=0, help_text="Per cent off (empty: the intervention's own discount)"
@@ -34,7 +34,7 @@ class SimulationForm(forms.Form):
     def __init__(self, *args, regions=(), audiences=(), campaigns=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["region"].choices = [(r.code, f"{r.code} — {r.name}") for r in regions]
-        self.fields["audience"].choices = [(a["key"], f"{a['label']} — {a['size']}") for a in audiences]
+        self.fields["audience"].choices = [(a["key"], a["label"]) for a in audiences]
         self.fields["campaign"].choices = [("", "—")] + [(c.pk, f"#{c.pk} {c.name}") for c in campaigns]
         limit = settings.CARTPORTAL_MAX_DISCOUNT_RATE * 100
         self.fields["discount"].validators.append(
@@ -97,7 +97,7 @@ FIGURES = ("incremental_conversions", "incremental_revenue", "cost", "net_margin
 
 
 def _csv_rows(result: dict):
-    for key in ("audience", "without_consent_or_erased", "over_weekly_cap", "reach", "treated", "holdout"):
+    for key in ("audience", "without_consent_or_erased", "over_contact_cap", "reach", "treated", "holdout"):
         yield [f"reach.{key}", result["reach"][key], "", ""]
     for metric, rate in result.get("uplift", {}).items():
         if isinstance(rate, dict):

@@ -10,12 +10,13 @@ from django.shortcuts import redirect, render
 
 from cartportal.access import can, visible_regions
 from cartportal.pages.export import csv_response, wants_csv
-from cartportal.pages.filters import region_filter
+from cartportal.pages.filters import analysis_filter
 from cartportal.services import DomainError
-from interventions import assignment, audiences, fairness, killswitch, selectors, services
+from interventions import assignment, audiences, fairness, killswitch, preview, selectors, services
 from interventions.catalogue import CATALOGUE
 from interventions.delivery import webhooks
 from interventions.forms import CampaignDraftForm, DecisionForm, KillSwitchForm
+from interventions.models import Campaign
 from interventions.services import kill_switch_engaged
 
 CSV_HEADER = ["id", "region", "name", "intervention", "audience", "state", "holdout_share", "assigned", "created_at"]
@@ -38,7 +39,7 @@ def _csv_rows(campaigns):
 
 @login_required
 def campaign_list(request):
-    rf = region_filter(request)
+    rf = analysis_filter(request)
     changeable = list(visible_regions(request.user, "change"))
     form = CampaignDraftForm(request.POST or None, regions=changeable)
     if request.method == "POST" and form.is_valid():
@@ -63,8 +64,11 @@ def campaign_list(request):
         else:
             return redirect("interventions:campaign", pk=campaign.pk)
     campaigns = selectors.campaigns_for(request.user, state=request.GET.get("state", "")).filter(
-        region_id__in=rf.region_ids
+        rf.period_q("created_at"), region_id__in=rf.region_ids
     )
+    if rf.segment:
+        campaigns = selectors.campaigns_targeting(campaigns, rf.segment)
+        rf.applied.add("segment")
     if wants_csv(request):
         return csv_response("campaigns.csv", CSV_HEADER, _csv_rows(campaigns))
     page = Paginator(campaigns, 25).get_page(request.GET.get("page"))
@@ -74,6 +78,7 @@ def campaign_list(request):
         {
             "page": page,
             "region_filter": rf,
+            "filters": rf,
             "form": form if changeable else None,
             "audience_choices": audiences.audience_choices(request.user, [r.pk for r in changeable]),
             "catalogue": CATALOGUE.values(),
@@ -135,6 +140,7 @@ def campaign_detail(request, pk: int):
             "lift": lift,
             "chart": chart,
             "intervention": CATALOGUE.get(campaign.intervention),
+            "preview": _preview(request.user, campaign),
             "can_approve": services.can_approve(request.user, campaign),
             "fairness": fairness.campaign_fairness(request.user, campaign),
             "can_change": can(request.user, "change", campaign.region_id),
@@ -144,6 +150,13 @@ def campaign_detail(request, pk: int):
             "dead_letters": webhooks.dead_letters(campaign)[:100],
         },
     )
+
+
+def _preview(user, campaign) -> dict | None:
+    """Sample messages while the campaign is still to be decided or started (afterwards the arms speak)."""
+    if campaign.state not in (Campaign.State.DRAFT, Campaign.State.PENDING, Campaign.State.APPROVED):
+        return None
+    return preview.campaign_preview(user, campaign)
 
 
 def _decide(request, pk: int, action: str):
@@ -160,9 +173,8 @@ def _decide(request, pk: int, action: str):
             messages.success(request, f"Campaign {action}d.")
             return redirect("interventions:campaign", pk=campaign.pk)
     reach = assignment.campaign_reach(request.user, campaign)
-    return render(
-        request, "interventions/decide.html", {"campaign": campaign, "form": form, "action": action, "reach": reach}
-    )
+    context = {"campaign": campaign, "form": form, "action": action, "reach": reach}
+    return render(request, "interventions/decide.html", {**context, "preview": _preview(request.user, campaign)})
 
 
 @login_required

@@ -1,10 +1,11 @@
-"""Demo builder for the prediction platform: train the value model on the demo shop, register it, promote it,
-score every customer through the chunked pipeline (in-process, so the demo works without a worker), and
-compute the drift of the last complete month."""
+"""Demo builder for the prediction platform: train the abandonment model and the recommender, train the value model
+on the demo shop, register it, promote it, score every customer through the chunked pipeline (in-process, so the
+demo works without a worker), and compute the drift of the last complete month."""
 
 from __future__ import annotations
 
 from cartportal.access import SystemActor
+from cartportal.jobs import job_create
 
 from . import registry
 from .drift import drift_compute, last_complete_month
@@ -18,6 +19,7 @@ ACTOR = SystemActor("command:seed_demo")
 
 def build_demo(stdout) -> None:
     _abandonment_demo(stdout)
+    _recommendation_demo(stdout)
     try:
         trained = train_value()
     except TrainingError as exc:
@@ -60,6 +62,27 @@ def _abandonment_demo(stdout) -> None:
     if version.status == version.Status.ACTIVE:
         run = score_in_process(kind="abandonment")
         stdout.write(f"predictions: abandonment risk of {run.scores.count()} customers' open carts (run #{run.pk})")
+
+
+def _recommendation_demo(stdout) -> None:
+    """Train the recommender as the Models tab's Retrain does (a job, the registry's gate), so bundle, house-brand
+    and price-drop content has a model to draw on from the first start."""
+    from .recommend.interactions import InteractionError
+    from .recommend.services import METRIC, recommender_retrain
+
+    job = job_create(kind="retrain", parameters={"kind": "recommendation"})
+    try:
+        version = recommender_retrain(actor=ACTOR, job_id=job.pk)
+    except (InteractionError, registry.RegistryError) as exc:
+        stdout.write(f"predictions: recommender not trained ({exc}); bundle and house-brand offers wait for it")
+        return
+    version.refresh_from_db()
+    metrics = version.metrics
+    state = "active" if version.status == version.Status.ACTIVE else f"candidate: {version.refusal_reason}"
+    stdout.write(
+        f"predictions: recommender v{version.pk} {version.algorithm} ({state}), holdout recall@10 "
+        f"{metrics['recall_at_k']:.3f}, {METRIC} {metrics[METRIC]:.3f} (popularity {metrics['baseline'][METRIC]:.3f})"
+    )
 
 
 def score_in_process(*, kind: str):

@@ -6,9 +6,11 @@ baseline measured by its trainer on the same holdout. A trainer reports it in it
 abandonment: a logistic regression, promotions: the region's best-sellers, uplift: random targeting). A candidate
 without one, or that does not beat it, stays a candidate and its ``refusal_reason`` says why.
 
-Second gate: a candidate is compared with the active version of its kind on the same holdout (same fingerprint);
-a candidate measured on a different holdout is never promoted over an active version, because the two
-numbers would not be comparable. Rollback re-activates the most recently retired version in one action.
+Second gate: a candidate is compared with the active version of its kind on the same holdout: either the trainer
+re-fitted the active version's recipe on the candidate's holdout (`active_on_this_holdout`, the recommender does),
+or both were measured on the same holdout (same fingerprint); a candidate measured on a different holdout is never
+promoted over an active version, because the two numbers would not be comparable. Rollback re-activates the most
+recently retired version in one action.
 Every change is audited inside its transaction.
 
 Artifacts are pickles, and unpickling runs code, while the application's database role may write the table. So
@@ -172,22 +174,35 @@ def _number(value) -> float | None:
         return None
 
 
+REMEASURED = "active_on_this_holdout"  # a trainer's figure for the active version's recipe re-fitted on its holdout
+
+
 def compare(candidate: ModelVersion, active: ModelVersion | None, metric: str, higher_is_better: bool) -> str:
-    """Why the candidate would (or would not) replace the active version: '' means it wins."""
+    """Why the candidate would (or would not) replace the active version: '' means it wins.
+
+    The two figures must come from the same holdout: either the candidate's trainer re-fitted the active version's
+    recipe on the candidate's own (later) holdout and reported it as `active_on_this_holdout`, or both versions
+    were measured on the same holdout (same fingerprint)."""
     if active is None:
         return ""
-    if candidate.holdout_fingerprint != active.holdout_fingerprint or not candidate.holdout_fingerprint:
-        return "measured on a different holdout than the active version"
-    new, old = _metric(candidate, metric), _metric(active, metric)
+    new = _metric(candidate, metric)
     if new is None:
         return f"has no {metric} metric"
-    if old is None:
-        return ""
+    remeasured = _number((candidate.metrics or {}).get(REMEASURED))
+    if remeasured is not None:
+        old, whose = remeasured, "the active version's, re-measured on the same holdout,"
+    elif candidate.holdout_fingerprint != active.holdout_fingerprint or not candidate.holdout_fingerprint:
+        return "measured on a different holdout than the active version"
+    else:
+        old, whose = _metric(active, metric), "the active version's"
+        if old is None:
+            return ""
     better = new > old if higher_is_better else new < old
-    return "" if better else f"{metric} {new:.4g} does not beat the active version's {old:.4g}"
+    return "" if better else f"{metric} {new:.4g} does not beat {whose} {old:.4g}"
 
 
 def promote_if_better(*, actor, version: ModelVersion, metric: str, higher_is_better: bool = True) -> bool:
+    """The one promotion gate: the candidate beats its own baseline and the active version on the same holdout."""
     with transaction.atomic():
         version = ModelVersion.objects.select_for_update().get(pk=version.pk)
         active = ModelVersion.objects.select_for_update().filter(kind=version.kind, status="active").first()
@@ -197,37 +212,6 @@ def promote_if_better(*, actor, version: ModelVersion, metric: str, higher_is_be
         if reason:
             version.refusal_reason = reason
             version.save(update_fields=["refusal_reason"])
-            record(
-                actor=actor,
-                action="model.promotion_refused",
-                object_type="model_version",
-                object_id=version.pk,
-                after={"metric": metric, "reason": reason, "active": active.pk if active else None},
-            )
-            return False
-        _activate(actor=actor, version=version, previous=active, action="model.activated", reason=metric)
-    return True
-
-
-def promote_if_beats_remeasured(*, actor, version: ModelVersion, metric: str, active_score: float | None) -> bool:
-    """Promote `version` when its `metric` beats `active_score`: the active version's recipe re-fitted and measured
-    by the trainer on the candidate's own (later) holdout, so both figures come from the same data. With no
-    active version the candidate wins; without a re-measured figure it does not."""
-    with transaction.atomic():
-        version = ModelVersion.objects.select_for_update().get(pk=version.pk)
-        active = ModelVersion.objects.select_for_update().filter(kind=version.kind, status="active").first()
-        new = _metric(version, metric)
-        if active is None:
-            reason = "" if new is not None else f"has no {metric} metric"
-        elif new is None or active_score is None:
-            reason = f"{metric} could not be compared with the active version on the same holdout"
-        else:
-            reason = (
-                ""
-                if new > active_score
-                else f"{metric} {new:.4g} does not beat the active version's {active_score:.4g}"
-            )
-        if reason:
             record(
                 actor=actor,
                 action="model.promotion_refused",

@@ -26,14 +26,13 @@ def model_version(pk: int) -> ModelVersion | None:
     return ModelVersion.objects.defer("artifact").filter(pk=pk).first()
 
 
-def latest_run(kind: str) -> ScoringRun | None:
-    """The current scores of `kind`: the latest published run."""
-    return (
-        ScoringRun.objects.filter(kind=kind, state=ScoringRun.State.PUBLISHED)
-        .select_related("model_version")
-        .order_by("-published_at", "-pk")
-        .first()
-    )
+def latest_run(kind: str, *, published_before=None) -> ScoringRun | None:
+    """The current scores of `kind`: the latest published run (or the latest one published before a moment, while
+    its scores are still kept)."""
+    runs = ScoringRun.objects.filter(kind=kind, state=ScoringRun.State.PUBLISHED)
+    if published_before is not None:
+        runs = runs.filter(published_at__lt=published_before)
+    return runs.select_related("model_version").order_by("-published_at", "-pk").first()
 
 
 MODEL_NAMES = {
@@ -103,12 +102,23 @@ def _scope_sql(user, region_ids: list[int] | None, alias: str) -> tuple[str, lis
     return f" AND {where}", params
 
 
+def _customer_filter(flt, at: str | None = "COALESCE(c.first_seen, o.first_at)") -> tuple[str, list]:
+    """The analysis filter on customers `c`: acquired in the period, bought in the category, on the device (the
+    customer's own), in the segment. An empty condition without a filter (the kept rollups)."""
+    if flt is None:
+        return "", []
+    where, params = flt.sql(at=at, customer="c.id", device="c.device")
+    return f" AND {where}", params
+
+
 @rollup
-def clv_by_cohort_and_region(user, region_ids: list[int] | None = None) -> list[dict]:
+def clv_by_cohort_and_region(user, region_ids: list[int] | None = None, flt=None) -> list[dict]:
     """Per acquisition cohort (month of first purchase or first visit) and region: customers, value so far,
     and predicted value over the next 12 months from the current value run."""
     run = latest_run(Kind.VALUE)
     scope, params = _scope_sql(user, region_ids, "c")
+    chosen, chosen_params = _customer_filter(flt)
+    scope, params = scope + chosen, params + chosen_params
     run_id = run.pk if run else -1
     query = f"""
         SELECT to_char(date_trunc('month', COALESCE(c.first_seen, o.first_at)), 'YYYY-MM') AS cohort,
@@ -149,15 +159,18 @@ def _last_observed_month(rows) -> int:
 
 
 @rollup
-def cohort_value_curves(user, region_ids: list[int] | None = None, cohorts: int = 8) -> dict:
+def cohort_value_curves(user, region_ids: list[int] | None = None, cohorts: int = 8, flt=None) -> dict:
     """Average cumulative spend per customer by months since acquisition, for the latest cohorts."""
     scope, params = _scope_sql(user, region_ids, "c")
+    chosen, chosen_params = _customer_filter(flt, at=None)
+    acquired, acquired_params = ("TRUE", []) if flt is None else flt.sql(at="MIN(o.placed_at)")
+    scope, params = scope + chosen, params + chosen_params + acquired_params
     query = f"""
         WITH firsts AS (
             SELECT c.id, date_trunc('month', MIN(o.placed_at)) AS cohort
             FROM cartportal_customer c JOIN cartportal_order o ON o.customer_id = c.id
             WHERE o.status NOT IN ('cancelled', 'returned') {scope}
-            GROUP BY c.id
+            GROUP BY c.id HAVING {acquired}
         ),
         sizes AS (SELECT cohort, COUNT(*) AS customers FROM firsts GROUP BY cohort)
         SELECT to_char(f.cohort, 'YYYY-MM'),
@@ -192,11 +205,13 @@ def cohort_value_curves(user, region_ids: list[int] | None = None, cohorts: int 
 
 
 @rollup
-def payback_by_source(user, region_ids: list[int] | None = None) -> list[dict]:
+def payback_by_source(user, region_ids: list[int] | None = None, flt=None) -> list[dict]:
     """Per acquisition source: customers, average acquisition cost, value to date and predicted 12-month
     value per customer, and the months until the average customer has paid back their acquisition cost."""
     run = latest_run(Kind.VALUE)
     scope, params = _scope_sql(user, region_ids, "c")
+    chosen, chosen_params = _customer_filter(flt)
+    scope, params = scope + chosen, params + chosen_params
     query = f"""
         SELECT COALESCE(NULLIF(c.acquisition_source, ''), 'unknown'), COUNT(*), AVG(c.acquisition_cost),
                COALESCE(SUM(o.spend), 0), COALESCE(SUM(s.value), 0), COUNT(s.id),
@@ -253,12 +268,13 @@ def month_start(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
 
-def revenue_at_risk_by_region(user, region_ids: list[int] | None = None) -> dict[int, float]:
+def revenue_at_risk_by_region(user, region_ids: list[int] | None = None, *, as_of=None) -> dict[int, float]:
     """Per region: the expected lost revenue of the open carts that the current abandonment run scored, i.e. the sum
     of (probability of abandoning x cart value) that the run stored with each open cart (the same open carts the
     Abandonment tab lists); a score without a stored cart value falls back to its session's cart still holding
-    items and not bought. Empty when no abandonment run is published (not measured, not zero)."""
-    run = latest_run(Kind.ABANDONMENT)
+    items and not bought. Empty when no abandonment run is published (not measured, not zero). `as_of`: the run
+    that was current at that moment instead (empty when none published then is still kept)."""
+    run = latest_run(Kind.ABANDONMENT, published_before=as_of)
     if run is None:
         return {}
     scope, params = _scope_sql(user, region_ids, "s")

@@ -7,12 +7,14 @@ work only after commit.
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from cartportal.access import MANAGE_MODELS, SystemActor, authorize
 from cartportal.audit import record
 from cartportal.errors import AppError
 from cartportal.jobs import job_create, job_failed, job_started
+from cartportal.models import JobRun
 
 from . import registry
 from .models import ModelVersion, ScoringChunk, ScoringRun
@@ -97,6 +99,8 @@ def rescore_resume(*, actor, run: ScoringRun) -> int:
     if run.state != ScoringRun.State.RUNNING:
         return 0
     chunk_ids = list(run.chunks.filter(done=False).values_list("pk", flat=True))
+    if run.job_id:  # counts as progress: the next resume waits for another quiet period, not the next minute
+        JobRun.objects.filter(pk=run.job_id).update(heartbeat_at=timezone.now())
     record(
         actor=actor,
         action="scoring.resumed",
@@ -111,11 +115,14 @@ def rescore_resume(*, actor, run: ScoringRun) -> int:
     return len(chunk_ids)
 
 
-def resume_stalled_runs(*, actor, older_than_seconds: int = 900) -> int:
-    """Resume every run still running after `older_than_seconds` (a worker died and its message waits)."""
+def resume_stalled_runs(*, actor, older_than_seconds: int = 300) -> int:
+    """Resume every running run with no progress for `older_than_seconds` (a worker died and its message waits
+    for redelivery): its job's heartbeat, written with each scored chunk, is older than that (or, for a run without
+    a job or a heartbeat, it was created before that)."""
     authorize(actor, MANAGE_MODELS, what="model")
     cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
-    runs = ScoringRun.objects.filter(state=ScoringRun.State.RUNNING, created_at__lt=cutoff)
+    quiet = Q(job__heartbeat_at__lt=cutoff) | Q(job__heartbeat_at__isnull=True, created_at__lt=cutoff)
+    runs = ScoringRun.objects.filter(state=ScoringRun.State.RUNNING).filter(quiet)
     return sum(rescore_resume(actor=actor, run=run) for run in runs)
 
 

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from cartportal.access import MANAGE_MODELS, has_capability
 from cartportal.pages.export import csv_response, wants_csv
-from cartportal.pages.filters import region_filter
+from cartportal.pages.filters import analysis_filter, region_filter
 from cartportal.selectors import job_list
 
 from . import selectors, services
@@ -159,13 +159,13 @@ def retrain(request, kind: str):
 
 @login_required
 def clv(request):
-    rf = region_filter(request)
-    rows = selectors.clv_by_cohort_and_region(request.user, rf.region_ids)
+    rf = analysis_filter(request)
+    rows = rf.read(selectors.clv_by_cohort_and_region, request.user)
     if wants_csv(request):
         header = ["cohort", "region", "customers", "value_to_date", "predicted_12m"]
         return csv_response("clv_by_cohort.csv", header, ([r[h] for h in header] for r in rows))
-    payback = selectors.payback_by_source(request.user, rf.region_ids)
-    curves = selectors.cohort_value_curves(request.user, rf.region_ids)
+    payback = rf.read(selectors.payback_by_source, request.user)
+    curves = rf.read(selectors.cohort_value_curves, request.user)
     chart = {
         "regions": _by_region(rows),
         "curves": curves,

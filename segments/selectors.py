@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import Sum
 
+from cartportal.access import Scope
 from segments import snapshots
 from segments.models import AudienceDefinition, CustomerProfile, PersonaRun, Segment, SegmentSnapshot
 
@@ -20,6 +22,43 @@ def segment_summary(user, *, region_ids=None, kind: str | None = None) -> list[d
     rows = qs.values("kind", "code", "name").annotate(
         size=Sum("size"), dormant_size=Sum("dormant_size"), monetary_total=Sum("monetary_total")
     )
+    return sorted(rows, key=lambda r: (r["kind"], -r["size"]))
+
+
+MEMBERSHIP_COLUMNS = {
+    "value_group": "value_group",
+    "rfm": "rfm_segment",
+    "promotion_base": "promotion_base",
+    "persona": "persona",
+}
+
+
+def segment_summary_filtered(user, *, region_ids=None, flt) -> list[dict]:
+    """`segment_summary` counted from the customers' memberships for the customers the analysis filter keeps
+    (acquired in the period, bought in the category, on the device, in the segment)."""
+    scope, params = Scope.of(user, "view", region_ids).sql("p.region_id")
+    acquired = "COALESCE(c.first_seen, (SELECT min(fo.placed_at) FROM cartportal_order fo WHERE fo.customer_id = c.id))"
+    chosen, chosen_params = flt.sql(at=acquired, customer="c.id", device="c.device")
+    memberships = ", ".join(f"('{kind}', p.{column})" for kind, column in MEMBERSHIP_COLUMNS.items())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT m.kind, m.code, count(*), count(*) FILTER (WHERE p.dormant), COALESCE(sum(p.monetary), 0)
+            FROM {CustomerProfile._meta.db_table} p
+            JOIN cartportal_customer c ON c.id = p.customer_id
+            CROSS JOIN LATERAL (VALUES {memberships}) AS m(kind, code)
+            WHERE {scope} AND m.code <> '' AND {chosen}
+            GROUP BY 1, 2""",
+            params + chosen_params,
+        )
+        counted = cursor.fetchall()
+    names = dict(
+        ((k, c), n) for k, c, n in _in(Segment.objects.restrict(user), region_ids).values_list("kind", "code", "name")
+    )
+    rows = [
+        {"kind": k, "code": c, "name": names.get((k, c), c), "size": n, "dormant_size": d, "monetary_total": m}
+        for k, c, n, d, m in counted
+    ]
     return sorted(rows, key=lambda r: (r["kind"], -r["size"]))
 
 

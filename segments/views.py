@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from cartportal.access import can, get_scoped_or_404, visible_regions
 from cartportal.jobs import job_create
 from cartportal.pages.export import csv_response, wants_csv
-from cartportal.pages.filters import region_filter
+from cartportal.pages.filters import analysis_filter, region_filter
 from segments import selectors
 from segments.audiences.rules import EXAMPLE_RULES
 from segments.models import AudienceDefinition
@@ -30,13 +30,17 @@ KINDS = {
 
 @login_required
 def index(request):
-    rf = region_filter(request)
-    rows = selectors.segment_summary(request.user, region_ids=rf.region_ids)
+    rf = analysis_filter(request)
+    if rf.active:
+        rows = selectors.segment_summary_filtered(request.user, region_ids=rf.region_ids, flt=rf)
+    else:
+        rows = selectors.segment_summary(request.user, region_ids=rf.region_ids)
     if wants_csv(request):
         header = ["kind", "code", "name", "size", "dormant_size", "monetary_total"]
         return csv_response("segments.csv", header, ([r[h] for h in header] for r in rows))
     groups = {label: [r for r in rows if r["kind"] == kind] for kind, label in KINDS.items()}
-    return render(request, "segments/index.html", {"region_filter": rf, "groups": groups, "kinds": KINDS})
+    context = {"region_filter": rf, "filters": rf, "groups": groups, "kinds": KINDS}
+    return render(request, "segments/index.html", context)
 
 
 @login_required

@@ -83,3 +83,14 @@ def build_world() -> World:
         model_perm_only,
         AnonymousUser(),
     )
+
+
+def login_through_form(username: str, password: str = PASSWORD):
+    """A test client logged in the way a person logs in: through the login form (django-axes counts it)."""
+    from django.test import Client
+    from django.urls import reverse
+
+    client = Client()
+    response = client.post(reverse("login"), {"username": username, "password": password})
+    assert response.status_code == 302, f"{username} could not log in"
+    return client

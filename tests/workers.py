@@ -16,8 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class WorkerProcess:
-    def __init__(self, concurrency: int = 1):
+    def __init__(self, concurrency: int = 1, extra_env: dict[str, str] | None = None):
         self.concurrency = concurrency
+        self.extra_env = extra_env or {}
         self.proc: subprocess.Popen | None = None
         self.log_path = ROOT / ".data" / f"test-worker-{os.getpid()}.log"
 
@@ -26,6 +27,7 @@ class WorkerProcess:
         env["DATABASE_NAME_OVERRIDE"] = connection.settings_dict["NAME"]
         env["CARTPORTAL_DB_AS_OWNER"] = "0"
         env["CELERY_TASK_DEFAULT_QUEUE"] = settings.CELERY_TASK_DEFAULT_QUEUE
+        env.update(self.extra_env)
         return env
 
     def start(self) -> None:

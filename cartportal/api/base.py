@@ -17,7 +17,9 @@ import csv
 import io
 import json
 import logging
+import sys
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
@@ -39,6 +41,7 @@ from cartportal.api.auth import (
     TokenScopePermission,
     token_of,
 )
+from cartportal.capacity import database_unavailable
 from cartportal.errors import AppError
 
 logger = logging.getLogger(__name__)
@@ -98,6 +101,12 @@ def exception_handler(exc, context):
         set_rollback()
         body = error_body(exc.status, exc.message, code=exc.code, fields=_flatten(exc.fields))
         return Response(body, status=exc.status)
+    reason = database_unavailable(exc)
+    if reason:  # a statement timeout or a database outage: 503 with Retry-After, not a 500
+        set_rollback()
+        response = Response(error_body(503, reason, code="unavailable"), status=503)
+        response["Retry-After"] = str(settings.CARTPORTAL_WEB_RETRY_AFTER_SECONDS)
+        return response
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail)
@@ -340,6 +349,11 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
+    reason = database_unavailable(sys.exc_info()[1])
+    if reason:  # the database is down (or a statement ran out of time) outside a view: 503, not a 500
+        from cartportal.pages.errors import unavailable
+
+        return unavailable(request, reason)
     if is_api_path(request.path):
         return json_server_error(request)
     from cartportal.pages.errors import server_error

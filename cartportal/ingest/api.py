@@ -1,11 +1,12 @@
-"""Import through the API: JSON batches (`{"rows": [...]}`) or a file upload run through the same pipeline as
-the portal and the commands; import jobs, their quarantine and their data-quality report are readable."""
+"""Import through the API: JSON batches (`{"rows": [...]}`, imported in the request) or a file upload (imported on a
+worker: 202 with the job), through the same pipeline as the portal and the commands; import jobs, their quarantine
+and their data-quality report are readable."""
 
 from __future__ import annotations
 
 import django_filters
 from django.http import Http404
-from django.urls import path
+from django.urls import path, reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -25,7 +26,7 @@ from .entities import LOADERS
 from .pipeline import ImportOptions
 from .quality import region_quality
 from .reader import records_to_csv_bytes
-from .services import import_run
+from .services import import_enqueue, import_run
 
 MAX_BATCH_ROWS = 50_000
 
@@ -69,6 +70,20 @@ class QuarantinedRowSerializer(serializers.ModelSerializer):
         fields = ["line", "column", "code", "message", "raw"]
 
 
+class ImportBatchResultSerializer(ImportJobSerializer):
+    quarantine = serializers.ListField(child=serializers.DictField(), help_text="each refused row, with its `row`")
+
+    class Meta(ImportJobSerializer.Meta):
+        fields = [*ImportJobSerializer.Meta.fields, "quarantine"]
+
+
+class ImportAcceptedSerializer(ImportJobSerializer):
+    status_url = serializers.CharField(help_text="GET it to follow the job: state, progress, counts, quality")
+
+    class Meta(ImportJobSerializer.Meta):
+        fields = [*ImportJobSerializer.Meta.fields, "status_url"]
+
+
 class BatchSerializer(serializers.Serializer):
     rows = serializers.ListField(
         child=serializers.JSONField(), allow_empty=False, max_length=MAX_BATCH_ROWS, required=False
@@ -95,44 +110,54 @@ class ImportBatchView(APIView):
             raise MethodNotAllowed("GET")
         raise Http404("No import job matches the given query.")
 
-    @extend_schema(request=BatchSerializer, responses={201: ImportJobSerializer}, summary="Import a batch")
+    @extend_schema(
+        request=BatchSerializer,
+        responses={201: ImportBatchResultSerializer, 202: ImportAcceptedSerializer},
+        summary="Import a batch",
+        description=(
+            "JSON `rows` (up to 50,000) are imported in the request: 201 with the counts and each refused row. A "
+            "multipart `file` is imported on a worker: 202 with the job (`state` queued) and `status_url`, which "
+            "answers the job with its counts and quality report once it has ended. A body larger than the upload "
+            "limit answers 413."
+        ),
+    )
     def post(self, request, kind: str):
         if kind not in LOADERS:
             return error_response(404, "not_found", f"Unknown import kind {kind!r}; one of: {', '.join(LOADERS)}.")
         batch = BatchSerializer(data=request.data)
         batch.is_valid(raise_exception=True)
         data = batch.validated_data
-        if data.get("rows"):
-            header: list[str] = []
-            for row in data["rows"]:
-                for key in row if isinstance(row, dict) else []:
-                    if key not in header:
-                        header.append(str(key))
-            if not header:
-                return error_response(
-                    400,
-                    "invalid",
-                    "rows must be JSON objects with field names as keys.",
-                    {"rows": ["No row is an object."]},
-                )
-            rows = [r if isinstance(r, dict) else {} for r in data["rows"]]
-            row_errors = {
-                i + 2: ("not_an_object", f"Row {i + 1} is not a JSON object.")
-                for i, r in enumerate(data["rows"])
-                if not isinstance(r, dict)
-            }
-            source = records_to_csv_bytes(header, rows)
-        else:
-            source, row_errors = data["file"].read(), {}
         options = ImportOptions(
             kind=kind,
             mapping=data.get("mapping") or {},
             region=data.get("region") or None,
             date_format=data.get("date_format") or None,
-            row_errors=row_errors,
             filename=getattr(data.get("file"), "name", "api-batch"),
         )
-        job = import_run(actor=request.user, source=source, options=options)
+        if data.get("file"):
+            job = import_enqueue(actor=request.user, uploaded_file=data["file"], options=options)
+            body = ImportJobSerializer(job).data
+            body["status_url"] = reverse("api-import", kwargs={"job_id": job.pk})
+            return Response(body, status=202, headers={"Location": body["status_url"]})
+        header: list[str] = []
+        for row in data["rows"]:
+            for key in row if isinstance(row, dict) else []:
+                if key not in header:
+                    header.append(str(key))
+        if not header:
+            return error_response(
+                400,
+                "invalid",
+                "rows must be JSON objects with field names as keys.",
+                {"rows": ["No row is an object."]},
+            )
+        rows = [r if isinstance(r, dict) else {} for r in data["rows"]]
+        options.row_errors = {
+            i + 2: ("not_an_object", f"Row {i + 1} is not a JSON object.")
+            for i, r in enumerate(data["rows"])
+            if not isinstance(r, dict)
+        }
+        job = import_run(actor=request.user, source=records_to_csv_bytes(header, rows), options=options)
         problems = QuarantinedRow.objects.filter(job=job).order_by("line")[:500]
         body = ImportJobSerializer(job).data
         body["quarantine"] = [{**QuarantinedRowSerializer(p).data, "row": p.line - 1} for p in problems]

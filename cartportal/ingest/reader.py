@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +49,7 @@ class TableFile:
     encoding: str
     delimiter: str
     chunks: Iterator[Chunk]
+    total_lines: int = 0  # lines of the file (rows of a workbook's sheet, header included): progress is line / this
 
 
 def open_table(
@@ -73,7 +76,8 @@ def open_csv_bytes(
     header = [h.strip() for h in next(csv.reader([header_text], delimiter=delimiter))]
     if len(header) < 2 and delimiter not in header_text:
         raise UnreadableFile("Could not find the columns: the header has a single column and no known delimiter.")
-    return TableFile(header, encoding, delimiter, _csv_chunks(lines, header, encoding, delimiter, chunk_rows))
+    chunks = _csv_chunks(lines, header, encoding, delimiter, chunk_rows)
+    return TableFile(header, encoding, delimiter, chunks, total_lines=len(lines))
 
 
 def detect_encoding(data: bytes) -> str:
@@ -110,10 +114,10 @@ MAX_RECORD_LINES = 50
 FAST_BLOCK = 10_000
 
 
-def _fast_block(lines, index, encoding, delimiter, width, chunk: Chunk) -> bool:
+def _fast_block(lines, index, encoding, delimiter, width, chunk: Chunk, size: int = FAST_BLOCK) -> bool:
     """A block of lines with no quote character that decodes cleanly splits by the delimiter directly
     (most exports); any other block goes through the careful path."""
-    block = lines[index : index + FAST_BLOCK]
+    block = lines[index : index + size]
     joined = b"".join(block)
     if b'"' in joined:
         return False
@@ -144,9 +148,10 @@ def _csv_chunks(lines, header, encoding, delimiter, chunk_rows) -> Iterator[Chun
     width = len(header)
     chunk = Chunk()
     index, total = 1, len(lines)
+    size = max(1, min(FAST_BLOCK, chunk_rows))  # a block never makes a chunk larger than asked for
     while index < total:
-        if index % FAST_BLOCK == 1 and _fast_block(lines, index, encoding, delimiter, width, chunk):
-            index = min(total, index + FAST_BLOCK)
+        if (index - 1) % size == 0 and _fast_block(lines, index, encoding, delimiter, width, chunk, size):
+            index = min(total, index + size)
             if len(chunk.lines) + len(chunk.problems) >= chunk_rows:
                 yield chunk
                 chunk = Chunk()
@@ -276,7 +281,27 @@ def _open_xlsx(path: Path, chunk_rows: int) -> TableFile:
             yield chunk
         book.close()
 
-    return TableFile(header, "xlsx", ",", chunks())
+    return TableFile(header, "xlsx", ",", chunks(), total_lines=_xlsx_row_total(path, sheet))
+
+
+ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
+
+
+def _xlsx_row_total(path: Path, sheet) -> int:
+    """The rows of a sheet: the larger of its declared dimension (often missing or wrong, e.g. "A1") and the row
+    elements of its XML, counted while streaming the part out of the archive (cheap next to parsing it)."""
+    declared = sheet.max_row or 0
+    part = getattr(sheet, "_worksheet_path", None)
+    if not part:
+        return declared
+    counted, tail = 0, b""
+    with zipfile.ZipFile(path) as archive, archive.open(part) as source:
+        while block := source.read(1 << 20):
+            data = tail + block
+            # a tag that ends inside the carried-over tail was counted with the previous block
+            counted += sum(1 for match in ROW_TAG.finditer(data) if match.end() > len(tail))
+            tail = data[-64:]
+    return max(declared, counted)
 
 
 def _cell_text(value) -> str:

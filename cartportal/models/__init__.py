@@ -15,6 +15,7 @@ from .commerce import (
 from .history import CustomerHistory
 from .ingest import QuarantinedRow
 from .jobs import JobRun
+from .preferences import UserPreference
 from .regions import Region, RegionScopedQuerySet
 from .tokens import PartnerToken
 
@@ -37,4 +38,5 @@ __all__ = [
     "Seller",
     "Session",
     "SurveyResponse",
+    "UserPreference",
 ]

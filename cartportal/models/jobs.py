@@ -44,6 +44,15 @@ class JobRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # A running job writes a heartbeat with its progress; a watchdog re-queues or fails jobs whose heartbeat stops.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # What a job has committed so far (an import: the last line of its last committed chunk and the counts up to
+    # it), written in the same transaction as that work, so that a resumed job continues from there.
+    checkpoint = models.JSONField(default=dict, blank=True)
+    # The holder of a running job: a task claims the job with a fresh lease, and each commit checks it still holds
+    # it, so that a redelivered copy of a task never runs the same job twice at once.
+    lease = models.CharField(max_length=64, blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="times a watchdog re-queued the job")
 
     objects = JobRunQuerySet.as_manager()
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponseServerError
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 
@@ -22,3 +23,16 @@ def bad_request(request, exception=None):
 def server_error(request):
     """Rendered without the request context: the database may be what failed."""
     return HttpResponseServerError(loader.get_template("500.html").render())
+
+
+def unavailable(request, reason: str) -> HttpResponse:
+    """503 with Retry-After when the database is down or a statement ran out of time: the API's error shape under
+    /api/, else a page rendered without the request context (which could need the database)."""
+    if request.path.startswith("/api/"):
+        from cartportal.api.base import error_body
+
+        response = JsonResponse(error_body(503, reason, code="unavailable"), status=503)
+    else:
+        response = HttpResponse(loader.get_template("503.html").render({"reason": reason}), status=503)
+    response["Retry-After"] = str(settings.CARTPORTAL_WEB_RETRY_AFTER_SECONDS)
+    return response

@@ -5,6 +5,7 @@ from . import views
 app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("preferences/", views.preferences, name="preferences"),
     path("insights/", views.insights, name="insights"),
     path("executive/", views.executive, name="executive"),
     path("audit/", views.audit_log, name="audit"),

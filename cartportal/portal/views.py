@@ -1,22 +1,24 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from cartportal import selectors
 from cartportal.access import ADMIN, EXECUTIVE, get_scoped_or_404, has_role, visible_regions
 from cartportal.models import AuditEvent, JobRun
 from cartportal.pages.export import csv_response, wants_csv
-from cartportal.pages.filters import region_filter
+from cartportal.pages.filters import analysis_filter, region_filter
 
 from .forms import AuditFilterForm
 from .selectors import audit as audit_selectors
 from .selectors import executive as executive_selectors
+from .selectors import home as home_selectors
 from .selectors import insights as insights_selectors
-from .services import audit_export_record
+from .services import audit_export_record, home_visit_record, notifications_set, preference_of
 from .tables import INSIGHT_TABLES, insight_csv
 
 PAGE_SIZE = 50
@@ -30,31 +32,53 @@ def healthz(request):
 
 @login_required
 def home(request):
-    counts = insights_selectors.region_customers(request.user)
-    regions = [
-        {"code": r.code, "name": r.name, "customers": counts.get(r.pk, 0)} for r in visible_regions(request.user)
-    ]
-    return render(request, "portal/home.html", {"regions": regions})
+    """What needs me today, by role (see `selectors.home`); other users see the regions they may read."""
+    user = request.user
+    seen_at = home_visit_record(actor=user)
+    home_data = home_selectors.home_for(user, seen_at=seen_at)
+    currencies = dict(visible_regions(user).values_list("code", "currency"))
+    for cart in home_data.get("carts") or []:
+        cart["currency"] = currencies.get(cart["region"], "")
+    context = {"home": home_data, "notify": preference_of(user).email_notifications}
+    if not home_data["sections"]:
+        counts = insights_selectors.region_customers(user)
+        context["regions"] = [
+            {"code": r.code, "name": r.name, "customers": counts.get(r.pk, 0)} for r in visible_regions(user)
+        ]
+    return render(request, "portal/home.html", context)
+
+
+@login_required
+def preferences(request):
+    """A person's own settings: e-mail notifications, off until they turn them on."""
+    if request.method == "POST":
+        wanted = request.POST.get("email_notifications") == "on"
+        notifications_set(actor=request.user, email_notifications=wanted)
+        messages.success(request, "E-mail notifications are on." if wanted else "E-mail notifications are off.")
+        return redirect("portal:preferences")
+    context = {"preference": preference_of(request.user), "sections": home_selectors.roles_of(request.user)}
+    return render(request, "portal/preferences.html", context)
 
 
 @login_required
 def insights(request):
-    rf = region_filter(request)
-    user, ids = request.user, rf.region_ids
+    flt = analysis_filter(request)
+    user = request.user
     data = {
-        "affinity": insights_selectors.category_affinity(user, ids),
-        "price": insights_selectors.price_sensitivity(user, ids),
-        "depth": insights_selectors.browsing_depth(user, ids),
-        "frequency": insights_selectors.purchase_frequency(user, ids),
-        "survey": insights_selectors.survey_summary(user, ids),
+        "affinity": flt.read(insights_selectors.category_affinity, user),
+        "price": flt.read(insights_selectors.price_sensitivity, user),
+        "depth": flt.read(insights_selectors.browsing_depth, user),
+        "frequency": flt.read(insights_selectors.purchase_frequency, user),
+        # survey answers carry a region only: the other filters do not apply to them (the page says so)
+        "survey": insights_selectors.survey_summary(user, flt.region_ids),
     }
     if wants_csv(request):
-        return insight_csv(data, request.GET.get("table", ""), rf.code)
+        return insight_csv(data, request.GET.get("table", ""), flt.code)
     page = Paginator(data["affinity"]["categories"], PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "portal/insights.html",
-        {"region_filter": rf, "data": data, "categories_page": page, "tables": INSIGHT_TABLES},
+        {"region_filter": flt, "filters": flt, "data": data, "categories_page": page, "tables": INSIGHT_TABLES},
     )
 
 

@@ -131,7 +131,9 @@ class CampaignCreateSerializer(serializers.Serializer):
     holdout_share = serializers.FloatField(required=False, default=0.1, help_text="0 <= share < 1")
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     audience_kind = serializers.ChoiceField(
-        choices=list(KINDS), required=False, help_text="A saved audience: strategy, value_group, rfm, at_risk or list"
+        choices=list(KINDS),
+        required=False,
+        help_text="A saved audience: strategy, value_group, rfm, persona, at_risk or list",
     )
     audience_ref = serializers.DictField(
         required=False,

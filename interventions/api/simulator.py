@@ -19,7 +19,10 @@ from interventions.catalogue import CATALOGUE
 class SimulationQuerySerializer(serializers.Serializer):
     region = serializers.CharField(max_length=64, help_text="region code")
     audience = serializers.CharField(
-        max_length=200, help_text="segment:<rfm|value_group|persona>:<code> or audience:<id>[:<segment>]"
+        max_length=200,
+        help_text="a campaign's one-line audience: value_group:<code>, rfm:<code>, persona:<code>, "
+        "strategy:<id>[:<segment>], at_risk[:<threshold>] or list:<id> (segment:<kind>:<code> and "
+        "audience:<id>[:<segment>] are still understood)",
     )
     intervention = serializers.ChoiceField(choices=list(CATALOGUE))
     discount = serializers.FloatField(

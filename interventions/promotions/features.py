@@ -47,7 +47,7 @@ def category_of(category: str | None, sku: str | None) -> str | None:
 
 @dataclass
 class Activity:
-    purchases: pd.DataFrame  # customer_id, region_id, at, category, sku, amount
+    purchases: pd.DataFrame  # customer_id, region_id, at, category, sku, amount, quantity, unit_price
     browsing: pd.DataFrame  # customer_id, region_id, at, category (None for a session)
 
     @property
@@ -67,9 +67,19 @@ def load_activity(region_ids: list[int]) -> Activity:
     lines = (
         OrderLine.objects.filter(region_id__in=region_ids, order__customer__isnull=False, quantity__gt=0, amount__gt=0)
         .exclude(order__status__in=["cancelled", "returned"])
-        .values_list("order__customer_id", "region_id", "order__placed_at", "product__category", "sku", "amount")
+        .values_list(
+            "order__customer_id",
+            "region_id",
+            "order__placed_at",
+            "product__category",
+            "sku",
+            "amount",
+            "quantity",
+            "unit_price",
+        )
     )
-    purchases = _frame(lines, ["customer_id", "region_id", "at", "category", "sku", "amount"])
+    columns = ["customer_id", "region_id", "at", "category", "sku", "amount", "quantity", "unit_price"]
+    purchases = _frame(lines, columns).astype({"quantity": float, "unit_price": float})
     purchases["category"] = [category_of(c, s) for c, s in zip(purchases["category"], purchases["sku"], strict=True)]
     purchases = purchases.dropna(subset=["category"]).assign(amount=lambda f: f["amount"].astype(float))
     adds = CartEvent.objects.filter(region_id__in=region_ids, customer__isnull=False, kind=CartEvent.Kind.ADD)

@@ -18,14 +18,12 @@ from cartportal.jobs import job_create, job_failed, job_finished, job_progress, 
 from cartportal.models import Customer, JobRun, Region
 from cartportal.services import DomainError
 from interventions.models import PromotionOffer
-from interventions.promotions import model
+from interventions.promotions import model, ranking
 from interventions.promotions.features import load_activity, pairs_at
-from interventions.promotions.recommended import recommended_share
+from interventions.promotions.ranking import DISCOUNT_BY_RELATION
 
 log = logging.getLogger(__name__)
 JOB_KIND = "interventions.promotions"
-# Deeper discounts where the customer has less history with the category (documented on the page).
-DISCOUNT_BY_RELATION = {"bought": 0.05, "browsed": 0.10, "new": 0.15}
 
 
 def week_of(day: dt.date) -> dt.date:
@@ -67,10 +65,8 @@ def _enqueue(job_id: int, region_ids: list[int]) -> None:
     generate_promotions.delay(job_id, region_ids)
 
 
-def _offers(
-    scored, consenting: dict[int, int], week: dt.date, job_id: int | None, weight: float
-) -> list[PromotionOffer]:
-    chosen = model.top3(scored, model.rank_score(scored, scored["predicted"].to_numpy(), weight))
+def _offers(scored, consenting: dict[int, int], week: dt.date, job_id: int | None, ranker) -> list[PromotionOffer]:
+    chosen = ranking.top3(scored, ranking.rank_score(scored, ranker))
     chosen = chosen[chosen["customer_id"].isin(list(consenting))]
     chosen = chosen.assign(rank=chosen.groupby("customer_id").cumcount() + 1)
     return [
@@ -104,11 +100,9 @@ def promotions_generate(
         trained = model.train(activity, settings.CARTPORTAL_PROMOTION_WINDOW_DAYS)
         _progress(job_id, 60, "holdout checked; ranking categories")
         scored = pairs_at(activity, trained.scoring_cutoff)
+        scored = model.ranking_inputs(activity, scored, trained.scoring_cutoff, trained.params)
         scored["predicted"] = model.predict(trained.regressor, scored)
-        scored["recommended_share"] = recommended_share(
-            activity.purchases, scored, trained.scoring_cutoff, trained.params
-        )
-        offers = _offers(scored, consenting_regions(ids), week, job_id, trained.best_seller_weight)
+        offers = _offers(scored, consenting_regions(ids), week, job_id, trained.ranker)
     except Exception as exc:
         if job_id:
             job_failed(job_id, str(exc))

@@ -83,7 +83,33 @@ def _row(cart, scored) -> dict:
         "expected_loss": None if scored is None else round(float(scored["expected_loss"]), 2),
         "reasons": [] if scored is None else list(scored["reasons"]),
         "intervention": (intervention or {}).get("name", ""),
+        "contributions": {} if scored is None else dict(scored["contributions"] or {}),
     }
+
+
+def carts_matching(rows: list[dict], flt) -> list[dict]:
+    """The at-risk rows whose cart session passes the analysis filter (started in the period, holding a product of
+    the category, on the device, of a customer in the segment); the rows are already in the user's scope."""
+    session_ids = [r["session_id"] for r in rows]
+    if not session_ids:
+        return rows
+    where, params = flt.sql(at="s.started_at", customer="s.customer_id", device="s.device", session="s.id")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT s.id FROM cartportal_session s WHERE s.id = ANY(%s) AND {where}", [session_ids, *params]
+        )
+        keep = {row[0] for row in cursor.fetchall()}
+    return [r for r in rows if r["session_id"] in keep]
+
+
+def drivers_of(rows: list[dict]) -> tuple[dict, dict]:
+    """The friction drivers by region and by category of these at-risk rows (the charts of a filtered list)."""
+    pushes = pd.DataFrame(
+        [{"region": r["region"].lower(), "category": r["category"], **r["contributions"]} for r in rows]
+    )
+    if pushes.empty:
+        return {}, {}
+    return _upward(pushes, pushes["region"]), _upward(pushes, pushes["category"])
 
 
 def _upward(pushes: pd.DataFrame, group: pd.Series) -> dict:
@@ -151,6 +177,7 @@ def _published_view(run, scores: list[dict]) -> RiskView:
                 "expected_loss": extra.get("expected_loss"),
                 "reasons": list(extra.get("reasons") or []),
                 "intervention": (extra.get("intervention") or {}).get("name", ""),
+                "contributions": dict(score["contributions"] or {}),
             }
         )
         pushes.append({"region": session.region.code.lower(), "category": category, **(score["contributions"] or {})})
@@ -208,7 +235,7 @@ def funnel_cutoff():
 
 
 @rollup
-def funnel(user, region_ids: list[int] | None = None) -> list[dict]:
+def funnel(user, region_ids: list[int] | None = None, flt=None) -> list[dict]:
     """Sessions that viewed, added to cart, reached checkout and purchased, as of ``funnel_cutoff()``: sessions
     started before it and their cart events before it (a cart added later joins with the next published run).
     A session imported without cart events counts as purchased by its recorded outcome; one with cart events only
@@ -217,6 +244,9 @@ def funnel(user, region_ids: list[int] | None = None) -> list[dict]:
     ids = scoped_region_ids(user, region_ids)
     cutoff = funnel_cutoff()
     sessions_where, params = region_sql(ids, "s.region_id")
+    if flt is not None:
+        chosen, chosen_params = flt.sql(at="s.started_at", customer="s.customer_id", device="s.device", session="s.id")
+        sessions_where, params = f"{sessions_where} AND {chosen}", params + chosen_params
     events_where, event_params = region_sql(ids, "e.region_id")
     with connection.cursor() as cursor:
         cursor.execute(

@@ -3,7 +3,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 
 from cartportal.pages.export import csv_response, wants_csv
-from cartportal.pages.filters import region_filter
+from cartportal.pages.filters import analysis_filter
 from predictions.abandonment import selectors
 from predictions.abandonment.cart.features import DRIVER_LABELS
 
@@ -38,23 +38,28 @@ def _csv_row(r: dict) -> list:
 
 @login_required
 def abandonment(request):
-    rf = region_filter(request)
+    rf = analysis_filter(request)
     risk = selectors.at_risk(request.user, rf.region_ids)
+    rows, by_region, by_category = risk.rows, risk.drivers_by_region, risk.drivers_by_category
+    if rf.active:
+        rows = selectors.carts_matching(rows, rf)
+        if risk.scored:
+            by_region, by_category = selectors.drivers_of(rows)
     if wants_csv(request):
-        rows = (_csv_row(r) for r in risk.rows)
-        return csv_response("abandonment_risk.csv", CSV_COLUMNS, rows)
-    funnel = selectors.funnel(request.user, rf.region_ids)
+        return csv_response("abandonment_risk.csv", CSV_COLUMNS, (_csv_row(r) for r in rows))
+    funnel = rf.read(selectors.funnel, request.user)
     chart = {
         "funnel": funnel,
         "drivers": list(DRIVER_LABELS),
         "driverLabels": DRIVER_LABELS,
-        "byRegion": risk.drivers_by_region,
-        "byCategory": risk.drivers_by_category,
+        "byRegion": by_region,
+        "byCategory": by_category,
     }
     context = {
         "region_filter": rf,
+        "filters": rf,
         "risk": risk,
-        "page": Paginator(risk.rows, 25).get_page(request.GET.get("page")),
+        "page": Paginator(rows, 25).get_page(request.GET.get("page")),
         "funnel": funnel,
         "funnel_as_of": selectors.funnel_cutoff(),
         "chart": chart,

@@ -3,7 +3,8 @@
 The recipe is measured on a later holdout: the settings are chosen on validation cut-offs before the holdout's
 cut-off, the model fitted on everything before it is scored on the purchases after it. When a version is
 active, its own settings are re-fitted on the same training part and scored on the same holdout, so the two
-figures are comparable; the candidate becomes active only when it scores higher. The stored artifact is then
+figures are comparable; the candidate becomes active only when it scores higher, and higher than popularity on
+the same holdout (the registry's one gate, `registry.promote_if_better`). The stored artifact is then
 refitted on every purchase (the holdout included), so recent purchases count.
 """
 
@@ -45,10 +46,12 @@ def train(purchases: pd.DataFrame, *, k: int = 10, active_params: Params | None 
     data = ev.split(purchases, cut)
     if not data.targets:
         raise InteractionError(f"no customer bought new products after the holdout cut-off {cut.date()}")
-    chosen = ev.choose(data.train, k)
+    chosen = ev.choose_model(data.train, k)
     metrics = _holdout(data, cut, chosen.params, k)
+    popularity = _holdout(data, cut, ev.POPULARITY, k)
+    metrics["baseline"] = {"name": "popularity", METRIC: popularity[METRIC], "recall_at_k": popularity["recall_at_k"]}
     if active_params is not None:
-        metrics["active_on_this_holdout"] = _holdout(data, cut, active_params, k)[METRIC]
+        metrics[registry.REMEASURED] = _holdout(data, cut, active_params, k)[METRIC]
     model = fit(purchases, purchases["at"].max() + pd.Timedelta(seconds=1), chosen.params, baskets=True)
     model.names = product_names_unchecked(model.items)
     fingerprint = hashlib.sha256(
@@ -91,7 +94,7 @@ def recommender_retrain(*, actor, job_id: int) -> ModelVersion:
     version = registry.register_candidate(
         actor=actor,
         kind=Kind.RECOMMENDATION,
-        algorithm="BM25 item-item + implicit ALS + popularity",
+        algorithm=ev.describe_algorithm(trained["params"]),
         model_object=trained["model"],
         features=["purchases per customer and product"],
         metrics={**trained["metrics"], "params": trained["params"].describe()},
@@ -100,9 +103,7 @@ def recommender_retrain(*, actor, job_id: int) -> ModelVersion:
         window_end=end,
         card=CARD,
     )
-    promoted = registry.promote_if_beats_remeasured(
-        actor=actor, version=version, metric=METRIC, active_score=trained["metrics"].get("active_on_this_holdout")
-    )
+    promoted = registry.promote_if_better(actor=actor, version=version, metric=METRIC)
     job_finished(job_id, counts={"model_version": version.pk, "promoted": promoted, **_numbers(trained["metrics"])})
     return version
 

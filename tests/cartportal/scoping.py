@@ -17,8 +17,13 @@ def _job(world, region):
 
 
 def _home(world):
+    """A manager's home lists the campaigns waiting for them: their region's, never another's."""
+    from interventions.models import Campaign
+
     CustomerFactory(region=world.region_a)
-    return world.region_a.name, world.region_b.name
+    for region, marker in ((world.region_a, "marker-own-campaign"), (world.region_b, "marker-foreign-campaign")):
+        Campaign.objects.create(region=region, name=marker, intervention="reminder", state="pending")
+    return "marker-own-campaign", "marker-foreign-campaign"
 
 
 def _audit(world):
@@ -33,6 +38,7 @@ SPECS = {
     "logout": UrlSpec("public"),
     "healthz": UrlSpec("public"),
     "portal:home": UrlSpec("list", seed=_home),
+    "portal:preferences": UrlSpec("global"),
     "portal:jobs": UrlSpec("list", seed=_jobs, query="who=all"),
     "portal:job": UrlSpec("object", make=_job, missing={"job_id": 987654321}),
     "portal:audit": UrlSpec("list", seed=_audit, roles={"Compliance"}, denied_status=200),

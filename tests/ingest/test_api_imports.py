@@ -1,10 +1,15 @@
-"""The corrupted file and JSON batches through the API: same results as the pipeline, clear errors, no 5xx."""
+"""The corrupted file and JSON batches through the API: same results as the pipeline, clear errors, no 5xx. A file
+is imported on a real worker (202 with the job), a JSON batch in the request (201 with the counts)."""
+
+import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from cartportal.models import CartEvent, QuarantinedRow
+from cartportal.ingest.services import stored_upload
+from cartportal.models import CartEvent, JobRun, QuarantinedRow
+from tests.base import build_world
 from tests.ingest.corrupt import build
 
 MAPPING = {"session": "session_id", "customer": "customer_id", "kind": "event", "occurred_at": "timestamp"}
@@ -19,19 +24,37 @@ def client_for(user=None, token=None):
     return client
 
 
-@pytest.mark.django_db
-def test_corrupted_file_through_the_api(world):
+def wait_until_ended(client, status_url: str, seconds: float = 120) -> dict:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        body = client.get(status_url).json()
+        if body["state"] in ("succeeded", "failed"):
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"{status_url} did not end within {seconds} s")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_corrupted_file_through_the_api(celery_worker_process):
+    world = build_world()
     file = build(world)
     client = client_for(token=world.partner_token_key)
-    client.post(
+    preload = client.post(
         "/api/v1/imports/cart_events/",
         {"file": SimpleUploadedFile("pre.csv", file.preload), **{f"mapping.{k}": v for k, v in MAPPING.items()}},
     )
+    assert preload.status_code == 202, preload.content
+    assert wait_until_ended(client, preload.json()["status_url"])["state"] == "succeeded"
     response = client.post(
         "/api/v1/imports/cart_events/", {"file": SimpleUploadedFile("events.csv", file.data)}, format="multipart"
     )
-    assert response.status_code == 201, response.content
-    body = response.json()
+    # the file is imported on the worker: the answer is the queued job and where to follow it
+    assert response.status_code == 202, response.content
+    accepted = response.json()
+    assert accepted["state"] == "queued" and accepted["counts"] == {}
+    assert accepted["status_url"] == f"/api/v1/imports/{accepted['id']}/" == response["Location"]
+    body = wait_until_ended(client, accepted["status_url"])
+    assert body["state"] == "succeeded", body["error"]
     counts = body["counts"]
     assert counts["read"] == file.rows
     assert counts["loaded"] == len(file.good)
@@ -39,11 +62,23 @@ def test_corrupted_file_through_the_api(world):
     assert {r.line: (r.code, r.column) for r in rows if not r.code.startswith("duplicate")} == file.quarantine
     assert {r.line for r in rows if r.code.startswith("duplicate")} == file.duplicates
     assert CartEvent.objects.count() == 1 + len(file.good)
-    detail = client.get(f"/api/v1/imports/{body['id']}/").json()
-    assert detail["quality"]["uniqueness"]["count"] == len(file.duplicates)
-    assert detail["quality"]["validity"]["count"] > 0
+    assert body["quality"]["uniqueness"]["count"] == len(file.duplicates)
+    assert body["quality"]["validity"]["count"] > 0
     page = client.get(f"/api/v1/imports/{body['id']}/quarantine/?code=unknown_reference").json()
     assert page["count"] == sum(1 for c, _ in file.quarantine.values() if c == "unknown_reference")
+    # the upload is deleted once its import has ended
+    assert stored_upload(body["id"]) is None and stored_upload(preload.json()["id"]) is None
+
+
+@pytest.mark.django_db
+def test_a_file_for_a_foreign_region_is_refused_before_any_job(world):
+    response = client_for(world.manager_a).post(
+        "/api/v1/imports/cart_events/",
+        {"file": SimpleUploadedFile("e.csv", b"session_id,event\nS1,add\n"), "region": world.region_b.code},
+        format="multipart",
+    )
+    assert response.status_code == 400 and "may not import into it" in response.json()["error"]["message"]
+    assert not JobRun.objects.filter(kind__startswith="import:").exists()
 
 
 @pytest.mark.django_db
@@ -109,3 +144,31 @@ def test_unknown_kind_and_read_only_token(world):
     )
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "permission_denied"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_file_imported_on_the_worker_keeps_the_tokens_regions(celery_worker_process):
+    """A token bound to region A, of a partner of A and B: the worker imports as that token, not as its user, so
+    the rows of B are refused as they would have been in the request."""
+    from cartportal import access
+    from cartportal.models import Customer, PartnerToken
+
+    world = build_world()
+    access.grant_region(world.partner, world.region_b, access.PARTNER)
+    key = PartnerToken.new_key()
+    token = PartnerToken.objects.create(
+        name="only-a",
+        user=world.partner,
+        scopes=["read", "write"],
+        key_prefix=key[:10],
+        key_hash=PartnerToken.hash_key(key),
+    )
+    token.regions.set([world.region_a])
+    client = client_for(token=key)
+    data = f"customer_id,name,region\nC1,Ann,{world.region_a.code}\nC2,Bob,{world.region_b.code}\n".encode()
+    response = client.post("/api/v1/imports/customers/", {"file": SimpleUploadedFile("c.csv", data)})
+    assert response.status_code == 202, response.content
+    body = wait_until_ended(client, response.json()["status_url"])
+    assert body["state"] == "succeeded", body["error"]
+    assert (body["counts"]["loaded"], body["counts"]["by_code"]) == (1, {"region_forbidden": 1})
+    assert list(Customer.objects.values_list("external_id", flat=True)) == ["C1"]

@@ -33,9 +33,14 @@ def _halves(data_dir, tmp_path):
 
 
 def _audience(campaign, held: pd.DataFrame) -> AudienceDefinition:
-    audience = AudienceDefinition.objects.create(region=campaign.region, name="Replay", universe="everyone")
     ids = dict(campaign.assignments.values_list("customer__external_id", "customer_id"))
     chosen = [ids[f"hillstrom-held-{i}"] for i in held.index[held["womens"] == 1]]
+    audience = AudienceDefinition.objects.create(
+        region=campaign.region,
+        name="Replay",
+        universe="everyone",
+        result={"segments": [{"segment": SEGMENT, "size": len(chosen)}]},
+    )
     AudienceMember.objects.bulk_create(
         [AudienceMember(audience=audience, customer_id=c, region=campaign.region, segment=SEGMENT) for c in chosen]
     )
@@ -55,7 +60,7 @@ def test_simulated_womens_email_contains_the_held_out_lift(world, data_dir, tmp_
 
     plan = Plan(
         region=replayed.region,
-        audience=f"audience:{audience.pk}:{SEGMENT}",
+        audience=f"strategy:{audience.pk}:{SEGMENT}",  # as a campaign targets it
         intervention="reminder",
         discount=0.0,
         holdout_share=0.5,

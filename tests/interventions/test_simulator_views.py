@@ -19,7 +19,7 @@ from tests.predictions.price_history import write_price_history
 from tests.segments.factories import profile, segment
 
 pytestmark = pytest.mark.django_db
-AUDIENCE = "segment:value_group:big_fish"
+AUDIENCE = "value_group:big_fish"  # the campaign form's one-line audience
 Z = stats.norm.ppf(0.975)
 
 
@@ -79,7 +79,7 @@ def test_manager_simulates_a_reminder_on_a_segment(world):
     client = _client(world.manager_a)
 
     page = client.get(reverse("interventions:simulator"))
-    assert page.status_code == 200 and "Big fish (value group) — 20" in page.content.decode()
+    assert page.status_code == 200 and "Value group: Big fish" in page.content.decode()
     assert page.context["result"] is None
 
     query = {"region": "NORTH", "audience": AUDIENCE, "intervention": "reminder", "holdout_share": "0.1"}
@@ -89,6 +89,7 @@ def test_manager_simulates_a_reminder_on_a_segment(world):
     assert result["reach"] == {
         "audience": 20,
         "without_consent_or_erased": 2,
+        "over_contact_cap": 1,
         "over_weekly_cap": 1,
         "reach": 17,
         "treated": 15,
@@ -117,6 +118,9 @@ def test_manager_simulates_a_reminder_on_a_segment(world):
     api = client.get(reverse("api-simulator"), query)
     assert api.status_code == 200
     assert api.json()["net_margin"] == result["net_margin"] and api.json()["reach"] == result["reach"]
+    # the simulator's earlier audience keys still resolve to the same audience (saved links, API clients)
+    earlier = client.get(reverse("api-simulator"), {**query, "audience": "segment:value_group:big_fish"}).json()
+    assert earlier["reach"] == result["reach"] and earlier["audience"]["label"] == "Value group: Big fish"
 
 
 def test_a_discount_moves_conversions_by_the_price_response(world):
@@ -145,8 +149,8 @@ def test_nothing_to_simulate_says_why_and_bad_input_is_refused(world):
     assert "discount" in too_much.context["form"].errors
     api = client.get(reverse("api-simulator"), {**query, "discount": "0.6"})
     assert api.status_code == 400 and "discount" in api.json()["error"]["fields"]
-    unknown = client.get(reverse("api-simulator"), {**query, "audience": "segment:value_group:nobody-here"})
-    assert unknown.status_code == 200 and unknown.json()["reach"]["audience"] == 0
+    unknown = client.get(reverse("api-simulator"), {**query, "audience": "value_group:nobody-here"})
+    assert unknown.status_code == 400 and "no value group 'nobody-here' in region NORTH" in unknown.text
     wrong = client.get(reverse("api-simulator"), {**query, "audience": "everyone"})
     assert wrong.status_code == 400 and "unknown audience" in wrong.json()["error"]["message"]
 

@@ -6,14 +6,17 @@ from predictions.models import ModelVersion
 from tests.predictions.helpers import ACTOR, small_scorer
 
 
-def _candidate(metric: float, fingerprint: str = "h1", kind: str = "abandonment", baseline: float = 0.5):
+def _candidate(
+    metric: float, fingerprint: str = "h1", kind: str = "abandonment", baseline: float = 0.5, remeasured=None
+):
+    extra = {} if remeasured is None else {registry.REMEASURED: remeasured}
     return registry.register_candidate(
         actor=ACTOR,
         kind=kind,
         algorithm="logistic_regression",
         model_object=small_scorer(),
         features=["orders"],
-        metrics={"roc_auc": metric, "baseline": {"name": "logistic regression", "roc_auc": baseline}},
+        metrics={"roc_auc": metric, "baseline": {"name": "logistic regression", "roc_auc": baseline}, **extra},
         holdout={"fingerprint": fingerprint},
         card={"intended_use": "test"},
     )
@@ -31,6 +34,21 @@ def test_first_version_becomes_active_and_only_a_better_one_on_the_same_holdout_
     assert statuses == {first.pk: "retired", worse.pk: "candidate", other_holdout.pk: "candidate", better.pk: "active"}
     refused = AuditEvent.objects.filter(action="model.promotion_refused").values_list("after", flat=True)
     assert any("different holdout" in after["reason"] for after in refused)
+
+
+@pytest.mark.django_db
+def test_a_trainer_that_re_measured_the_active_recipe_on_its_own_holdout_is_judged_against_that_figure():
+    # the recommender's way: each retrain has a later holdout (another fingerprint) and re-fits the active settings
+    registry.promote_if_better(actor=ACTOR, version=_candidate(0.80), metric="roc_auc")
+    not_better = _candidate(0.84, fingerprint="h2", remeasured=0.86)
+    assert not registry.promote_if_better(actor=ACTOR, version=not_better, metric="roc_auc")
+    not_better.refresh_from_db()
+    assert "re-measured on the same holdout" in not_better.refusal_reason and "0.86" in not_better.refusal_reason
+    below_baseline = _candidate(0.84, fingerprint="h3", remeasured=0.70, baseline=0.9)
+    assert not registry.promote_if_better(actor=ACTOR, version=below_baseline, metric="roc_auc")
+    better = _candidate(0.84, fingerprint="h4", remeasured=0.83)
+    assert registry.promote_if_better(actor=ACTOR, version=better, metric="roc_auc")
+    assert registry.active_version("abandonment").pk == better.pk
 
 
 @pytest.mark.django_db

@@ -1,5 +1,6 @@
-"""Acceptance: a real worker SIGKILLed in the middle of rescoring 50,000 customers; after redelivery the run
-holds exactly 50,000 scores, no duplicates, and a reader polling all along never saw a partial published run."""
+"""Acceptance: a real worker SIGKILLed in the middle of rescoring 50,000 customers; the watchdog finds the quiet run
+and re-sends its undone chunks (audited), and within 5 minutes of the kill the run holds exactly 50,000 scores, no
+duplicates, and a reader polling all along never saw a partial published run."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 import pytest
 from django.db import connection, connections
 
+from cartportal.models import AuditEvent
 from predictions import services
 from predictions.models import Score, ScoringChunk, ScoringRun
 from tests.factories import RegionFactory
@@ -71,9 +73,16 @@ def _kill_mid_run_and_recover(worker, reader):
     assert run.state == "running", "the worker was killed after the run had finished: nothing was tested"
     assert done_at_kill < run.chunk_count
 
+    killed_at = time.monotonic()
     worker.start()
-    services.rescore_resume(actor=ACTOR, run=run)
+    # the watchdog (beat runs it every minute): not yet while the job's heartbeat is fresh, then once it is quiet
+    assert services.resume_stalled_runs(actor=ACTOR, older_than_seconds=600) == 0
+    _wait(lambda: services.resume_stalled_runs(actor=ACTOR, older_than_seconds=3) > 0, 240, "the watchdog to resume")
+    # at least the chunk the killed worker held (the queued ones went on with the restarted worker)
+    resumed = AuditEvent.objects.get(action="scoring.resumed", object_id=str(run.pk))
+    assert 1 <= resumed.after["chunks"] <= run.chunk_count - done_at_kill
     _wait(lambda: ScoringRun.objects.get(pk=run.pk).state == "published", 300, "the run to be published")
+    assert time.monotonic() - killed_at < 300  # the acceptance bound: ended within 5 minutes of the kill
     time.sleep(0.3)
     reader.stop.set()
     reader.join(10)

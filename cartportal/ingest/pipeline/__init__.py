@@ -11,8 +11,19 @@ the tables, sharing the checks and the conversion of `..copying`), `regions`, `r
 
 from __future__ import annotations
 
+from .chunk import LeaseLost
 from .options import Counts, ImportOptions
 from .regions import RegionResolver, region_code_for
-from .run import ImportRun, resolve_mapping, run_import
+from .run import ImportRun, check_target, resolve_mapping, run_import
 
-__all__ = ["Counts", "ImportOptions", "ImportRun", "RegionResolver", "region_code_for", "resolve_mapping", "run_import"]
+__all__ = [
+    "Counts",
+    "ImportOptions",
+    "ImportRun",
+    "LeaseLost",
+    "RegionResolver",
+    "check_target",
+    "region_code_for",
+    "resolve_mapping",
+    "run_import",
+]

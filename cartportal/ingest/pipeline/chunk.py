@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
     from .run import ImportRun
 
 
+class LeaseLost(Exception):
+    """Another task holds the import now (the watchdog re-queued it): this one stops, its chunk rolled back."""
+
+
 @dataclass
 class ChunkContext:
     lines: np.ndarray
@@ -43,7 +48,9 @@ def load_chunk(run: ImportRun, chunk: Chunk) -> None:
     counts["read"] += len(chunk.lines) + len(chunk.problems)
     skip_erased_customers(chunk, table.header, mapping, counts)
     if not chunk.lines:
-        finish_chunk(counts, quarantine, [], job_id)
+        with transaction.atomic(), connection.cursor() as cursor:
+            finish_chunk(counts, quarantine, [], job_id, cursor)
+            commit_checkpoint(cursor, run, chunk)
         return
     full = pd.DataFrame(chunk.rows, columns=table.header)
     frame = full[list(mapping.values())].rename(columns={v: k for k, v in mapping.items()})
@@ -86,7 +93,8 @@ def load_chunk(run: ImportRun, chunk: Chunk) -> None:
     staged = staged[fresh].reset_index(drop=True)
     with transaction.atomic(), connection.cursor() as cursor:
         # A chunk's commit need not wait for its WAL flush: the JobRun update that follows is a synchronous
-        # commit and flushes it, and a chunk lost in a crash is re-added by re-running the (idempotent) import.
+        # commit and flushes it, and a chunk lost in a crash is lost with its checkpoint (same transaction), so a
+        # resumed import loads it again.
         cursor.execute("SET LOCAL synchronous_commit TO OFF")
         result = None
         if getattr(loader, "direct", False):
@@ -112,6 +120,25 @@ def load_chunk(run: ImportRun, chunk: Chunk) -> None:
         examples = duplicates[: max(0, MAX_DUPLICATE_EXAMPLES - run.duplicate_examples)]
         run.duplicate_examples += len(examples)
         finish_chunk(counts, quarantine, examples, job_id, cursor)
+        commit_checkpoint(cursor, run, chunk)
+
+
+def commit_checkpoint(cursor, run: ImportRun, chunk: Chunk) -> None:
+    """Record, in the chunk's own transaction, that the import got as far as its last line (with the counts so
+    far), so that a resumed import continues after it; refuse to commit if another task holds the job now."""
+    previous = (run.last_line, run.chunks_committed)
+    run.last_line, run.chunks_committed = last_line_of(chunk), run.chunks_committed + 1
+    cursor.execute(
+        "UPDATE cartportal_jobrun SET checkpoint = %s, heartbeat_at = now() WHERE id = %s AND lease = %s",
+        [json.dumps(run.checkpoint()), run.job_id, run.lease],
+    )
+    if cursor.rowcount != 1:
+        run.last_line, run.chunks_committed = previous
+        raise LeaseLost(f"Import job {run.job_id} is held by another task now; this one stops.")
+
+
+def last_line_of(chunk: Chunk) -> int:
+    return max(chunk.lines[-1] if chunk.lines else 0, chunk.problems[-1].line if chunk.problems else 0)
 
 
 def skip_erased_customers(chunk: Chunk, header: list[str], mapping: dict, counts) -> None:

@@ -107,6 +107,7 @@ def regional_rollup(user, region_ids: list[int] | None = None) -> dict:
         result = results_by_region.get(region.pk) or {}
         rows.append(
             {
+                "id": region.pk,
                 "code": region.code,
                 "name": region.name,
                 "currency": region.currency,

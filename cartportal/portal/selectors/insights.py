@@ -13,6 +13,14 @@ from . import fetch_dicts, region_sql, scoped_region_ids
 MIN_PAIR_ORDERS = 3
 MAX_PAIRS = 15
 LIVE_ORDER = "o.status NOT IN ('cancelled', 'returned') AND o.cancels_id IS NULL"
+# The device of an order's or cart event's customer or session, for the analysis filters.
+ORDER_DEVICE = "(SELECT fc.device FROM cartportal_customer fc WHERE fc.id = o.customer_id)"
+EVENT_DEVICE = "(SELECT fs.device FROM cartportal_session fs WHERE fs.id = e.session_id)"
+
+
+def _filtered(flt, **columns) -> tuple[str, list]:
+    """The analysis filter's condition on these columns (`TRUE` without a filter: the kept rollups)."""
+    return flt.sql(**columns) if flt is not None else ("TRUE", [])
 
 
 def _ratio(part, whole) -> float | None:
@@ -20,17 +28,22 @@ def _ratio(part, whole) -> float | None:
 
 
 @rollup
-def category_affinity(user, region_ids: list[int] | None = None) -> dict:
+def category_affinity(user, region_ids: list[int] | None = None, flt=None) -> dict:
     """Categories by orders and revenue, and category pairs bought in the same order with their lift
-    (lift = P(A and B) / (P(A) P(B)); above 1 means bought together more often than by chance)."""
+    (lift = P(A and B) / (P(A) P(B)); above 1 means bought together more often than by chance). With a category
+    filter: the orders that include that category, and what else they hold."""
     where, params = region_sql(scoped_region_ids(user, region_ids), "ol.region_id")
+    chosen, chosen_params = _filtered(
+        flt, at="o.placed_at", customer="o.customer_id", device=ORDER_DEVICE, order="o.id"
+    )
+    params = params + chosen_params
     base = f"""
         WITH oc AS (
             SELECT ol.order_id, p.category, sum(ol.amount) AS revenue, o.customer_id
             FROM cartportal_orderline ol
             JOIN cartportal_product p ON p.id = ol.product_id
             JOIN cartportal_order o ON o.id = ol.order_id
-            WHERE {where} AND {LIVE_ORDER} AND ol.quantity > 0 AND p.category <> ''
+            WHERE {where} AND {LIVE_ORDER} AND ol.quantity > 0 AND p.category <> '' AND {chosen}
             GROUP BY ol.order_id, p.category, o.customer_id
         )"""
     categories = fetch_dicts(
@@ -72,10 +85,13 @@ DISCOUNT_BANDS = ["above list price", "list price", "up to 10% off", "10-25% off
 
 
 @rollup
-def price_sensitivity(user, region_ids: list[int] | None = None) -> dict:
+def price_sensitivity(user, region_ids: list[int] | None = None, flt=None) -> dict:
     """How often a cart add ends in a purchase of that product in the same session, by the discount
     against the product's list price at add time, and by the product's list-price quartile."""
     where, params = region_sql(scoped_region_ids(user, region_ids), "e.region_id")
+    chosen, chosen_params = _filtered(
+        flt, at="e.occurred_at", customer="e.customer_id", device=EVENT_DEVICE, product="e.product_id"
+    )
     rows = fetch_dicts(
         f"""
         WITH cut AS (
@@ -92,7 +108,7 @@ def price_sensitivity(user, region_ids: list[int] | None = None) -> dict:
                         WHEN p.price <= cut.q[3] THEN 3 ELSE 4 END AS quartile
             FROM cartportal_cartevent e JOIN cartportal_product p ON p.id = e.product_id, cut
             WHERE {where} AND e.kind = 'add' AND e.session_id IS NOT NULL
-              AND e.unit_price IS NOT NULL AND p.price > 0
+              AND e.unit_price IS NOT NULL AND p.price > 0 AND {chosen}
         ), bought AS (
             SELECT DISTINCT e.session_id, e.product_id FROM cartportal_cartevent e
             WHERE {where} AND e.kind = 'purchase' AND e.session_id IS NOT NULL
@@ -101,7 +117,7 @@ def price_sensitivity(user, region_ids: list[int] | None = None) -> dict:
                min(a.price) AS low, max(a.price) AS high
         FROM adds a LEFT JOIN bought b ON b.session_id = a.session_id AND b.product_id = a.product_id
         GROUP BY a.band, a.quartile""",
-        params + params,
+        params + chosen_params + params,
     )
     return {"discount": _bands(rows), "quartiles": _quartiles(rows)}
 
@@ -142,10 +158,14 @@ DEPTH_BUCKETS = [(0, 4, "0-4"), (5, 14, "5-14"), (15, 39, "15-39"), (40, None, "
 
 
 @rollup
-def browsing_depth(user, region_ids: list[int] | None = None) -> dict:
+def browsing_depth(user, region_ids: list[int] | None = None, flt=None) -> dict:
     """Pages and time per session by visitor segment (new, returning, ...), with the conversion rate
     of each segment and of each depth bucket (product pages viewed). Bot-flagged sessions are left out."""
     where, params = region_sql(scoped_region_ids(user, region_ids), "s.region_id")
+    chosen, chosen_params = _filtered(
+        flt, at="s.started_at", customer="s.customer_id", device="s.device", session="s.id"
+    )
+    params = params + chosen_params
     bucket_case = " ".join(
         f"WHEN s.product_pages <= {high} THEN '{label}'" for low, high, label in DEPTH_BUCKETS if high is not None
     )
@@ -160,7 +180,7 @@ def browsing_depth(user, region_ids: list[int] | None = None) -> dict:
                count(*) FILTER (WHERE s.converted) AS converted,
                count(*) FILTER (WHERE s.converted IS NOT NULL) AS known
         FROM cartportal_session s
-        WHERE {where} AND NOT s.is_bot
+        WHERE {where} AND NOT s.is_bot AND {chosen}
         GROUP BY 1, 2""",
         params,
     )
@@ -194,16 +214,21 @@ def browsing_depth(user, region_ids: list[int] | None = None) -> dict:
 
 
 @rollup
-def purchase_frequency(user, region_ids: list[int] | None = None) -> dict:
+def purchase_frequency(user, region_ids: list[int] | None = None, flt=None) -> dict:
     """Orders per month with distinct and returning customers (bought in an earlier month), and how
-    many orders each customer has placed."""
+    many orders each customer has placed. A time period keeps the orders placed in it; whether a customer is
+    returning still looks at every earlier order."""
     where, params = region_sql(scoped_region_ids(user, region_ids), "o.region_id")
+    chosen, chosen_params = _filtered(flt, customer="o.customer_id", device=ORDER_DEVICE, order="o.id")
+    period, period_params = _filtered(flt, at="o.placed_at")
+    params = period_params + params + chosen_params  # in the order they appear in the query
     base = f"""
-        WITH o AS (
-            SELECT o.customer_id, date_trunc('month', o.placed_at) AS month
-            FROM cartportal_order o WHERE {where} AND {LIVE_ORDER}
+        WITH every AS (
+            SELECT o.customer_id, date_trunc('month', o.placed_at) AS month, {period} AS shown
+            FROM cartportal_order o WHERE {where} AND {LIVE_ORDER} AND {chosen}
+        ), o AS (SELECT customer_id, month FROM every WHERE shown
         ), f AS (
-            SELECT customer_id, min(month) AS first_month FROM o WHERE customer_id IS NOT NULL GROUP BY 1
+            SELECT customer_id, min(month) AS first_month FROM every WHERE customer_id IS NOT NULL GROUP BY 1
         )"""
     months = fetch_dicts(
         base
