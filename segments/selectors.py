@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import Count, Sum
+from django.db.models.expressions import RawSQL
 
 from cartportal.access import Scope
 from segments import snapshots
@@ -33,12 +34,28 @@ MEMBERSHIP_COLUMNS = {
 }
 
 
+ACQUIRED = "COALESCE(c.first_seen, (SELECT min(fo.placed_at) FROM cartportal_order fo WHERE fo.customer_id = c.id))"
+
+
+def _customer_condition(flt) -> tuple[str, list]:
+    """The analysis filter on a customer row `c`: acquired in the period, bought in the category, on the device, in
+    the segment (the segment pages count customers, so every filter is read at the customer)."""
+    return flt.sql(at=ACQUIRED, customer="c.id", device="c.device")
+
+
+def _kept_customers(qs, flt):
+    """`qs` (rows with a customer_id) narrowed to the customers the analysis filter keeps; unchanged without one."""
+    if flt is None or not flt.active:
+        return qs
+    chosen, params = _customer_condition(flt)
+    return qs.filter(customer_id__in=RawSQL(f"SELECT c.id FROM cartportal_customer c WHERE {chosen}", params))
+
+
 def segment_summary_filtered(user, *, region_ids=None, flt) -> list[dict]:
     """`segment_summary` counted from the customers' memberships for the customers the analysis filter keeps
     (acquired in the period, bought in the category, on the device, in the segment)."""
     scope, params = Scope.of(user, "view", region_ids).sql("p.region_id")
-    acquired = "COALESCE(c.first_seen, (SELECT min(fo.placed_at) FROM cartportal_order fo WHERE fo.customer_id = c.id))"
-    chosen, chosen_params = flt.sql(at=acquired, customer="c.id", device="c.device")
+    chosen, chosen_params = _customer_condition(flt)
     memberships = ", ".join(f"('{kind}', p.{column})" for kind, column in MEMBERSHIP_COLUMNS.items())
     with connection.cursor() as cursor:
         cursor.execute(
@@ -62,7 +79,7 @@ def segment_summary_filtered(user, *, region_ids=None, flt) -> list[dict]:
     return sorted(rows, key=lambda r: (r["kind"], -r["size"]))
 
 
-def segment_members(user, *, region_ids=None, kind: str, code: str, dormant: bool | None = None):
+def segment_members(user, *, region_ids=None, kind: str, code: str, dormant: bool | None = None, flt=None):
     column = {
         "value_group": "value_group",
         "rfm": "rfm_segment",
@@ -74,6 +91,7 @@ def segment_members(user, *, region_ids=None, kind: str, code: str, dormant: boo
     qs = _in(CustomerProfile.objects.restrict(user), region_ids).filter(**{column: code})
     if dormant is not None:
         qs = qs.filter(dormant=dormant)
+    qs = _kept_customers(qs, flt)
     return qs.select_related("customer", "region").order_by("-monetary", "customer_id")
 
 
@@ -88,6 +106,14 @@ def latest_persona_runs(user, *, region_ids=None) -> list[PersonaRun]:
             seen.add(run.region_id)
             latest.append(run)
     return latest
+
+
+def persona_sizes_filtered(user, runs: list[PersonaRun], flt) -> dict[tuple[int, str], int]:
+    """{(region id, persona): customers} among the customers the analysis filter keeps, counted from the memberships
+    the last rebuild wrote (a persona's means stay those of the whole run)."""
+    qs = CustomerProfile.objects.restrict(user).filter(region_id__in=[r.region_id for r in runs]).exclude(persona="")
+    counted = _kept_customers(qs, flt).values_list("region_id", "persona").annotate(n=Count("customer_id"))
+    return {(region_id, persona): n for region_id, persona, n in counted.order_by()}
 
 
 def persona_payload(run: PersonaRun) -> dict:
@@ -119,8 +145,10 @@ def transition_kinds(user, *, region_ids=None) -> list[tuple[str, str]]:
     return [(k, label) for k, label in kinds if k in present or k == snapshots.VALUE_GROUP]
 
 
-def transitions(user, *, region_ids=None, month_from=None, month_to=None, kind: str = "value_group") -> dict:
-    qs = _in(SegmentSnapshot.objects.restrict(user), region_ids).filter(kind=kind)
+def transitions(user, *, region_ids=None, month_from=None, month_to=None, kind: str = "value_group", flt=None) -> dict:
+    """Customers moving between states from one month's snapshot to the next, for the customers the analysis
+    filter keeps (all of them without one)."""
+    qs = _kept_customers(_in(SegmentSnapshot.objects.restrict(user), region_ids).filter(kind=kind), flt)
     months = sorted(set(qs.values_list("month", flat=True).distinct()))
     if len(months) < 2:
         return {"months": months, "from": None, "to": None, "kind": kind, **snapshots.transition_matrix([], kind)}

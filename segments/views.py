@@ -66,10 +66,12 @@ def _flag(value: str) -> bool | None:
 
 @login_required
 def members(request):
-    rf = region_filter(request)
+    rf = analysis_filter(request)
     kind, code = request.GET.get("kind", "value_group"), request.GET.get("code", "")
     dormant = _flag(request.GET.get("dormant", ""))
-    qs = selectors.segment_members(request.user, region_ids=rf.region_ids, kind=kind, code=code, dormant=dormant)
+    qs = selectors.segment_members(
+        request.user, region_ids=rf.region_ids, kind=kind, code=code, dormant=dormant, flt=rf
+    )
     if wants_csv(request):
         header = [
             "customer",
@@ -106,8 +108,11 @@ def members(request):
         )
         return csv_response(f"segment-{kind}-{code or 'all'}.csv", header, rows)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    keep = [("kind", kind), ("code", code), ("dormant", request.GET.get("dormant", ""))]
     context = {
         "region_filter": rf,
+        "filters": rf,
+        "keep": [(name, value) for name, value in keep if value],
         "page": page,
         "kind": kind,
         "code": code,
@@ -119,8 +124,11 @@ def members(request):
 
 @login_required
 def personas(request):
-    rf = region_filter(request)
-    runs = [selectors.persona_payload(r) for r in selectors.latest_persona_runs(request.user, region_ids=rf.region_ids)]
+    rf = analysis_filter(request)
+    latest = selectors.latest_persona_runs(request.user, region_ids=rf.region_ids)
+    runs = [selectors.persona_payload(r) for r in latest]
+    if rf.active:
+        runs = _filtered_sizes(runs, latest, selectors.persona_sizes_filtered(request.user, latest, rf))
     if wants_csv(request):
         rows = (
             [r["region"], p["name"], p["size"], r["k"], r["stability_ari"], r["unstable"], json.dumps(p["means"])]
@@ -132,7 +140,17 @@ def personas(request):
         )
     # the charts get exactly the API's payload; the table (means in feature order) is for the page only
     shown = [{**run, "table": _profile_table(run)} for run in runs]
-    return render(request, "segments/personas.html", {"region_filter": rf, "runs": runs, "shown": shown})
+    context = {"region_filter": rf, "filters": rf, "runs": runs, "shown": shown}
+    return render(request, "segments/personas.html", context)
+
+
+def _filtered_sizes(runs: list[dict], latest: list, sizes: dict[tuple[int, str], int]) -> list[dict]:
+    """The runs with each persona's size (and the run's customers) counted among the filtered customers."""
+    shown = []
+    for run, model in zip(runs, latest, strict=True):
+        profiles = [{**p, "size": sizes.get((model.region_id, p["name"]), 0)} for p in run["profiles"]]
+        shown.append({**run, "profiles": profiles, "customers": sum(p["size"] for p in profiles)})
+    return shown
 
 
 def _profile_table(run: dict) -> list[dict]:
@@ -146,16 +164,24 @@ def _profile_table(run: dict) -> list[dict]:
 
 @login_required
 def transitions(request):
-    rf = region_filter(request)
+    rf = analysis_filter(request)
     kinds = selectors.transition_kinds(request.user, region_ids=rf.region_ids)
     kind = request.GET.get("kind", "")
     kind = kind if kind in dict(kinds) else "value_group"
-    data = selectors.transitions(request.user, region_ids=rf.region_ids, kind=kind)
+    data = selectors.transitions(request.user, region_ids=rf.region_ids, kind=kind, flt=rf)
     if wants_csv(request):
         rows = ([a, b, data["cells"][a][b]] for a in data["states"] for b in data["states"] if data["cells"][a][b])
         return csv_response("transitions.csv", ["from_state", "to_state", "customers"], rows)
     table = [(a, [data["cells"][a][b] for b in data["states"]], data["totals"][a]) for a in data["states"]]
-    context = {"region_filter": rf, "data": data, "table": table, "kinds": kinds, "kind": kind}
+    context = {
+        "region_filter": rf,
+        "filters": rf,
+        "keep": [("kind", kind)],
+        "data": data,
+        "table": table,
+        "kinds": kinds,
+        "kind": kind,
+    }
     return render(request, "segments/transitions.html", context)
 
 
