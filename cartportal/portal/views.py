@@ -11,7 +11,7 @@ from cartportal import selectors
 from cartportal.access import ADMIN, EXECUTIVE, get_scoped_or_404, has_role, visible_regions
 from cartportal.models import AuditEvent, JobRun
 from cartportal.pages.export import csv_response, wants_csv
-from cartportal.pages.filters import analysis_filter, region_filter
+from cartportal.pages.filters import analysis_filter
 
 from .forms import AuditFilterForm
 from .selectors import audit as audit_selectors
@@ -90,14 +90,15 @@ def _executive_allowed(user) -> bool:
 def executive(request):
     if not _executive_allowed(request.user):
         return render(request, "403.html", {"reason": "The executive rollup is for executives."}, status=403)
-    rf = region_filter(request)
-    rollup = executive_selectors.regional_rollup(request.user, rf.region_ids)
+    rf = analysis_filter(request)
+    rollup = executive_selectors.regional_rollup(request.user, rf.region_ids, flt=rf)
     if wants_csv(request):
         return csv_response(
             "executive-rollup.csv", executive_selectors.CSV_COLUMNS, executive_selectors.rollup_csv_rows(rollup)
         )
     page = Paginator(rollup["regions"], PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "portal/executive.html", {"region_filter": rf, "rollup": rollup, "page": page})
+    context = {"region_filter": rf, "filters": rf, "rollup": rollup, "page": page}
+    return render(request, "portal/executive.html", context)
 
 
 @login_required
