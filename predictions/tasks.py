@@ -91,3 +91,12 @@ def drift(kind: str, month: str | None = None) -> int:
 
     day = dt.date.fromisoformat(month) if month else last_complete_month()
     return drift_compute(actor=SystemActor("task:drift"), kind=kind, month=day).pk
+
+
+@shared_task(name="predictions.winback_warm")
+def winback_warm(region_ids: list[int], months: int = 3, share: float = 0.2) -> int:
+    """Fit, rank and measure the win-back list of these regions (ids checked by the page that queued it) into the
+    cache that the Win back page reads; the number of ranked customers."""
+    from .winback.selectors import winback_for
+
+    return len(winback_for(None, region_ids, months=months, share=share).ranked)

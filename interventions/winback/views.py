@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -15,11 +15,15 @@ from cartportal.pages.filters import region_filter
 from cartportal.services import DomainError
 from interventions.catalogue import CATALOGUE, WINBACK
 from interventions.winback import services
-from predictions.winback.selectors import winback_for
+from predictions.winback.selectors import winback_ready
 
 CSV_HEADER = ["rank", "customer_id", "probability", "predicted_spend", "expected_value", "days_since_last"]
 CSV_HEADER += ["orders", "spend"]
 DEFAULT_TOP = 100
+COMPUTING = (
+    "The win-back list of this region is being computed on a worker "
+    "(a model is chosen, fitted and measured on the order history)."
+)
 
 
 def _rows(ranked) -> list[dict]:
@@ -51,8 +55,13 @@ def winback(request):
     rf = region_filter(request)
     # one region at a time: a model per region, and no fit over every region of a large installation per request
     single = rf.selected is not None or len(rf.regions) == 1
-    found = winback_for(request.user, rf.region_ids) if single else None
+    found = winback_ready(request.user, rf.region_ids) if single else None
+    computing = single and found is None
     rows = _rows(found.ranked) if found is not None else []
+    if wants_csv(request) and computing:
+        response = HttpResponse(COMPUTING + " Try the export again in a minute.\n", status=503)
+        response["Content-Type"], response["Retry-After"] = "text/plain; charset=utf-8", "60"
+        return response
     if wants_csv(request):
         return csv_response(f"winback_{rf.code or 'all'}.csv", CSV_HEADER, ([r[k] for k in CSV_HEADER] for r in rows))
     return render(
@@ -61,6 +70,7 @@ def winback(request):
         {
             "region_filter": rf,
             "found": found,
+            "computing": COMPUTING if computing else "",
             "page": Paginator(rows, 50).get_page(request.GET.get("page")),
             "draft_region": _draft_region(request, rf),
             "interventions": [CATALOGUE[c] for c in WINBACK],

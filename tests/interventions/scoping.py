@@ -86,8 +86,12 @@ def _post_generate(world, region):
 def _seed_winback(world):
     from tests.interventions.winback_data import seed_shop
 
+    from predictions.winback.selectors import winback_for
+
     seed_shop(world.region_a, "marker-own-winback", seed=1)
     seed_shop(world.region_b, "marker-foreign-winback", seed=2)
+    for region in (world.region_a, world.region_b):  # what the worker computes when the page first asks
+        winback_for(None, [region.pk])
     return "marker-own-winback", "marker-foreign-winback"
 
 

@@ -5,6 +5,7 @@ shows."""
 import csv
 import io
 import re
+import time
 
 import pytest
 from django.test import Client
@@ -35,15 +36,33 @@ def _manager_and_user(region, name="manager_wb"):
     return client, user
 
 
-@pytest.mark.django_db
-def test_manager_opens_win_back_sees_the_lift_and_drafts_a_campaign_for_the_top_100(data_dir):
+def _when_computed(client, timeout: float = 900):
+    """The Win back page once the worker has computed its list (the page reloads itself until then)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        page = client.get("/interventions/winback/")
+        if 'id="winback-computing"' not in page.content.decode():
+            return page
+        time.sleep(2)
+    raise AssertionError("the win-back list was not computed by the worker in time")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_manager_opens_win_back_sees_the_lift_and_drafts_a_campaign_for_the_top_100(data_dir, celery_worker_process):
     import_online_retail(data_dir / "online_retail_sample40000.csv")
     region = max(Region.objects.all(), key=lambda r: Customer.objects.filter(region=r).count())
     client, manager = _manager_and_user(region)
 
     home = client.get("/").content.decode()
     assert 'href="/interventions/winback/"' in home  # the tab is in the navigation
-    page = client.get("/interventions/winback/")
+    first = client.get("/interventions/winback/")  # nothing is fitted in the request: a worker computes the list
+    assert first.status_code == 200 and 'id="winback-computing"' in first.content.decode()
+    assert '<meta http-equiv="refresh"' in first.content.decode()
+    not_yet = client.get("/interventions/winback/?format=csv")
+    assert not_yet.status_code in (200, 503)  # 503 with Retry-After while the list is still being computed
+    if not_yet.status_code == 503:
+        assert not_yet["Retry-After"] == "60" and "being computed" in not_yet.content.decode()
+    page = _when_computed(client)
     body = page.content.decode()
     assert page.status_code == 200
     lift = float(re.search(r'id="winback-measured-lift">([\d.]+)<', body).group(1))
