@@ -77,7 +77,7 @@ def _kill_mid_run_and_recover(worker, reader):
     worker.start()
     # the watchdog (beat runs it every minute): not yet while the job's heartbeat is fresh, then once it is quiet
     assert services.resume_stalled_runs(actor=ACTOR, older_than_seconds=600) == 0
-    _wait(lambda: services.resume_stalled_runs(actor=ACTOR, older_than_seconds=3) > 0, 240, "the watchdog to resume")
+    _wait(lambda: services.resume_stalled_runs(actor=ACTOR, older_than_seconds=3) > 0, 290, "the watchdog to resume")
     # at least the chunk the killed worker held (the queued ones went on with the restarted worker)
     resumed = AuditEvent.objects.get(action="scoring.resumed", object_id=str(run.pk))
     assert 1 <= resumed.after["chunks"] <= run.chunk_count - done_at_kill
