@@ -350,6 +350,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # no deep links: Swagger UI would put a link inside each operation's toggle button (a control in a control)
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False, "persistAuthorization": False, "displayOperationId": False},
     "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a "state": each choice set gets its own readable name.
     "ENUM_NAME_OVERRIDES": {

@@ -84,9 +84,8 @@ def _post_generate(world, region):
 
 
 def _seed_winback(world):
-    from tests.interventions.winback_data import seed_shop
-
     from predictions.winback.selectors import winback_for
+    from tests.interventions.winback_data import seed_shop
 
     seed_shop(world.region_a, "marker-own-winback", seed=1)
     seed_shop(world.region_b, "marker-foreign-winback", seed=2)

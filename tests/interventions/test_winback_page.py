@@ -57,7 +57,8 @@ def test_manager_opens_win_back_sees_the_lift_and_drafts_a_campaign_for_the_top_
     assert 'href="/interventions/winback/"' in home  # the tab is in the navigation
     first = client.get("/interventions/winback/")  # nothing is fitted in the request: a worker computes the list
     assert first.status_code == 200 and 'id="winback-computing"' in first.content.decode()
-    assert '<meta http-equiv="refresh"' in first.content.decode()
+    assert 'data-reload-after="10"' in first.content.decode() and "reload_when_ready.js" in first.content.decode()
+    assert "format=csv" not in first.content.decode()  # no export link until the list is there
     not_yet = client.get("/interventions/winback/?format=csv")
     assert not_yet.status_code in (200, 503)  # 503 with Retry-After while the list is still being computed
     if not_yet.status_code == 503:

@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from cartportal.models import AuditEvent
 from predictions import services
@@ -61,17 +61,53 @@ def test_rescore_survives_sigkill_without_duplicates_or_partial_runs(celery_work
         reader.join(10)
 
 
-def _kill_mid_run_and_recover(worker, reader):
+class ChunkHolder(threading.Thread):
+    """Holds one chunk's row lock from another connection, so the worker that reaches that chunk waits on it: the
+    kill then lands while a chunk is in the worker's hands (its message taken, not acknowledged), every time."""
 
+    def __init__(self, chunk_id: int):
+        super().__init__(daemon=True)
+        self.chunk_id = chunk_id
+        self.locked, self.release = threading.Event(), threading.Event()
+
+    def run(self):
+        try:
+            with transaction.atomic():
+                ScoringChunk.objects.select_for_update().get(pk=self.chunk_id)
+                self.locked.set()
+                self.release.wait(600)
+        finally:
+            connections.close_all()
+
+
+def _worker_waits_on_chunk_lock() -> bool:
+    with connection.cursor() as cursor:
+        # pg_locks shows every session's waits to any role (pg_stat_activity hides other roles' queries)
+        cursor.execute("SELECT COUNT(*) FROM pg_locks WHERE NOT granted")
+        return cursor.fetchone()[0] > 0
+
+
+def _kill_mid_run_and_recover(worker, reader):
+    worker.kill()  # the chunks are queued before any worker takes one, so the held chunk is reached in order
     run = services.rescore_start(actor=ACTOR, kind="abandonment", chunk_size=1000)
     assert run.chunk_count == 50 and run.expected_rows == CUSTOMERS
+    held = ChunkHolder(ScoringChunk.objects.filter(run=run).order_by("pk").values_list("pk", flat=True)[3])
+    held.start()
+    assert held.locked.wait(30)
+    worker.start()
 
-    _wait(lambda: ScoringChunk.objects.filter(run=run, done=True).count() >= 3, 120, "the first chunks")
-    worker.kill()
+    try:
+        _wait(lambda: ScoringChunk.objects.filter(run=run, done=True).count() >= 3, 120, "the first chunks")
+        _wait(_worker_waits_on_chunk_lock, 120, "the worker to take the held chunk")
+        worker.kill()
+    finally:
+        held.release.set()
+        held.join(30)
     run.refresh_from_db()
     done_at_kill = ScoringChunk.objects.filter(run=run, done=True).count()
     assert run.state == "running", "the worker was killed after the run had finished: nothing was tested"
     assert done_at_kill < run.chunk_count
+    assert not ScoringChunk.objects.get(pk=held.chunk_id).done
 
     killed_at = time.monotonic()
     worker.start()
