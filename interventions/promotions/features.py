@@ -55,6 +55,10 @@ class Activity:
         moments = [f["at"].max() for f in (self.purchases, self.browsing) if not f.empty]
         return max(moments) if moments else None
 
+    @property
+    def latest_purchase(self) -> pd.Timestamp | None:
+        return None if self.purchases.empty else self.purchases["at"].max()
+
 
 def _frame(rows, columns) -> pd.DataFrame:
     frame = pd.DataFrame(list(rows), columns=columns)

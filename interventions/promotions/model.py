@@ -156,12 +156,13 @@ def check(activity: Activity, cutoff: pd.Timestamp, window_days: int, params: Pa
 
 
 def train(activity: Activity, window_days: int) -> Trained:
-    """Check the recipe with the last window as the holdout, then fit the regressor and the ranker that write the
-    offers with the same recipe one window later (the last window included)."""
-    latest = activity.latest
-    if latest is None:
-        raise PromotionModelError("no purchases or browsing in the chosen regions")
-    checked = check(activity, latest - pd.Timedelta(days=window_days), window_days, recommender_params())
+    """Check the recipe with the last window of purchases as the holdout (browsing may go on after the latest order
+    in the export: a window without orders checks nothing), then fit the regressor and the ranker that write the
+    offers with the same recipe as of the latest activity (the last window included)."""
+    latest, bought = activity.latest, activity.latest_purchase
+    if latest is None or bought is None:
+        raise PromotionModelError("no purchases in the chosen regions: import orders first (Data tab)")
+    checked = check(activity, bought - pd.Timedelta(days=window_days), window_days, recommender_params())
     scoring_cutoff = latest + pd.Timedelta(seconds=1)
     return Trained(
         regressor=fit(checked.pairs),

@@ -106,3 +106,25 @@ def test_weekly_promotions_on_the_online_retail_sample(data_dir, world):
     assert {r["region"] for r in api.json()["results"]} == {code}
     page = client.get(reverse("interventions:promotions"), {"region": code})
     assert page.status_code == 200 and "Fairness check" in page.content.decode()
+
+
+def test_browsing_after_the_latest_order_still_checks_on_the_last_window_of_orders(data_dir, world):
+    """A shop whose clickstream runs on past its latest exported order (the demo shop, or an order export older than
+    the sessions): the holdout window is the last one with orders, so offers are still written and checked."""
+    import_online_retail(data_dir / "online_retail_sample40000.csv")
+    last_order = OrderLine.objects.order_by("-order__placed_at").values_list("order__placed_at", flat=True).first()
+    customer = Customer.objects.filter(orders__isnull=False).first()
+    product = Product.objects.order_by("sku").first()
+    CartEvent.objects.create(
+        customer=customer,
+        region=customer.region,
+        product=product,
+        kind=CartEvent.Kind.ADD,
+        occurred_at=last_order + dt.timedelta(days=60),
+        unit_price=product.price,
+    )
+
+    counts = promotions_generate(actor=SystemActor("test:promotions"), week=WEEK)
+
+    assert counts["offers"] > 0 and counts["customers"] > 0
+    assert PromotionOffer.objects.filter(week_start=WEEK).count() == counts["offers"]
