@@ -348,6 +348,7 @@ def measured_against(user, plan: Plan, members: list[int], rates: dict) -> dict:
     if not n1 or not n0:
         return {"ready": False, "reason": "the campaign has no outcomes in both arms for this audience"}
     out = {"ready": True, "campaign": campaign.pk, "treated_arm": plan.treated_arm or "all treated", "metrics": {}}
+    out.update(n_treated=n1, n_holdout=n0, empty="")
     for metric in ("visited", "converted"):
         if metric not in rates:
             continue
@@ -358,6 +359,9 @@ def measured_against(user, plan: Plan, members: list[int], rates: dict) -> dict:
         out["metrics"][metric] = {
             "measured": lift,
             "predicted": again,
-            "within_interval": again["low"] <= lift["difference"] <= again["high"],
+            # no event in either arm measures nothing (its interval collapses to 0 to 0): not counted as a hit
+            "within_interval": again["low"] <= lift["difference"] <= again["high"] if t_hits + c_hits else None,
         }
+        if not t_hits + c_hits:
+            out["empty"] = f"no {metric} customer in either arm, so the lift cannot be measured yet"
     return out

@@ -164,3 +164,37 @@ def test_a_foreign_region_answers_like_a_missing_one(world):
     assert foreign.status_code == missing.status_code == 404 and foreign.json() == missing.json()
     page = client.get(reverse("interventions:simulator"), {**query, "region": "SOUTH", "holdout_share": "0.1"})
     assert page.context["result"] is None and "Big fish" not in page.content.decode()
+
+
+def test_a_campaign_without_any_event_in_the_audience_is_not_counted_as_a_hit(world):
+    """Predicted against measured: when no one of the audience converted in either arm, the measured interval is
+    0 to 0 and says nothing; the page says it cannot be measured yet instead of calling the prediction right."""
+    _measured_reminder(world.region_a)
+    customers = _audience(world.region_a)
+    quiet = Campaign.objects.create(
+        region=world.region_a, name="quiet reminder", intervention="reminder", state=Campaign.State.COMPLETED
+    )
+    past = timezone.now() - dt.timedelta(days=30)
+    Assignment.objects.bulk_create(
+        Assignment(
+            campaign=quiet,
+            customer=customer,
+            arm="holdout" if i % 2 else "treated",
+            holdout=bool(i % 2),
+            assigned_at=past,
+            outcome_at=past,
+            converted=False,
+            visited=False,
+            revenue=Decimal("0"),
+        )
+        for i, customer in enumerate(customers[3:13])
+    )
+    client = _client(world.manager_a)
+    query = {"region": "NORTH", "audience": AUDIENCE, "intervention": "reminder", "holdout_share": "0.1"}
+    page = client.get(reverse("interventions:simulator"), {**query, "channel": "email", "campaign": quiet.pk})
+
+    measured = page.context["result"]["measured"]
+    assert measured["ready"] and (measured["n_treated"], measured["n_holdout"]) == (5, 5)
+    assert measured["metrics"]["converted"]["within_interval"] is None
+    body = page.content.decode()
+    assert "not measurable" in body and "cannot be measured yet" in body and "5 treated and 5 holdout" in body
