@@ -347,12 +347,20 @@ def measured_against(user, plan: Plan, members: list[int], rates: dict) -> dict:
     n1, n0 = treated.count(), control.count()
     if not n1 or not n0:
         return {"ready": False, "reason": "the campaign has no outcomes in both arms for this audience"}
-    out = {"ready": True, "campaign": campaign.pk, "treated_arm": plan.treated_arm or "all treated", "metrics": {}}
-    out.update(n_treated=n1, n_holdout=n0, empty="")
+    out = {
+        "ready": True,
+        "campaign": campaign.pk,
+        "treated_arm": plan.treated_arm or "all treated",
+        "metrics": {},
+        "n_treated": n1,
+        "n_holdout": n0,
+        "empty": "",
+    }
     for metric in ("visited", "converted"):
         if metric not in rates:
             continue
         t_hits, c_hits = treated.filter(**{metric: True}).count(), control.filter(**{metric: True}).count()
+        events = t_hits + c_hits
         lift = proportion_lift(t_hits, n1, c_hits, n0, metric=metric).as_dict()
         predicted = rates[metric]
         again = _rate(predicted["uplift"], predicted["se_estimate"], predicted["control_rate"], n1, n0)
@@ -360,8 +368,8 @@ def measured_against(user, plan: Plan, members: list[int], rates: dict) -> dict:
             "measured": lift,
             "predicted": again,
             # no event in either arm measures nothing (its interval collapses to 0 to 0): not counted as a hit
-            "within_interval": again["low"] <= lift["difference"] <= again["high"] if t_hits + c_hits else None,
+            "within_interval": again["low"] <= lift["difference"] <= again["high"] if events else None,
         }
-        if not t_hits + c_hits:
+        if not events:
             out["empty"] = f"no {metric} customer in either arm, so the lift cannot be measured yet"
     return out
