@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from predictions.abandonment.cart.features import shipping_skus
 from predictions.value.transactions import TransactionError, parse_dates
 
 COLUMNS = ["customer_id", "item", "at", "invoice", "quantity"]
@@ -91,6 +92,9 @@ def from_order_lines(lines) -> pd.DataFrame:
         raise InteractionError("no order lines with a customer yet; import transactions first")
     frame["customer_id"] = frame["customer_id"].astype(str)
     frame["item"] = frame["item"].astype(str).str.strip().str.upper()
+    frame = frame[
+        ~frame["item"].isin(shipping_skus())
+    ].copy()  # a shipping line is a charge, not a product to recommend
     frame["invoice"] = frame["invoice"].astype(str)
     frame["quantity"] = frame["quantity"].astype(float)
     frame["at"] = pd.to_datetime(frame["at"], utc=True)

@@ -1,12 +1,16 @@
 """Every rendered message is checked at assignment time: no fake urgency, no false scarcity, no hidden cost, no
 discount above the intervention's limit; nothing to offer is a counted refusal, not a failure."""
 
-import pytest
+import datetime as dt
 
+import pytest
+from django.utils import timezone
+
+from cartportal.models import CartEvent
 from interventions import catalogue
 from interventions.content import PROVIDERS, register
 from interventions.delivery.render import render_message
-from tests.factories import CustomerFactory, ReviewFactory
+from tests.factories import CustomerFactory, ProductFactory, ReviewFactory
 from tests.interventions.test_campaign_loop_e2e import _with_open_cart
 
 pytestmark = pytest.mark.django_db
@@ -37,6 +41,27 @@ def test_reminder_and_review_reassurance_render_from_the_cart(world):
     assert reminder.refusal == "" and product.name in reminder.text
     reassurance = render_message("review_reassurance", customer)
     assert reassurance.refusal == "" and "rate it 4.3 out of 5 (3 reviews)" in reassurance.text
+
+
+def test_a_shipping_line_is_not_the_product_a_reminder_names(world):
+    """The latest cart add is the shipping line (CARTPORTAL_SHIPPING_SKUS): the reminder names the goods before it,
+    and a cart holding nothing but shipping has nothing to remind of."""
+    lamp = ProductFactory(name="Brass lamp")
+    customer = _with_open_cart(world.region_a, 1, [lamp])[0]
+    shipping = ProductFactory(sku="shipping", name="Shipping", price=4)
+    CartEvent.objects.create(
+        session=customer.sessions.first(),
+        customer=customer,
+        region=world.region_a,
+        product=shipping,
+        kind="add",
+        unit_price=shipping.price,
+        occurred_at=timezone.now() - dt.timedelta(days=1),
+    )
+    reminder = render_message("reminder", customer)
+    assert reminder.refusal == "" and "You left Brass lamp in your cart" in reminder.text
+    only_shipping = _with_open_cart(world.region_a, 1, [shipping])[0]
+    assert render_message("reminder", only_shipping).refusal == "nothing to offer: no product left in an open cart"
 
 
 def test_nothing_to_offer_and_missing_providers_are_refusals(world):
