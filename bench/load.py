@@ -61,7 +61,10 @@ PAGES = [
     "/predictions/models/",
     "/predictions/clv/",
     "/predictions/abandonment/",
-    "/interventions/",
+    "/interventions/campaigns/",
+    "/interventions/approvals/",
+    "/interventions/promotions/",
+    "/interventions/simulator/",
 ]
 
 

@@ -215,11 +215,12 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": crontab(minute=15, hour=4, day_of_month=1),
             "args": ("value",),
         },
-        # a run whose chunks stopped progressing for 5 minutes has its undone chunks sent again
+        # a run whose chunks stopped progressing for CARTPORTAL_SCORING_STALL_SECONDS has its undone chunks sent
+        # again (a chunk scored twice writes the same rows: harmless)
         "predictions-resume-stalled-runs": {
             "task": "predictions.resume_stalled_runs",
             "schedule": crontab(minute="*"),
-            "args": (300,),
+            "args": (env.int("CARTPORTAL_SCORING_STALL_SECONDS", default=120),),
         },
         # Old scores are deleted: the newest PREDICTIONS_KEEP_RUNS published runs of each kind are kept.
         "predictions-prune-runs": {
@@ -378,7 +379,7 @@ CARTPORTAL_UPLOAD_RETENTION_HOURS = env.float("CARTPORTAL_UPLOAD_RETENTION_HOURS
 # CARTPORTAL_IMPORT_STALL_SECONDS is re-queued by the watchdog to continue after its last committed chunk, at most
 # CARTPORTAL_IMPORT_MAX_ATTEMPTS times, then ended as failed.
 CARTPORTAL_IMPORT_CHUNK_ROWS = env.int("CARTPORTAL_IMPORT_CHUNK_ROWS", default=100_000)
-CARTPORTAL_IMPORT_STALL_SECONDS = env.int("CARTPORTAL_IMPORT_STALL_SECONDS", default=300)
+CARTPORTAL_IMPORT_STALL_SECONDS = env.int("CARTPORTAL_IMPORT_STALL_SECONDS", default=120)
 CARTPORTAL_IMPORT_MAX_ATTEMPTS = env.int("CARTPORTAL_IMPORT_MAX_ATTEMPTS", default=3)
 CELERY_BEAT_SCHEDULE["ingest-imports-watchdog"] = {"task": "ingest.imports_watchdog", "schedule": crontab(minute="*")}
 CELERY_BEAT_SCHEDULE["ingest-prune-uploads"] = {"task": "ingest.prune_uploads", "schedule": crontab(minute=20)}
