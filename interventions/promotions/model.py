@@ -155,14 +155,33 @@ def check(activity: Activity, cutoff: pd.Timestamp, window_days: int, params: Pa
     return Checked(report, params, test_pairs)
 
 
+# How many windows back from the latest purchase the holdout may step when the last one checks nothing.
+CHECK_WINDOWS_BACK = 4
+
+
 def train(activity: Activity, window_days: int) -> Trained:
     """Check the recipe with the last window of purchases as the holdout (browsing may go on after the latest order
     in the export: a window without orders checks nothing), then fit the regressor and the ranker that write the
-    offers with the same recipe as of the latest activity (the last window included)."""
+    offers with the same recipe as of the latest activity (the last window included).
+
+    When the last window's orders hold no category any customer could have been offered (a shop whose latest
+    orders are all of a product line new in that window, or a gap of more than a window before them), the holdout
+    steps back one window at a time, up to CHECK_WINDOWS_BACK; the report says which window it checked."""
     latest, bought = activity.latest, activity.latest_purchase
     if latest is None or bought is None:
         raise PromotionModelError("no purchases in the chosen regions: import orders first (Data tab)")
-    checked = check(activity, bought - pd.Timedelta(days=window_days), window_days, recommender_params())
+    params, window = recommender_params(), pd.Timedelta(days=window_days)
+    checked, first_error = None, None
+    for back in range(1, CHECK_WINDOWS_BACK + 1):
+        try:
+            checked = check(activity, bought - back * window, window_days, params)
+        except PromotionModelError as exc:
+            first_error = first_error or exc
+            continue
+        checked.report["holdout_windows_back"] = back
+        break
+    if checked is None:
+        raise first_error
     scoring_cutoff = latest + pd.Timedelta(seconds=1)
     return Trained(
         regressor=fit(checked.pairs),

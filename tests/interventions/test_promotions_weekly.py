@@ -17,6 +17,7 @@ from cartportal.models import CartEvent, Customer, OrderLine, Product
 from interventions.models import PromotionOffer
 from interventions.promotions.services import promotions_generate
 from tests.datasets import import_online_retail
+from tests.factories import OrderLineFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 WEEK = dt.date(2026, 11, 16)
@@ -127,4 +128,21 @@ def test_browsing_after_the_latest_order_still_checks_on_the_last_window_of_orde
     counts = promotions_generate(actor=SystemActor("test:promotions"), week=WEEK)
 
     assert counts["offers"] > 0 and counts["customers"] > 0
+    assert PromotionOffer.objects.filter(week_start=WEEK).count() == counts["offers"]
+
+
+def test_latest_orders_of_a_new_product_line_step_the_holdout_back_a_window(data_dir, world):
+    """A shop whose only orders in the last window are of a product line nobody had bought before (the demo shop's
+    campaign re-orders): that window checks nothing, so the holdout is the window before it, and offers are
+    written (before, the week got none: "need purchases before and within the 28-day window after ...")."""
+    import_online_retail(data_dir / "online_retail_sample40000.csv")
+    last_order = OrderLine.objects.order_by("-order__placed_at").values_list("order__placed_at", flat=True).first()
+    novelty = ProductFactory(sku="NEWLINE-1", name="New line", category="")
+    for customer in Customer.objects.filter(orders__isnull=False).distinct().order_by("pk")[:15]:
+        OrderLineFactory(order__customer=customer, order__placed_at=last_order + dt.timedelta(days=40), product=novelty)
+
+    counts = promotions_generate(actor=SystemActor("test:promotions"), week=WEEK)
+
+    assert counts["holdout_windows_back"] == 2
+    assert counts["offers"] > 0 and counts["next_purchase_buyers"] > 100
     assert PromotionOffer.objects.filter(week_start=WEEK).count() == counts["offers"]
