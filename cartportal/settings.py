@@ -220,7 +220,7 @@ CELERY_BEAT_SCHEDULE.update(
         "predictions-resume-stalled-runs": {
             "task": "predictions.resume_stalled_runs",
             "schedule": crontab(minute="*"),
-            "args": (env.int("CARTPORTAL_SCORING_STALL_SECONDS", default=120),),
+            "args": (),
         },
         # Old scores are deleted: the newest PREDICTIONS_KEEP_RUNS published runs of each kind are kept.
         "predictions-prune-runs": {
@@ -292,7 +292,8 @@ CELERY_BEAT_SCHEDULE["interventions-train-uplift"] = {
 
 # --- E-mail notifications ----------------------------------------------------------------------------
 # Django's mail settings, from the environment. People opt in on their preferences page; the digest task sends each
-# of them what is new every CARTPORTAL_NOTIFY_MINUTES (0 turns the schedule off). Links point at CARTPORTAL_BASE_URL.
+# of them what is new every CARTPORTAL_NOTIFY_MINUTES (0 turns the schedule off), and CARTPORTAL_NOTIFY_DELAY_SECONDS
+# after an event that is news for someone (a negative value: only on the schedule). Links point at CARTPORTAL_BASE_URL.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
@@ -304,6 +305,7 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="cartportal <cartportal@localhost>")
 CARTPORTAL_BASE_URL = env.str("CARTPORTAL_BASE_URL", default="http://127.0.0.1:8000")
 CARTPORTAL_NOTIFY_MINUTES = env.int("CARTPORTAL_NOTIFY_MINUTES", default=15)
+CARTPORTAL_NOTIFY_DELAY_SECONDS = env.int("CARTPORTAL_NOTIFY_DELAY_SECONDS", default=10)
 if CARTPORTAL_NOTIFY_MINUTES > 0:
     CELERY_BEAT_SCHEDULE["portal-send-notifications"] = {
         "task": "portal.send_notifications",
@@ -380,6 +382,8 @@ CARTPORTAL_UPLOAD_RETENTION_HOURS = env.float("CARTPORTAL_UPLOAD_RETENTION_HOURS
 # CARTPORTAL_IMPORT_MAX_ATTEMPTS times, then ended as failed.
 CARTPORTAL_IMPORT_CHUNK_ROWS = env.int("CARTPORTAL_IMPORT_CHUNK_ROWS", default=100_000)
 CARTPORTAL_IMPORT_STALL_SECONDS = env.int("CARTPORTAL_IMPORT_STALL_SECONDS", default=120)
+# A rescore whose job heartbeat (one per scored chunk) stops for this long has its undone chunks sent again.
+CARTPORTAL_SCORING_STALL_SECONDS = env.int("CARTPORTAL_SCORING_STALL_SECONDS", default=120)
 CARTPORTAL_IMPORT_MAX_ATTEMPTS = env.int("CARTPORTAL_IMPORT_MAX_ATTEMPTS", default=3)
 CELERY_BEAT_SCHEDULE["ingest-imports-watchdog"] = {"task": "ingest.imports_watchdog", "schedule": crontab(minute="*")}
 CELERY_BEAT_SCHEDULE["ingest-prune-uploads"] = {"task": "ingest.prune_uploads", "schedule": crontab(minute=20)}

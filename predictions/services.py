@@ -6,6 +6,7 @@ work only after commit.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -115,11 +116,13 @@ def rescore_resume(*, actor, run: ScoringRun) -> int:
     return len(chunk_ids)
 
 
-def resume_stalled_runs(*, actor, older_than_seconds: int = 300) -> int:
-    """Resume every running run with no progress for `older_than_seconds` (a worker died and its message waits
-    for redelivery): its job's heartbeat, written with each scored chunk, is older than that (or, for a run without
-    a job or a heartbeat, it was created before that)."""
+def resume_stalled_runs(*, actor, older_than_seconds: int | None = None) -> int:
+    """Resume every running run with no progress for `older_than_seconds` (default CARTPORTAL_SCORING_STALL_SECONDS;
+    a worker died and its message waits for redelivery): its job's heartbeat, written with each scored chunk, is
+    older than that (or, for a run without a job or a heartbeat, it was created before that)."""
     authorize(actor, MANAGE_MODELS, what="model")
+    if older_than_seconds is None:
+        older_than_seconds = settings.CARTPORTAL_SCORING_STALL_SECONDS
     cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
     quiet = Q(job__heartbeat_at__lt=cutoff) | Q(job__heartbeat_at__isnull=True, created_at__lt=cutoff)
     runs = ScoringRun.objects.filter(state=ScoringRun.State.RUNNING).filter(quiet)

@@ -66,7 +66,7 @@ def prune_runs(keep: int | None = None) -> int:
 
 
 @shared_task(name="predictions.resume_stalled_runs")
-def resume_stalled_runs(older_than_seconds: int = 300) -> int:
+def resume_stalled_runs(older_than_seconds: int | None = None) -> int:
     return services.resume_stalled_runs(actor=SystemActor("task:rescore"), older_than_seconds=older_than_seconds)
 
 

@@ -9,40 +9,30 @@ from django.db.models import Avg, Count
 
 from cartportal.models import CartEvent, OrderLine, Product, Review
 from interventions.content import NothingToOffer, register
-from predictions.abandonment.cart.features import shipping_skus
+from predictions.abandonment.cart.features import without_shipping
 
 # A score below this would not reassure anyone; a single review is an anecdote, not a rating.
 MIN_RATING = 3.5
 MIN_REVIEWS = 3
 
 
-def _is_goods(product: Product | None) -> bool:
-    """A shipping line (CARTPORTAL_SHIPPING_SKUS) is a charge in the cart, not a product to talk about."""
-    return product is not None and (product.sku or "").strip().upper() not in shipping_skus()
-
-
 def carted_product(customer) -> Product | None:
     """The product of the customer's latest cart add that no later purchase of the same product followed
     (shipping lines are not products)."""
-    events = CartEvent.objects.filter(customer=customer, product__isnull=False).order_by("-occurred_at", "-pk")
+    events = without_shipping(CartEvent.objects.filter(customer=customer, product__isnull=False))
     bought: set[int] = set()
-    for kind, product_id in events.values_list("kind", "product_id")[:200]:
+    for kind, product_id in events.order_by("-occurred_at", "-pk").values_list("kind", "product_id")[:200]:
         if kind == "purchase":
             bought.add(product_id)
         elif kind == "add" and product_id not in bought:
-            product = Product.objects.filter(pk=product_id).first()
-            if _is_goods(product):
-                return product
+            return Product.objects.filter(pk=product_id).first()
     return None
 
 
 def last_bought_product(customer) -> Product | None:
-    lines = (
-        OrderLine.objects.filter(order__customer=customer, product__isnull=False, quantity__gt=0)
-        .select_related("product")
-        .order_by("-order__placed_at", "-pk")
-    )
-    return next((line.product for line in lines[:200] if _is_goods(line.product)), None)
+    lines = without_shipping(OrderLine.objects.filter(order__customer=customer, product__isnull=False, quantity__gt=0))
+    line = lines.select_related("product").order_by("-order__placed_at", "-pk").first()
+    return line.product if line else None
 
 
 def _name(product: Product) -> str:

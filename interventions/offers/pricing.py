@@ -18,7 +18,7 @@ from django.conf import settings
 from cartportal.access import SystemActor
 from cartportal.models import CartEvent, OrderLine, Product
 from interventions import content
-from predictions.abandonment.cart.features import shipping_skus
+from predictions.abandonment.cart.features import without_shipping
 from predictions.price_response.selectors import elasticity_for
 
 
@@ -48,14 +48,8 @@ def best_discount(elasticity: float, *, gross_margin: float, limit: float) -> Di
 
 def _carted_product(customer) -> tuple[Product, float | None] | None:
     """The latest product the customer added to a cart and has not bought since (shipping lines are not products)."""
-    adds = (
-        CartEvent.objects.filter(customer=customer, kind=CartEvent.Kind.ADD, product__isnull=False)
-        .select_related("product")
-        .order_by("-occurred_at", "-id")[:20]
-    )
-    for event in adds:
-        if (event.product.sku or "").strip().upper() in shipping_skus():
-            continue
+    adds = without_shipping(CartEvent.objects.filter(customer=customer, kind=CartEvent.Kind.ADD, product__isnull=False))
+    for event in adds.select_related("product").order_by("-occurred_at", "-id")[:20]:
         bought = OrderLine.objects.filter(
             order__customer=customer, product=event.product, order__placed_at__gte=event.occurred_at, quantity__gt=0
         ).exists()

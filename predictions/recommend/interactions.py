@@ -92,9 +92,9 @@ def from_order_lines(lines) -> pd.DataFrame:
         raise InteractionError("no order lines with a customer yet; import transactions first")
     frame["customer_id"] = frame["customer_id"].astype(str)
     frame["item"] = frame["item"].astype(str).str.strip().str.upper()
-    frame = frame[
-        ~frame["item"].isin(shipping_skus())
-    ].copy()  # a shipping line is a charge, not a product to recommend
+    # a shipping line is a charge, not a product to recommend
+    is_shipping = frame["item"].isin(shipping_skus())
+    frame = frame[~is_shipping].copy()
     frame["invoice"] = frame["invoice"].astype(str)
     frame["quantity"] = frame["quantity"].astype(float)
     frame["at"] = pd.to_datetime(frame["at"], utc=True)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import connection
+from django.db.models.functions import Trim, Upper
 
 from cartportal.models import CartEvent, Order, Product, Review
 from predictions.abandonment.cart.points import frame_of, window
@@ -127,13 +128,23 @@ def shipping_skus() -> set[str]:
     return {sku.strip().upper() for sku in settings.CARTPORTAL_SHIPPING_SKUS if sku.strip()}
 
 
+def is_shipping_sku(sku: object) -> bool:
+    """A shipping line (CARTPORTAL_SHIPPING_SKUS, any case) is a charge in a cart, not a product."""
+    return str(sku or "").strip().upper() in shipping_skus()
+
+
+def without_shipping(queryset, sku_field: str = "product__sku"):
+    """The queryset without rows whose product is a shipping line (compared trimmed and upper-cased, in SQL)."""
+    return queryset.alias(_sku_upper=Upper(Trim(sku_field))).exclude(_sku_upper__in=shipping_skus())
+
+
 def _contents(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
     """Items still in each cart (net quantity > 0, at their latest price), each cart's latest shipping cost, and
     the adds and removes of goods (not shipping lines)."""
     events = events.assign(
         unit_price=pd.to_numeric(events["unit_price"], errors="coerce"),
         quantity=pd.to_numeric(events["quantity"], errors="coerce").fillna(1),
-        is_shipping=events["sku"].fillna("").astype(str).str.upper().isin(shipping_skus()),
+        is_shipping=events["sku"].fillna("").astype(str).str.strip().str.upper().isin(shipping_skus()),
     )
     lines = events[events["kind"].isin(["add", "remove"])].sort_values("occurred_at", kind="stable")
     quoted = lines[lines["is_shipping"] & (lines["kind"] == "add")]

@@ -58,13 +58,12 @@ def frame(row: dict, key: int) -> pd.DataFrame:
 def _contents(cart: dict, products: dict[str, Product]) -> tuple[list[dict], float, int, int]:
     """Items still in the cart (merged per product, or per SKU when not in the catalogue, at the latest price),
     the quoted shipping cost, and the number of adds and removes of goods."""
-    shipping_skus = features.shipping_skus()
     merged: dict[str, dict] = {}
     shipping = NAN
     adds = removes = 0
     for raw in cart["items"]:
         sku, price, quantity = str(raw["product_id"]), float(raw["price"]), int(raw.get("quantity") or 1)
-        if sku.upper() in shipping_skus:  # a shipping line sent as an item counts as the shipping quote
+        if features.is_shipping_sku(sku):  # a shipping line sent as an item counts as the shipping quote
             shipping = price * quantity
             continue
         if not sku:
