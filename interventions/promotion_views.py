@@ -67,6 +67,7 @@ def promotions(request):
             "base": base,
             "bases": PromotionBase.choices,
             "discounts": services.DISCOUNT_BY_RELATION,
+            "checks": selectors.holdout_checks(offers),
             "fairness": fairness.promotion_fairness(request.user, region_ids=rf.region_ids, week=week),
             "can_generate": visible_regions(request.user, "change").exists(),
         },

@@ -22,6 +22,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
 from cartportal.errors import AppError
+from interventions.promotions import ranking
 from interventions.promotions.features import FEATURES, NEVER_DAYS, Activity, pairs_at
 from interventions.promotions.ranking import (
     THREADS,
@@ -58,6 +59,7 @@ class Trained:
     scoring_cutoff: pd.Timestamp
     params: object = None  # the recommender settings the offers are ranked with
     ranker: object = None  # ranking.fit_ranker's classifier (None: best-sellers and own affinity)
+    ranked_by: str = ranking.RANKED_BY_MODEL  # or ranking.RANKED_BY_BEST_SELLERS: the gate of `train`
 
 
 def fit(pairs: pd.DataFrame) -> HistGradientBoostingRegressor:
@@ -166,7 +168,11 @@ def train(activity: Activity, window_days: int) -> Trained:
 
     When the last window's orders hold no category any customer could have been offered (a shop whose latest
     orders are all of a product line new in that window, or a gap of more than a window before them), the holdout
-    steps back one window at a time, up to CHECK_WINDOWS_BACK; the report says which window it checked."""
+    steps back one window at a time, up to CHECK_WINDOWS_BACK; the report says which window it checked.
+
+    The gate: when the ranking did worse than the region's three best-sellers on that holdout (its offers held a
+    category of the buyer's next order less often), the offers are the best-sellers instead, and the report says
+    so (`ranked_by`); a shop is never sent offers that were measured to do worse than the plain alternative."""
     latest, bought = activity.latest, activity.latest_purchase
     if latest is None or bought is None:
         raise PromotionModelError("no purchases in the chosen regions: import orders first (Data tab)")
@@ -182,13 +188,19 @@ def train(activity: Activity, window_days: int) -> Trained:
         break
     if checked is None:
         raise first_error
+    ranked_by = ranking.choose_ranking(checked.report)
+    checked.report["ranked_by"] = ranked_by
     scoring_cutoff = latest + pd.Timedelta(seconds=1)
+    ranker = None
+    if ranked_by == ranking.RANKED_BY_MODEL:
+        ranker = ranker_before(activity, scoring_cutoff, window_days, checked.params)
     return Trained(
         regressor=fit(checked.pairs),
         holdout=checked.report,
         scoring_cutoff=scoring_cutoff,
         params=checked.params,
-        ranker=ranker_before(activity, scoring_cutoff, window_days, checked.params),
+        ranker=ranker,
+        ranked_by=ranked_by,
     )
 
 

@@ -13,7 +13,8 @@ affinity.
 
 The check: on the buyers of the window after the cut-off, how often the three offers hold a category of the
 buyer's next order, against the region's three best-sellers for the same buyers, with a paired bootstrap
-interval of the difference.
+interval of the difference. When the offers did worse there, the week's offers are the best-sellers
+(`choose_ranking`).
 """
 
 from __future__ import annotations
@@ -91,6 +92,24 @@ def rank_score(pairs: pd.DataFrame, ranker) -> np.ndarray:
         return pairs["affinity"].to_numpy() + pairs["region_share"].to_numpy() + tie
     with threadpool_limits(limits=THREADS):
         return ranker.predict_proba(_features(pairs))[:, 1] + tie
+
+
+RANKED_BY_MODEL = "model"
+RANKED_BY_BEST_SELLERS = "best-sellers"
+
+
+def choose_ranking(report: dict) -> str:
+    """The gate: the region's best-sellers when the learnt ranking's offers held the buyers' next category less
+    often than the best-sellers on the holdout (a negative margin), else the learnt ranking."""
+    margin = report.get("next_purchase_margin")
+    return RANKED_BY_BEST_SELLERS if margin is not None and margin < 0 else RANKED_BY_MODEL
+
+
+def offer_score(pairs: pd.DataFrame, ranker, ranked_by: str) -> np.ndarray:
+    """What the week's offers are ranked by: the learnt ranking, or the region's share of spend (best-sellers)."""
+    if ranked_by == RANKED_BY_BEST_SELLERS:
+        return pairs["region_share"].to_numpy()
+    return rank_score(pairs, ranker)
 
 
 def top3(pairs: pd.DataFrame, score: np.ndarray) -> pd.DataFrame:

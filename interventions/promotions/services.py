@@ -65,8 +65,8 @@ def _enqueue(job_id: int, region_ids: list[int]) -> None:
     generate_promotions.delay(job_id, region_ids)
 
 
-def _offers(scored, consenting: dict[int, int], week: dt.date, job_id: int | None, ranker) -> list[PromotionOffer]:
-    chosen = ranking.top3(scored, ranking.rank_score(scored, ranker))
+def _offers(scored, consenting: dict[int, int], week: dt.date, job_id: int | None, trained) -> list[PromotionOffer]:
+    chosen = ranking.top3(scored, ranking.offer_score(scored, trained.ranker, trained.ranked_by))
     chosen = chosen[chosen["customer_id"].isin(list(consenting))]
     chosen = chosen.assign(rank=chosen.groupby("customer_id").cumcount() + 1)
     return [
@@ -89,11 +89,15 @@ def _offers(scored, consenting: dict[int, int], week: dt.date, job_id: int | Non
 def promotions_generate(
     *, actor, region_ids: list[int] | None = None, week: dt.date | None = None, job_id: int | None = None
 ) -> dict:
-    """Train, check on the time-based holdout, and write the week's top three offers per consenting customer."""
+    """Train, check on the time-based holdout, and write the week's top three offers per consenting customer.
+    Run outside a queued job (the demo seed, a shell), it records its own job: the offers point at the job whose
+    counts hold the holdout check the promotions page shows."""
     ids = _regions(actor, region_ids)
     week = week_of(week or timezone.localdate())
-    if job_id:
-        job_started(job_id)
+    if job_id is None:
+        region = Region.objects.get(pk=ids[0]) if len(ids) == 1 else None
+        job_id = job_create(kind=JOB_KIND, actor=actor, region=region, parameters={"region_ids": ids}).pk
+    job_started(job_id)
     try:
         activity = load_activity(ids)
         _progress(job_id, 20, "history read; training on the window before last")
@@ -102,10 +106,9 @@ def promotions_generate(
         scored = pairs_at(activity, trained.scoring_cutoff)
         scored = model.ranking_inputs(activity, scored, trained.scoring_cutoff, trained.params)
         scored["predicted"] = model.predict(trained.regressor, scored)
-        offers = _offers(scored, consenting_regions(ids), week, job_id, trained.ranker)
+        offers = _offers(scored, consenting_regions(ids), week, job_id, trained)
     except Exception as exc:
-        if job_id:
-            job_failed(job_id, str(exc))
+        job_failed(job_id, str(exc))
         if isinstance(exc, model.PromotionModelError):
             raise DomainError(str(exc)) from exc
         raise
@@ -122,8 +125,7 @@ def promotions_generate(
         }
         record(actor=actor, action="promotions.generated", object_type="interventions.promotionoffer", after=counts)
     log.info("weekly promotions %s: %s", week, counts)
-    if job_id:
-        job_finished(job_id, counts=counts, message=f"{len(offers)} offers for the week of {week}")
+    job_finished(job_id, counts=counts, message=f"{len(offers)} offers for the week of {week}")
     return counts
 
 

@@ -8,7 +8,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
+from django.urls import reverse
 
 from cartportal.access import SystemActor
 from interventions.models import PromotionOffer
@@ -41,6 +42,15 @@ def test_offers_ranked_with_the_recommender_beat_the_best_sellers(data_dir, worl
     assert counts["next_purchase_margin_low"] > 0, counts  # the margin is larger than its interval's half-width
     assert counts["next_purchase_margin_low"] < counts["next_purchase_margin"] < counts["next_purchase_margin_high"]
     assert PromotionOffer.objects.filter(week_start=dt.date(2026, 11, 16)).count() == counts["offers"] > 0
+    assert counts["ranked_by"] == "model"  # it did better than the best-sellers, so the offers use it
+
+    # the promotions page says how the offers shown were checked, and what ranked them
+    client = Client()
+    client.force_login(world.executive)
+    page = client.get(reverse("interventions:promotions")).content.decode()
+    assert "How these offers were checked" in page and "the learnt ranking" in page
+    assert f"{counts['next_purchase_hit_rate']:.3f}" in page
+    assert f"{counts['best_sellers_next_purchase_hit_rate']:.3f}" in page
 
 
 def _window(n_customers: int, next_category) -> tuple[pd.DataFrame, pd.DataFrame]:
