@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from cartportal.models import JobRun
+from cartportal.portal.notify import notify_soon
 
 
 def job_create(*, kind: str, actor=None, region=None, parameters: dict | None = None, task_id: str = "") -> JobRun:
@@ -48,6 +49,8 @@ def job_finished(job_id: int, *, counts: dict | None = None, message: str = "") 
     if counts is not None:
         fields["counts"] = counts
     JobRun.objects.filter(pk=job_id).update(**fields)
+    if (counts or {}).get("quarantined"):
+        notify_soon()  # an import that set rows aside is news for its region's manager
 
 
 def job_failed(job_id: int, error: str, *, counts: dict | None = None) -> None:
@@ -55,3 +58,4 @@ def job_failed(job_id: int, error: str, *, counts: dict | None = None) -> None:
     if counts is not None:
         fields["counts"] = counts
     JobRun.objects.filter(pk=job_id).update(progress=F("progress"), **fields)
+    notify_soon()

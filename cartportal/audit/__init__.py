@@ -24,6 +24,7 @@ from django.db import connection, transaction
 
 from cartportal.audit.anchors import check_anchors
 from cartportal.models import AuditEvent
+from cartportal.portal.notify import NEWS_ACTIONS, notify_soon
 
 GENESIS = "0" * 64
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("cartportal_request_id", default="")
@@ -143,6 +144,8 @@ def record(
     event = AuditEvent(id=row_id, occurred_at=occurred_at, prev_hash=prev_hash, hash=row_hash, **fields)
     event._state.adding = False
     event._state.db = connection.alias
+    if action in NEWS_ACTIONS:
+        notify_soon()
     return event
 
 

@@ -82,6 +82,7 @@ def _pending(region, name, author):
 
 
 @pytest.mark.django_db(transaction=True)
+@override_settings(CARTPORTAL_NOTIFY_DELAY_SECONDS=-1)  # only the scheduled sends here, so each count is exact
 def test_the_worker_mails_each_opted_in_person_their_own_regions_news(smtp_server, worker):
     from cartportal.portal.tasks import send_notifications
 
@@ -135,6 +136,46 @@ def test_the_worker_mails_each_opted_in_person_their_own_regions_news(smtp_serve
     _wait_for(smtp_server, 4)
     assert len(smtp_server.messages) == 4
     assert "South autumn reminder" in smtp_server.to("south@x.test")[-1]
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(CARTPORTAL_NOTIFY_DELAY_SECONDS=1)
+def test_a_submitted_campaign_and_a_failed_job_are_mailed_as_they_happen(smtp_server, worker):
+    """No scheduled run here (none is called): the submission and the failure themselves queue the send, and the
+    worker mails the manager within seconds; a colleague in another region hears of neither."""
+    from cartportal.jobs import job_failed
+    from interventions.services import campaign_create_draft, campaign_transition
+
+    world = build_world()
+    deputy = UserFactory(username="deputy_north", roles=[access.REGIONAL_MANAGER], email="deputy@n.test")
+    access.grant_region(deputy, world.region_a, access.REGIONAL_MANAGER)
+    for user, address in ((world.manager_a, "north@x.test"), (world.manager_b, "south@x.test")):
+        user.email = address
+        user.save()
+        notifications_set(actor=user, email_notifications=True)
+
+    job = job_create(kind="import:orders", region=world.region_a)  # starts now, fails after the first message
+    campaign = campaign_create_draft(
+        actor=deputy,
+        region=world.region_a,
+        name="North flash sale",
+        intervention="reminder",
+        audience_kind="at_risk",
+        audience_ref={"threshold": 0.5},
+    )
+    assert smtp_server.messages == []  # a draft is nobody's news
+    campaign_transition(actor=deputy, campaign_id=campaign.pk, action="submit")
+    _wait_for(smtp_server, 1, timeout=60)
+    (north,) = smtp_server.to("north@x.test")
+    assert "Campaign awaiting your approval: North flash sale (NORTH)" in north
+
+    job_failed(job.pk, "the file has no header row")
+    _wait_for(smtp_server, 2, timeout=60)
+    assert len(smtp_server.messages) == 2
+    latest = smtp_server.to("north@x.test")[-1]
+    assert f"Job failed: import:orders #{job.pk} (NORTH): the file has no header row" in latest
+    assert smtp_server.to("south@x.test") == []
+    assert AuditEvent.objects.filter(action="notifications.sent", actor="task:notify").count() == 2
 
 
 @pytest.mark.django_db

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db.models import Q
 from django.utils import timezone
 
 from cartportal.access import ADMIN, ANALYST, COMPLIANCE, EXECUTIVE, REGIONAL_MANAGER, has_role, region_ids_for
@@ -60,15 +61,21 @@ def riskiest_open_carts(user, limit: int = TOP_CARTS) -> list[dict] | None:
     return [r for r in at_risk(user).rows if r["expected_loss"] is not None][:limit]
 
 
+def _finished_since(since: dt.datetime) -> Q:
+    """Jobs that ended after `since` (one started before it and ended after it is news too); a job without an end
+    time counts from its creation."""
+    return Q(finished_at__gt=since) | Q(finished_at__isnull=True, created_at__gt=since)
+
+
 def failed_jobs(user, since: dt.datetime) -> list[JobRun]:
-    jobs = JobRun.objects.restrict(user).filter(state=JobRun.State.FAILED, created_at__gt=since)
+    jobs = JobRun.objects.restrict(user).filter(state=JobRun.State.FAILED).filter(_finished_since(since))
     return list(jobs.select_related("region", "started_by").order_by("-created_at")[:LIST_LIMIT])
 
 
 def quarantined_imports(user, since: dt.datetime) -> list[JobRun]:
     """Finished imports of the user's regions (or their own) that set rows aside, newest first."""
     jobs = JobRun.objects.restrict(user).filter(kind__startswith="import", counts__quarantined__gt=0)
-    jobs = jobs.filter(created_at__gt=since).select_related("region", "started_by").order_by("-created_at")
+    jobs = jobs.filter(_finished_since(since)).select_related("region", "started_by").order_by("-created_at")
     return list(jobs[:LIST_LIMIT])
 
 
