@@ -169,4 +169,9 @@ def build_demo(stdout) -> None:
     except DomainError as exc:
         stdout.write(f"interventions: no promotions ({exc.message})")
         return
-    stdout.write(f"interventions: {counts['offers']} promotions for the week of {counts['week_start']}")
+    ranked_by = "the learnt ranking" if counts.get("ranked_by") == "model" else "the best-sellers"
+    offers, best = counts.get("next_purchase_hit_rate"), counts.get("best_sellers_next_purchase_hit_rate")
+    stdout.write(
+        f"interventions: {counts['offers']} promotions for the week of {counts['week_start']}, ranked by {ranked_by}"
+        f" (holdout: offers {offers} against best-sellers {best})"
+    )
