@@ -76,6 +76,40 @@ class CustomerSerializer(serializers.ModelSerializer):
         return self._insight(obj).get("explanation", "")
 
 
+_DATETIME = serializers.DateTimeField()
+# the customer columns the API shows (CustomerSerializer.Meta.fields without the region and the computed ones)
+CUSTOMER_COLUMNS = ("id", "external_id", "first_seen", "acquisition_source", "device")
+CUSTOMER_COLUMNS += ("consent_marketing", "consent_personalisation", "erased_at")
+
+
+def customer_rows(customers, insights: dict) -> list[dict]:
+    """What CustomerSerializer gives for each customer (same keys, order and values; a test holds them equal), built
+    from `values(*CUSTOMER_COLUMNS, "region__code")` rows: the customer list is a hot partner read and model
+    instances and the model serializer cost more than its queries."""
+    rows = []
+    for c in customers:
+        found = insights.get(c["id"], {})
+        first_seen, erased_at = c["first_seen"], c["erased_at"]
+        rows.append(
+            {
+                "id": c["id"],
+                "external_id": c["external_id"],
+                "region": c["region__code"],
+                "first_seen": _DATETIME.to_representation(first_seen) if first_seen else None,
+                "acquisition_source": c["acquisition_source"],
+                "device": c["device"],
+                "consent_marketing": c["consent_marketing"],
+                "consent_personalisation": c["consent_personalisation"],
+                "erased_at": _DATETIME.to_representation(erased_at) if erased_at else None,
+                "risk": found.get("risk"),
+                "value": found.get("value"),
+                "segments": found.get("segments", []),
+                "explanation": found.get("explanation", ""),
+            }
+        )
+    return rows
+
+
 class CustomerRiskSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     external_id = serializers.CharField()

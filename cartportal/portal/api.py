@@ -55,8 +55,9 @@ class CustomerViewSet(RegionScopedReadOnlyViewSet):
         return context
 
     def list(self, request, *args, **kwargs):
-        rows = self.page_or_all(self.filter_queryset(self.get_queryset()))
-        return self.respond_list(s.CustomerSerializer(rows, many=True, context=self._context_with(rows)).data)
+        customers = self.filter_queryset(self.get_queryset()).values(*s.CUSTOMER_COLUMNS, "region__code")
+        rows = self.page_or_all(customers)
+        return self.respond_list(s.customer_rows(rows, customer_insights(c["id"] for c in rows)))
 
     def retrieve(self, request, *args, **kwargs):
         customer = self.get_object()

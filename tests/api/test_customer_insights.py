@@ -87,3 +87,35 @@ def test_segments_come_from_the_customer_profile(world):
     body = _client(world).get(f"/api/v1/customers/{customer.pk}/").json()
     assert {"kind": "rfm", "code": "champions"} in body["segments"]
     assert {"kind": "value_group", "code": "high_value"} in body["segments"]
+
+
+def test_each_row_of_the_customer_list_equals_the_customers_own_page(world):
+    """The list builds its rows without the model serializer (a hot partner read): every row, scored or not, with
+    segments or not, erased or not, with and without dates, equals what the customer's own endpoint answers."""
+    import datetime as dt
+
+    from predictions.models import ModelVersion, Score, ScoringRun
+    from segments.models import CustomerProfile
+
+    now = timezone.now()
+    scored = CustomerFactory(region=world.region_a, first_seen=now - dt.timedelta(days=3, microseconds=17))
+    bare = CustomerFactory(region=world.region_a, first_seen=None, device="mobile", acquisition_source="ads")
+    erased = CustomerFactory(region=world.region_a, consent_marketing=False)
+    type(erased).objects.filter(pk=erased.pk).update(erased_at=now)
+    version = ModelVersion.objects.create(kind="abandonment", algorithm="test", status="active")
+    run = ScoringRun.objects.create(model_version=version, kind="abandonment", state="published", published_at=now)
+    drivers = [{"driver": "shipping", "contribution": 0.2, "sentence": "shipping was quoted late"}]
+    Score.objects.create(run=run, customer=scored, region=world.region_a, value=0.61, contributions=drivers)
+    CustomerProfile.objects.create(
+        customer=scored, region=world.region_a, built_at=now, reference_at=now, rfm_segment="at_risk", dormant=True
+    )
+
+    client = _client(world)
+    listed = client.get("/api/v1/customers/", {"page_size": 500}).json()["results"]
+    assert {scored.pk, bare.pk, erased.pk} <= {row["id"] for row in listed}
+    for row in listed:
+        own = client.get(f"/api/v1/customers/{row['id']}/").json()
+        assert list(row) == list(own) and row == own
+    (row,) = [r for r in listed if r["id"] == scored.pk]
+    assert row["risk"]["probability"] == 0.61 and {"kind": "dormant", "code": "dormant"} in row["segments"]
+    assert [r["erased_at"] is not None for r in listed if r["id"] == erased.pk] == [True]
