@@ -67,7 +67,7 @@ def promotions(request):
             "base": base,
             "bases": PromotionBase.choices,
             "discounts": services.DISCOUNT_BY_RELATION,
-            "checks": selectors.holdout_checks(offers),
+            "checks": selectors.holdout_checks(offers, rf.region_ids),
             "fairness": fairness.promotion_fairness(request.user, region_ids=rf.region_ids, week=week),
             "can_generate": visible_regions(request.user, "change").exists(),
         },

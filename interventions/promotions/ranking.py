@@ -145,13 +145,7 @@ def bootstrap_interval(values: np.ndarray, draws: int = 2000, seed: int = 0) -> 
     return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
-def next_purchase_report(pairs: pd.DataFrame, ranked: np.ndarray, after: pd.DataFrame) -> dict:
-    """The offers against the region's three best-sellers on the same buyers, with the paired interval of the
-    difference (each resample draws buyers, and both hit rates are read on the same draw)."""
-    offers = next_purchase_hits(pairs, ranked, after)
-    best_sellers = next_purchase_hits(pairs, pairs["region_share"].to_numpy(), after).reindex(offers.index)
-    if offers.empty:
-        return {}
+def _compared(offers: pd.Series, best_sellers: pd.Series) -> dict:
     margin = (offers - best_sellers).to_numpy()
     low, high = bootstrap_interval(margin)
     return {
@@ -162,3 +156,27 @@ def next_purchase_report(pairs: pd.DataFrame, ranked: np.ndarray, after: pd.Data
         "next_purchase_margin_low": round(low, 4),
         "next_purchase_margin_high": round(high, 4),
     }
+
+
+def _region_key(region) -> str:
+    """A region id as a JSON key ("3", not "3.0"); a region named in a file keeps its name."""
+    if isinstance(region, (int, float, np.integer, np.floating)) and float(region).is_integer():
+        return str(int(region))
+    return str(region)
+
+
+def next_purchase_report(pairs: pd.DataFrame, ranked: np.ndarray, after: pd.DataFrame) -> dict:
+    """The offers against the region's three best-sellers on the same buyers, with the paired interval of the
+    difference (each resample draws buyers, and both hit rates are read on the same draw); `by_region` holds the
+    same figures per region id of the buyers (so each region's people read their own region's check)."""
+    offers = next_purchase_hits(pairs, ranked, after)
+    best_sellers = next_purchase_hits(pairs, pairs["region_share"].to_numpy(), after).reindex(offers.index)
+    if offers.empty:
+        return {}
+    report = _compared(offers, best_sellers)
+    region_of = pairs.drop_duplicates("customer_id").set_index("customer_id")["region_id"].reindex(offers.index)
+    report["by_region"] = {
+        _region_key(region): _compared(offers[region_of == region], best_sellers[region_of == region])
+        for region in sorted(region_of.dropna().unique())
+    }
+    return report

@@ -46,29 +46,33 @@ def promotions_for(
     return qs.order_by("region__code", "customer__external_id", "rank")
 
 
-def holdout_checks(offers, limit: int = 10) -> list[dict]:
-    """How the offers shown were checked: per generation job behind `offers`, its holdout figures (the offers'
-    next-purchase hit rate against the region's three best-sellers, with the interval of the difference) and
-    what the offers were ranked by."""
-    job_ids = list(offers.order_by().exclude(job__isnull=True).values_list("job_id", flat=True).distinct()[:limit])
+def holdout_checks(offers, region_ids: list[int], limit: int = 50) -> list[dict]:
+    """How the offers shown were checked, one row per region of the page (`offers` and `region_ids` already went
+    through the user's scope, so no other region's figures are shown): the offers' next-purchase hit rate against
+    the region's three best-sellers on the region's buyers of the holdout window, the interval of the difference,
+    and what the generation job ranked the offers by (its gate looks at all the job's regions together)."""
     checks = []
-    for job in JobRun.objects.filter(pk__in=job_ids).order_by("-pk"):
-        counts = job.counts or {}
-        if "next_purchase_hit_rate" not in counts:
+    regions = Region.objects.filter(pk__in=region_ids).order_by("code")[:limit]
+    for region in regions:
+        # one indexed read per region (region, week): the job that wrote the region's offers of the week
+        job_id = offers.filter(region_id=region.pk, job__isnull=False).values_list("job_id", flat=True).first()
+        job = JobRun.objects.filter(pk=job_id).first() if job_id else None
+        counts = (job.counts or {}) if job else {}
+        figures = (counts.get("by_region") or {}).get(str(region.pk))
+        if not figures:
             continue
-        region_ids = (job.parameters or {}).get("region_ids") or []
-        codes = Region.objects.filter(pk__in=region_ids).order_by("code").values_list("code", flat=True)
         checks.append(
             {
-                "regions": ", ".join(codes) or "all",
-                "buyers": counts.get("next_purchase_buyers"),
-                "hit_rate": counts["next_purchase_hit_rate"],
-                "best_sellers": counts.get("best_sellers_next_purchase_hit_rate"),
-                "margin": counts.get("next_purchase_margin"),
-                "low": counts.get("next_purchase_margin_low"),
-                "high": counts.get("next_purchase_margin_high"),
+                "region": region.code,
+                "buyers": figures["next_purchase_buyers"],
+                "hit_rate": figures["next_purchase_hit_rate"],
+                "best_sellers": figures["best_sellers_next_purchase_hit_rate"],
+                "margin": figures["next_purchase_margin"],
+                "low": figures["next_purchase_margin_low"],
+                "high": figures["next_purchase_margin_high"],
                 "windows_back": counts.get("holdout_windows_back", 1),
                 "ranked_by": counts.get("ranked_by", "model"),
+                "job_regions": len((job.parameters or {}).get("region_ids") or []),
             }
         )
     return checks

@@ -5,6 +5,7 @@ served from their cart categories, a re-run replaces the week, and a region's ex
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.db.models import Count
@@ -12,12 +13,13 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from cartportal import access
 from cartportal.access import SystemActor
-from cartportal.models import CartEvent, Customer, OrderLine, Product
+from cartportal.models import CartEvent, Customer, OrderLine, Product, Region
 from interventions.models import PromotionOffer
 from interventions.promotions.services import promotions_generate
 from tests.datasets import import_online_retail
-from tests.factories import OrderLineFactory, ProductFactory
+from tests.factories import OrderLineFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 WEEK = dt.date(2026, 11, 16)
@@ -36,6 +38,13 @@ def _browsers(region, category_prefix: str, n: int) -> list[Customer]:
         ]
     )
     return people
+
+
+def _checks_rows(html: str) -> list[tuple[str, str]]:
+    """(region, buyers) of the rows of the page's "How these offers were checked" table."""
+    table = html[html.index("How these offers were checked") :]
+    table = table[: table.index("</table>")]
+    return re.findall(r"<tr><td>([^<]+)</td><td>(\d+)", table)
 
 
 def _biggest_category(region_id: int) -> str:
@@ -123,7 +132,19 @@ def test_weekly_promotions_on_the_online_retail_sample(data_dir, world):
     assert {r["region"] for r in api.json()["results"]} == {code}
     page = client.get(reverse("interventions:promotions"), {"region": code})
     assert page.status_code == 200 and "Fairness check" in page.content.decode()
-    assert "the learnt ranking did worse on this check" in page.content.decode()
+
+    # how the offers were checked, per region: each region's buyers add up to the whole check's, and a region's
+    # manager reads their own region's row only
+    by_region = counts["by_region"]
+    assert sum(r["next_purchase_buyers"] for r in by_region.values()) == counts["next_purchase_buyers"]
+    assert _checks_rows(page.content.decode()) == [(code, str(by_region[str(uk)]["next_purchase_buyers"]))]
+    assert "the learnt ranking did worse over the generation" in page.content.decode()
+    manager = UserFactory(username="manager_of_the_uk", roles=[access.REGIONAL_MANAGER])
+    access.grant_region(manager, Region.objects.get(pk=uk), access.REGIONAL_MANAGER)
+    client.force_login(manager)
+    assert _checks_rows(client.get(reverse("interventions:promotions")).content.decode()) == [
+        (code, str(by_region[str(uk)]["next_purchase_buyers"]))
+    ]
 
 
 def test_browsing_after_the_latest_order_still_checks_on_the_last_window_of_orders(data_dir, world):
