@@ -19,6 +19,10 @@ from django.dispatch import Signal
 scoring_published = Signal()
 # Sent by the ingestion, after an import's rows are committed. Arguments: kind (str, the import kind), job_id (int).
 import_finished = Signal()
+# Sent by the core when something happened that may be news for someone: an audit row of one of
+# cartportal.audit.NEWS_ACTIONS (a campaign submitted for approval, an access denial, a drift report), a job that
+# failed, an import that set rows aside. Arguments: what (str). The composition layer's e-mail notifications listen.
+news = Signal()
 
 
 class Provider:

@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import F
 from django.utils import timezone
 
+from cartportal import extensions
 from cartportal.models import JobRun
-from cartportal.portal.notify import notify_soon
 
 
 def job_create(*, kind: str, actor=None, region=None, parameters: dict | None = None, task_id: str = "") -> JobRun:
@@ -50,7 +50,7 @@ def job_finished(job_id: int, *, counts: dict | None = None, message: str = "") 
         fields["counts"] = counts
     JobRun.objects.filter(pk=job_id).update(**fields)
     if (counts or {}).get("quarantined"):
-        notify_soon()  # an import that set rows aside is news for its region's manager
+        extensions.news.send(sender=job_finished, what="job.quarantined")  # news for its region's manager
 
 
 def job_failed(job_id: int, error: str, *, counts: dict | None = None) -> None:
@@ -58,4 +58,4 @@ def job_failed(job_id: int, error: str, *, counts: dict | None = None) -> None:
     if counts is not None:
         fields["counts"] = counts
     JobRun.objects.filter(pk=job_id).update(progress=F("progress"), **fields)
-    notify_soon()
+    extensions.news.send(sender=job_failed, what="job.failed")

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
+from cartportal import extensions
 from cartportal.audit.anchors import check_anchors
 from cartportal.models import AuditEvent
-from cartportal.portal.notify import NEWS_ACTIONS, notify_soon
 
 GENESIS = "0" * 64
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("cartportal_request_id", default="")
@@ -112,6 +112,10 @@ def _jsonb(value) -> str | None:
     return None if value is None else json.dumps(normalise(value), ensure_ascii=False)
 
 
+# Audit actions that are news for someone (the e-mail notifications send soon after one; see extensions.news).
+NEWS_ACTIONS = frozenset({"campaign.submit", "access.denied", "drift.computed"})
+
+
 def record(
     *,
     actor,
@@ -145,7 +149,7 @@ def record(
     event._state.adding = False
     event._state.db = connection.alias
     if action in NEWS_ACTIONS:
-        notify_soon()
+        extensions.news.send(sender=record, what=action)
     return event
 
 

@@ -1,6 +1,7 @@
 """Notifications as events happen: an event someone may be told about (a campaign submitted for approval, a job
-that failed, an import that set rows aside, an access denial, a drift report) asks the worker to send the e-mail
-notifications shortly after it commits, instead of waiting for the next scheduled run.
+that failed, an import that set rows aside, an access denial, a drift report; the core announces it with the
+`cartportal.extensions.news` signal) asks the worker to send the e-mail notifications shortly after it commits,
+instead of waiting for the next scheduled run.
 
 One send covers every event of a burst: the first event takes a short lock in the cache and queues the send
 CARTPORTAL_NOTIFY_DELAY_SECONDS later; events before it runs are in it. Nothing is queued while nobody has opted
@@ -18,8 +19,11 @@ from django.db import transaction
 log = logging.getLogger(__name__)
 
 LOCK_KEY = "portal:notify-soon"
-# audit actions that are news for someone (see notifications.digest_for)
-NEWS_ACTIONS = frozenset({"campaign.submit", "access.denied", "drift.computed"})
+
+
+def on_news(sender, **kwargs) -> None:
+    """Receiver of `cartportal.extensions.news` (connected in the portal's AppConfig.ready())."""
+    notify_soon()
 
 
 def notify_soon() -> None:
