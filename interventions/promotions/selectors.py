@@ -52,11 +52,16 @@ def holdout_checks(offers, region_ids: list[int], limit: int = 50) -> list[dict]
     the region's three best-sellers on the region's buyers of the holdout window, the interval of the difference,
     and what the generation job ranked the offers by (its gate looks at all the job's regions together)."""
     checks = []
-    regions = Region.objects.filter(pk__in=region_ids).order_by("code")[:limit]
+    regions = list(Region.objects.filter(pk__in=region_ids).order_by("code")[:limit])
+    # one indexed read per region (region, week): the job that wrote the region's offers of the week; then the
+    # jobs themselves in one query (a job over several regions is read once)
+    job_ids = {
+        region.pk: offers.filter(region_id=region.pk, job__isnull=False).values_list("job_id", flat=True).first()
+        for region in regions
+    }
+    jobs = JobRun.objects.in_bulk({job_id for job_id in job_ids.values() if job_id})
     for region in regions:
-        # one indexed read per region (region, week): the job that wrote the region's offers of the week
-        job_id = offers.filter(region_id=region.pk, job__isnull=False).values_list("job_id", flat=True).first()
-        job = JobRun.objects.filter(pk=job_id).first() if job_id else None
+        job = jobs.get(job_ids[region.pk])
         counts = (job.counts or {}) if job else {}
         figures = (counts.get("by_region") or {}).get(str(region.pk))
         if not figures:

@@ -81,6 +81,14 @@ def _pending(region, name, author):
     )
 
 
+def _opted_in_managers(world) -> None:
+    """Both regions' managers have an address and opted in."""
+    for user, address in ((world.manager_a, "north@x.test"), (world.manager_b, "south@x.test")):
+        user.email = address
+        user.save()
+        notifications_set(actor=user, email_notifications=True)
+
+
 @pytest.mark.django_db(transaction=True)
 @override_settings(CARTPORTAL_NOTIFY_DELAY_SECONDS=-1)  # only the scheduled sends here, so each count is exact
 def test_the_worker_mails_each_opted_in_person_their_own_regions_news(smtp_server, worker):
@@ -91,10 +99,7 @@ def test_the_worker_mails_each_opted_in_person_their_own_regions_news(smtp_serve
     access.grant_region(deputy_north, world.region_a, access.REGIONAL_MANAGER)
     deputy_south = UserFactory(username="deputy_south", roles=[access.REGIONAL_MANAGER], email="deputy@s.test")
     access.grant_region(deputy_south, world.region_b, access.REGIONAL_MANAGER)
-    for user, address in ((world.manager_a, "north@x.test"), (world.manager_b, "south@x.test")):
-        user.email = address
-        user.save()
-        notifications_set(actor=user, email_notifications=True)
+    _opted_in_managers(world)
     world.analyst_a.email = "analyst@x.test"  # has an address but never opted in
     world.analyst_a.save()
     world.compliance.email = "compliance@x.test"
@@ -149,10 +154,7 @@ def test_a_submitted_campaign_and_a_failed_job_are_mailed_as_they_happen(smtp_se
     world = build_world()
     deputy = UserFactory(username="deputy_north", roles=[access.REGIONAL_MANAGER], email="deputy@n.test")
     access.grant_region(deputy, world.region_a, access.REGIONAL_MANAGER)
-    for user, address in ((world.manager_a, "north@x.test"), (world.manager_b, "south@x.test")):
-        user.email = address
-        user.save()
-        notifications_set(actor=user, email_notifications=True)
+    _opted_in_managers(world)
 
     job = job_create(kind="import:orders", region=world.region_a)  # starts now, fails after the first message
     campaign = campaign_create_draft(
