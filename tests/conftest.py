@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from tests.base import build_world
@@ -20,7 +22,6 @@ def world(db):
 @pytest.fixture
 def data_dir():
     """The real data sets (CARTPORTAL_DATA_DIR, or ../shared/data beside the checkout)."""
-    import os
     from pathlib import Path
 
     configured = os.environ.get("CARTPORTAL_DATA_DIR")
@@ -49,7 +50,37 @@ def celery_worker_process(transactional_db):
 SLOW_MODULES = {"test_schemathesis.py", "test_matrix.py"}
 
 
+# A test marked `exclusive` disturbs what every test process shares (it restarts the database server), so it never
+# runs beside another test: `./run.sh test` runs the rest in parallel (--exclusive=skip), then these on their own
+# (--exclusive=only). In a parallel run that was not told, they are skipped with that reason rather than run.
+def pytest_addoption(parser):
+    parser.addoption(
+        "--exclusive",
+        choices=("include", "skip", "only"),
+        default="include",
+        help="tests marked exclusive: run them with the rest (include), leave them out (skip) or run only them (only)",
+    )
+
+
+def _select_exclusive(config, items):
+    mode = config.getoption("--exclusive")
+    if mode == "include":
+        if os.environ.get("PYTEST_XDIST_WORKER"):
+            reason = "restarts what parallel test processes share: run on its own (./run.sh test does, after the rest)"
+            for item in items:
+                if item.get_closest_marker("exclusive"):
+                    item.add_marker(pytest.mark.skip(reason=reason))
+        return
+    keep, drop = [], []
+    for item in items:
+        (keep if bool(item.get_closest_marker("exclusive")) == (mode == "only") else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 def pytest_collection_modifyitems(config, items):
+    _select_exclusive(config, items)
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         if "celery_worker_process" in fixtures:

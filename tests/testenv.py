@@ -7,6 +7,8 @@ connection (see tests/cartportal/test_audit_protection.py and the worker fixture
 
 import os
 import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
@@ -25,3 +27,17 @@ os.environ.setdefault("CARTPORTAL_AUDIT_ANCHOR_FILE", "")
 from cartportal.devservices import ensure_env  # noqa: E402
 
 ensure_env()
+
+# Run in parallel (`-n 2`, pytest-xdist), each test process has its own database (pytest-django), queue and worker
+# log, its own cache database (a test's cache.clear() flushes only its own) and its own upload folder (uploads are
+# named by job id, and each database counts its jobs from 1).
+_xdist = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _xdist:
+    _index = int("".join(ch for ch in _xdist if ch.isdigit()) or 0)
+    os.environ["CELERY_TASK_DEFAULT_QUEUE"] = f"{os.environ['CELERY_TASK_DEFAULT_QUEUE']}-{_xdist}"
+    os.environ["CACHE_KEY_PREFIX"] = f"{os.environ['CACHE_KEY_PREFIX']}{_xdist}:"
+    os.environ["CACHE_REDIS_DB"] = str(3 + _index)
+    if os.environ.get("CACHE_URL", "").startswith(("redis://", "rediss://")):
+        _cache = urlsplit(os.environ["CACHE_URL"])
+        os.environ["CACHE_URL"] = urlunsplit((_cache.scheme, _cache.netloc, f"/{3 + _index}", _cache.query, ""))
+    os.environ["MEDIA_ROOT"] = str(Path(__file__).resolve().parents[1] / ".data" / f"test-media-{_xdist}")

@@ -148,6 +148,7 @@ def test_the_database_gone_mid_import_ends_the_job_with_the_reason_and_what_was_
     assert Customer.objects.count() == Customer.objects.values("external_id").distinct().count() == ROWS
 
 
+@pytest.mark.exclusive  # restarts the server every test process shares
 def test_a_database_restart_mid_import_ends_the_job_within_the_bound(import_worker):
     """The embedded server restarted (fast: every connection ended, the server down for a moment) while the worker
     commits chunks. The job either fails with the reason at once, or, when the failure could not be recorded with
