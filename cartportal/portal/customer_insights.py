@@ -12,52 +12,16 @@ from collections.abc import Iterable
 from types import SimpleNamespace
 
 from django.db import connection
-from django.db.models import F
 from django.utils.dateparse import parse_datetime
 
 from cartportal.access import Scope
 from cartportal.models import Customer
 from predictions.abandonment.cart.live import score_cart
-from predictions.models import Score, ScoringRun
+from predictions.models import ModelVersion, Score, ScoringRun
 from segments.models import CustomerProfile
 
 RISK_KIND = "abandonment"
 VALUE_KIND = "value"
-
-
-def _current_scores(kinds: tuple[str, ...], scoped_customer_ids: list[int]) -> dict[str, dict[int, tuple]]:
-    """Each customer's current score per kind: the one from the newest published run that scored them (runs may
-    cover some regions only). One indexed read for all kinds: the scores' customer index finds each customer's
-    few rows, DISTINCT ON keeps the newest published one per (customer, kind); no scan of recent runs."""
-    out: dict[str, dict[int, tuple]] = {kind: {} for kind in kinds}
-    if not scoped_customer_ids:
-        return out
-    rows = (
-        Score.objects.filter(
-            customer_id__in=scoped_customer_ids, run__kind__in=kinds, run__state=ScoringRun.State.PUBLISHED
-        )
-        .order_by("customer_id", "run__kind", F("run__published_at").desc(nulls_last=True), "-run_id")
-        .distinct("customer_id", "run__kind")
-        .values_list(
-            "customer_id",
-            "run__kind",
-            "value",
-            "contributions",
-            "extra",
-            "run__model_version_id",
-            "run__published_at",
-            "run__model_version__holdout",
-            "run__model_version__algorithm",
-        )
-    )
-    # Plain tuples, not model instances: a page reads up to two rows per customer and building models costs more
-    # than the query.
-    for customer_id, kind, value, contributions, extra, version_id, published_at, holdout, algorithm in rows:
-        score = SimpleNamespace(value=value, contributions=contributions, extra=extra)
-        version = SimpleNamespace(holdout=holdout, algorithm=algorithm)
-        run = SimpleNamespace(model_version_id=version_id, published_at=published_at, model_version=version)
-        out[kind][customer_id] = (score, run)
-    return out
 
 
 def _risk(entry) -> dict | None:
@@ -103,23 +67,6 @@ def _forecast_horizon(run) -> dict:
 SEGMENT_COLUMNS = (("rfm", "rfm_segment"), ("value_group", "value_group"), ("persona", "persona"))
 
 
-def _segments(scoped_customer_ids: list[int]) -> dict[int, list[dict]]:
-    """The customers' current segments from the segmentation app's customer profiles."""
-    if not scoped_customer_ids:
-        return {}
-    columns = [column for _, column in SEGMENT_COLUMNS]
-    # plain columns, not model instances: a page reads fifty profiles and building models costs more than the query
-    profiles = CustomerProfile.objects.filter(customer_id__in=scoped_customer_ids)
-    out: dict[int, list[dict]] = {}
-    for customer_id, dormant, *codes in profiles.values_list("customer_id", "dormant", *columns):
-        named = zip((kind for kind, _ in SEGMENT_COLUMNS), codes, strict=True)
-        items = [{"kind": kind, "code": str(code)} for kind, code in named if code]
-        if dormant:
-            items.append({"kind": "dormant", "code": "dormant"})
-        out[customer_id] = items
-    return out
-
-
 def _explanation(risk: dict | None, value: dict | None) -> str:
     if risk is None and value is None:
         return "Not scored yet: no published abandonment or value scores for this customer."
@@ -137,32 +84,77 @@ def _explanation(risk: dict | None, value: dict | None) -> str:
     return "; ".join(parts) + "."
 
 
+_CURRENT_SCORE_SQL = """(
+    SELECT json_build_object(
+        'value', s.value, 'contributions', s.contributions, 'extra', s.extra,
+        'model_version_id', r.model_version_id, 'published_at', r.published_at{version_fields})
+    FROM {score} s JOIN {run} r ON r.id = s.run_id{version_join}
+    WHERE s.customer_id = {customer} AND r.kind = %s AND r.state = %s
+    ORDER BY r.published_at DESC NULLS LAST, s.run_id DESC LIMIT 1)"""
+
+# what a value read adds: the model version's algorithm and forecast horizon (`_forecast_horizon`)
+_VERSION_FIELDS = (
+    ", 'algorithm', v.algorithm,"
+    " 'forecast_days', v.holdout -> 'forecast_days', 'horizon_days', v.holdout -> 'horizon_days'"
+)
+
+
+def _current_score_sql(customer: str, with_version: bool = False) -> str:
+    """A scalar subquery: the JSON document of the customer's current score of one kind (params: kind, state)."""
+    return _CURRENT_SCORE_SQL.format(
+        score=Score._meta.db_table,
+        run=ScoringRun._meta.db_table,
+        customer=customer,
+        version_fields=_VERSION_FIELDS if with_version else "",
+        version_join=f" LEFT JOIN {ModelVersion._meta.db_table} v ON v.id = r.model_version_id" if with_version else "",
+    )
+
+
+_PROFILE_SQL = """(
+    SELECT json_build_object('dormant', p.dormant, {columns})
+    FROM {profile} p WHERE p.customer_id = {customer})"""
+
+
 def customer_insights(scoped_customer_ids: Iterable[int]) -> dict[int, dict]:
-    """Risk, value, segments and explanation for customers the caller already sees (ids that came through a Scope)."""
+    """Risk, value, segments and explanation for customers the caller already sees (ids that came through a Scope):
+    one query for all of them, each customer's current risk and value score and segment profile read as JSON
+    documents through the scores' customer index and the profiles' primary key (written in SQL: the customer list
+    reads fifty at a time and is a hot partner read; plain documents, not model instances, cost less than the
+    query)."""
     ids = list(scoped_customer_ids)
-    scores = _current_scores((RISK_KIND, VALUE_KIND), ids)
-    risks, values = scores[RISK_KIND], scores[VALUE_KIND]
-    segments = _segments(ids)
+    if not ids:
+        return {}
+    published = ScoringRun.State.PUBLISHED
+    columns = ", ".join(f"'{kind}', p.{column}" for kind, column in SEGMENT_COLUMNS)
+    profile = _PROFILE_SQL.format(columns=columns, profile=CustomerProfile._meta.db_table, customer="c.id")
+    sql = (
+        f"SELECT c.id, {_current_score_sql('c.id')}, {_current_score_sql('c.id', with_version=True)}, {profile} "
+        f"FROM {Customer._meta.db_table} c WHERE c.id = ANY(%s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [RISK_KIND, published, VALUE_KIND, published, ids])
+        found = {row[0]: row[1:] for row in cursor.fetchall()}
     out = {}
     for cid in ids:
-        risk = _risk(risks.get(cid))
-        value = _value(values.get(cid))
+        risk_document, value_document, profile_document = found.get(cid, (None, None, None))
+        risk = _risk(_from_json(risk_document))
+        value = _value(_from_json(value_document))
         out[cid] = {
             "risk": risk,
             "value": value,
-            "segments": segments.get(cid, []),
+            "segments": _segments_of(_document(profile_document)),
             "explanation": _explanation(risk, value),
         }
     return out
 
 
-_CURRENT_SCORE_SQL = """(
-    SELECT json_build_object(
-        'value', s.value, 'contributions', s.contributions, 'extra', s.extra,
-        'model_version_id', r.model_version_id, 'published_at', r.published_at)
-    FROM {score} s JOIN {run} r ON r.id = s.run_id
-    WHERE s.customer_id = c.id AND r.kind = %s AND r.state = %s
-    ORDER BY r.published_at DESC NULLS LAST, s.run_id DESC LIMIT 1)"""
+def _segments_of(profile: dict | None) -> list[dict]:
+    if not profile:
+        return []
+    items = [{"kind": kind, "code": str(profile[kind])} for kind, _ in SEGMENT_COLUMNS if profile.get(kind)]
+    if profile.get("dormant"):
+        items.append({"kind": "dormant", "code": "dormant"})
+    return items
 
 
 def risk_lookup(scope: Scope, customer_id: int) -> dict | None:
@@ -170,7 +162,7 @@ def risk_lookup(scope: Scope, customer_id: int) -> dict | None:
     Written in SQL because it is the API's hottest read: the ORM's query building costs more than the query.
     None when the customer is missing or outside the scope (the caller answers both alike)."""
     where, params = scope.sql("c.region_id")
-    current = _CURRENT_SCORE_SQL.format(score=Score._meta.db_table, run=ScoringRun._meta.db_table)
+    current = _current_score_sql("c.id")
     sql = (
         f"SELECT c.id, c.external_id, {current} AS risk, {current} AS value "
         f"FROM {Customer._meta.db_table} c WHERE c.id = %s AND {where}"
@@ -188,9 +180,8 @@ def risk_lookup(scope: Scope, customer_id: int) -> dict | None:
 
 def _from_json(document) -> tuple | None:
     """A (score, run) pair from the JSON document of `_CURRENT_SCORE_SQL`, shaped as `_risk` and `_value` read it."""
-    if isinstance(document, (str, bytes)):
-        document = json.loads(document)
-    if not isinstance(document, dict):
+    document = _document(document)
+    if document is None:
         return None
     published_at = document.get("published_at")
     score = SimpleNamespace(
@@ -200,7 +191,16 @@ def _from_json(document) -> tuple | None:
         model_version_id=document.get("model_version_id"),
         published_at=parse_datetime(published_at) if isinstance(published_at, str) else published_at,
     )
+    if "algorithm" in document:  # a value read (`with_version`): what `_forecast_horizon` reads
+        holdout = {key: document.get(key) for key in ("forecast_days", "horizon_days")}
+        run.model_version = SimpleNamespace(algorithm=document["algorithm"], holdout=holdout)
     return score, run
+
+
+def _document(document) -> dict | None:
+    if isinstance(document, (str, bytes)):
+        document = json.loads(document)
+    return document if isinstance(document, dict) else None
 
 
 def score_live_cart(user, cart: dict, region) -> dict:

@@ -109,6 +109,29 @@ def test_each_row_of_the_customer_list_equals_the_customers_own_page(world):
     CustomerProfile.objects.create(
         customer=scored, region=world.region_a, built_at=now, reference_at=now, rfm_segment="at_risk", dormant=True
     )
+    # a value forecast (its horizon and model come from the version), an older one it replaces, and a profile with
+    # every kind of segment for a customer without a risk score
+    valued = CustomerFactory(region=world.region_a)
+    value_version = ModelVersion.objects.create(
+        kind="value", algorithm="bgnbd+gamma", status="active", holdout={"forecast_days": 365, "mae": 3.2}
+    )
+    older = ScoringRun.objects.create(
+        model_version=value_version, kind="value", state="published", published_at=now - dt.timedelta(days=7)
+    )
+    newer = ScoringRun.objects.create(model_version=value_version, kind="value", state="published", published_at=now)
+    Score.objects.create(run=older, customer=valued, region=world.region_a, value=10.0, extra={"expected_spend": 10.0})
+    extra = {"expected_spend": 123.45, "p_active": 0.8, "expected_purchases": 2.5}
+    Score.objects.create(run=newer, customer=valued, region=world.region_a, value=123.45, extra=extra)
+    Score.objects.create(run=newer, customer=scored, region=world.region_a, value=7.5, extra={"expected_spend": 7.5})
+    CustomerProfile.objects.create(
+        customer=valued,
+        region=world.region_a,
+        built_at=now,
+        reference_at=now,
+        rfm_segment="champions",
+        value_group="big_fish",
+        persona="Bargain hunter",
+    )
 
     client = _client(world)
     listed = client.get("/api/v1/customers/", {"page_size": 500}).json()["results"]
@@ -118,4 +141,12 @@ def test_each_row_of_the_customer_list_equals_the_customers_own_page(world):
         assert list(row) == list(own) and row == own
     (row,) = [r for r in listed if r["id"] == scored.pk]
     assert row["risk"]["probability"] == 0.61 and {"kind": "dormant", "code": "dormant"} in row["segments"]
+    (row,) = [r for r in listed if r["id"] == valued.pk]
+    assert row["risk"] is None and row["value"]["expected_spend"] == 123.45
+    assert (row["value"]["horizon_days"], row["value"]["model"]) == (365, "bgnbd+gamma")
+    assert [(item["kind"], item["code"]) for item in row["segments"]] == [
+        ("rfm", "champions"),
+        ("value_group", "big_fish"),
+        ("persona", "Bargain hunter"),
+    ]
     assert [r["erased_at"] is not None for r in listed if r["id"] == erased.pk] == [True]
