@@ -378,7 +378,11 @@ def _context_columns(frame: pd.DataFrame) -> pd.DataFrame:
     frame["hour"] = [moment.hour + moment.minute / 60 for moment in local]
     frame["weekday"] = [moment.weekday() for moment in local]
     started = pd.to_datetime(frame.get("started_at"), utc=True, errors="coerce")
-    began = started.fillna(frame["first_event"]) if "first_event" in frame else started
+    if "first_event" in frame:  # one resolution for both (they may come at different ones), then fill
+        first = pd.to_datetime(frame["first_event"], utc=True)
+        began = started.dt.as_unit("ns").fillna(first.dt.as_unit("ns"))
+    else:
+        began = started
     frame["minutes_in_session"] = ((frame["t"] - began).dt.total_seconds() / 60).clip(lower=0)
     return frame
 
