@@ -33,11 +33,11 @@ ensure_env()
 # named by job id, and each database counts its jobs from 1).
 _xdist = os.environ.get("PYTEST_XDIST_WORKER", "")
 if _xdist:
-    _index = int("".join(ch for ch in _xdist if ch.isdigit()) or 0)
+    _cache_db = 3 + int("".join(ch for ch in _xdist if ch.isdigit()) or 0)
     os.environ["CELERY_TASK_DEFAULT_QUEUE"] = f"{os.environ['CELERY_TASK_DEFAULT_QUEUE']}-{_xdist}"
     os.environ["CACHE_KEY_PREFIX"] = f"{os.environ['CACHE_KEY_PREFIX']}{_xdist}:"
-    os.environ["CACHE_REDIS_DB"] = str(3 + _index)
+    os.environ["CACHE_REDIS_DB"] = str(_cache_db)
     if os.environ.get("CACHE_URL", "").startswith(("redis://", "rediss://")):
         _cache = urlsplit(os.environ["CACHE_URL"])
-        os.environ["CACHE_URL"] = urlunsplit((_cache.scheme, _cache.netloc, f"/{3 + _index}", _cache.query, ""))
+        os.environ["CACHE_URL"] = urlunsplit((_cache.scheme, _cache.netloc, f"/{_cache_db}", _cache.query, ""))
     os.environ["MEDIA_ROOT"] = str(Path(__file__).resolve().parents[1] / ".data" / f"test-media-{_xdist}")

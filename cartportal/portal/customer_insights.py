@@ -7,6 +7,7 @@ caller already sees (the queryset came through the caller's Scope), so nothing h
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from types import SimpleNamespace
@@ -115,6 +116,18 @@ _PROFILE_SQL = """(
     FROM {profile} p WHERE p.customer_id = {customer})"""
 
 
+@functools.cache
+def _insights_sql() -> str:
+    """The statement of `customer_insights` (built once per process; params: risk kind, state, value kind, state,
+    ids)."""
+    columns = ", ".join(f"'{kind}', p.{column}" for kind, column in SEGMENT_COLUMNS)
+    profile = _PROFILE_SQL.format(columns=columns, profile=CustomerProfile._meta.db_table, customer="c.id")
+    return (
+        f"SELECT c.id, {_current_score_sql('c.id')}, {_current_score_sql('c.id', with_version=True)}, {profile} "
+        f"FROM {Customer._meta.db_table} c WHERE c.id = ANY(%s)"
+    )
+
+
 def customer_insights(scoped_customer_ids: Iterable[int]) -> dict[int, dict]:
     """Risk, value, segments and explanation for customers the caller already sees (ids that came through a Scope):
     one query for all of them, each customer's current risk and value score and segment profile read as JSON
@@ -125,14 +138,8 @@ def customer_insights(scoped_customer_ids: Iterable[int]) -> dict[int, dict]:
     if not ids:
         return {}
     published = ScoringRun.State.PUBLISHED
-    columns = ", ".join(f"'{kind}', p.{column}" for kind, column in SEGMENT_COLUMNS)
-    profile = _PROFILE_SQL.format(columns=columns, profile=CustomerProfile._meta.db_table, customer="c.id")
-    sql = (
-        f"SELECT c.id, {_current_score_sql('c.id')}, {_current_score_sql('c.id', with_version=True)}, {profile} "
-        f"FROM {Customer._meta.db_table} c WHERE c.id = ANY(%s)"
-    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [RISK_KIND, published, VALUE_KIND, published, ids])
+        cursor.execute(_insights_sql(), [RISK_KIND, published, VALUE_KIND, published, ids])
         found = {row[0]: row[1:] for row in cursor.fetchall()}
     out = {}
     for cid in ids:
