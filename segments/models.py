@@ -92,8 +92,8 @@ class Segment(models.Model):
 
 
 class SegmentSnapshot(models.Model):
-    """A customer's segment of one kind at the end of a month (for month-over-month transitions): the value group
-    with dormancy, the RFM segment, the persona, or the segment of an audience strategy."""
+    """A customer's segment of an audience strategy at the end of a month (for month-over-month transitions; the
+    value group, RFM segment and persona are kept in ProfileSnapshot)."""
 
     month = models.DateField(help_text="First day of the month the state was measured at the end of")
     customer = models.ForeignKey(
@@ -102,9 +102,7 @@ class SegmentSnapshot(models.Model):
     region = models.ForeignKey(
         Region, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
     )  # the (region, month) index serves region filters
-    kind = models.CharField(
-        max_length=40, default="value_group", help_text="value_group, rfm, persona or audience:<audience id>"
-    )
+    kind = models.CharField(max_length=40, default="value_group", help_text="audience:<audience id>")
     state = models.CharField(max_length=80)
 
     objects = RegionScopedQuerySet.as_manager()
@@ -114,6 +112,32 @@ class SegmentSnapshot(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["customer", "month", "kind"], name="snapshot_unique_customer_month_kind")
         ]
+        indexes = [models.Index(fields=["region", "month"])]
+
+
+class ProfileSnapshot(models.Model):
+    """A customer's value group (with dormancy), RFM segment and persona at the end of a month, in one row (for
+    month-over-month transitions); an empty column means no state of that kind (e.g. "No purchase").
+
+    One row per customer and month rather than one per kind: the first rebuild of a month inserts a row for every
+    customer of the region (a million rows at the bench shop), and each row costs its index entries."""
+
+    month = models.DateField(help_text="First day of the month the states were measured at the end of")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )  # the (region, month) index serves region filters
+    value_group = models.CharField(max_length=80, blank=True, default="", help_text="e.g. 'Loyal (dormant)'")
+    rfm = models.CharField(max_length=32, blank=True, default="")
+    persona = models.CharField(max_length=64, blank=True, default="")
+
+    objects = RegionScopedQuerySet.as_manager()
+
+    class Meta:
+        # Month first: a new month's rows go to the end of the index, and a rebuild reads one month as one range.
+        constraints = [models.UniqueConstraint(fields=["month", "customer"], name="profile_snapshot_month_customer")]
         indexes = [models.Index(fields=["region", "month"])]
 
 

@@ -8,7 +8,14 @@ from django.db.models.expressions import RawSQL
 
 from cartportal.access import Scope
 from segments import snapshots
-from segments.models import AudienceDefinition, CustomerProfile, PersonaRun, Segment, SegmentSnapshot
+from segments.models import (
+    AudienceDefinition,
+    CustomerProfile,
+    PersonaRun,
+    ProfileSnapshot,
+    Segment,
+    SegmentSnapshot,
+)
 
 
 def _in(qs, region_ids):
@@ -137,26 +144,37 @@ def persona_payload(run: PersonaRun) -> dict:
 
 def transition_kinds(user, *, region_ids=None) -> list[tuple[str, str]]:
     """(kind, label) of every segment kind with snapshots in the scope: value group, RFM, persona, audiences."""
-    qs = _in(SegmentSnapshot.objects.restrict(user), region_ids)
-    present = set(qs.values_list("kind", flat=True).distinct())
+    profiles = _in(ProfileSnapshot.objects.restrict(user), region_ids)
+    present = {kind for kind, column in snapshots.COLUMNS.items() if profiles.exclude(**{column: ""}).exists()}
+    present |= set(_in(SegmentSnapshot.objects.restrict(user), region_ids).values_list("kind", flat=True).distinct())
     kinds = [(snapshots.VALUE_GROUP, "Value group"), (snapshots.RFM, "RFM segment"), (snapshots.PERSONA, "Persona")]
     names = dict(audiences(user, region_ids=region_ids).values_list("pk", "name"))
     kinds += [(snapshots.audience_kind(pk), f"Audience: {name}") for pk, name in sorted(names.items())]
     return [(k, label) for k, label in kinds if k in present or k == snapshots.VALUE_GROUP]
 
 
+def _snapshot_states(user, region_ids, kind: str, flt):
+    """Rows of (month, customer_id, state) of one kind's snapshots, for the customers the filter keeps."""
+    column = snapshots.COLUMNS.get(kind)
+    if column is not None:
+        qs = _in(ProfileSnapshot.objects.restrict(user), region_ids).exclude(**{column: ""})
+        return _kept_customers(qs, flt), column
+    qs = _in(SegmentSnapshot.objects.restrict(user), region_ids).filter(kind=kind)
+    return _kept_customers(qs, flt), "state"
+
+
 def transitions(user, *, region_ids=None, month_from=None, month_to=None, kind: str = "value_group", flt=None) -> dict:
     """Customers moving between states from one month's snapshot to the next, for the customers the analysis
     filter keeps (all of them without one)."""
-    qs = _kept_customers(_in(SegmentSnapshot.objects.restrict(user), region_ids).filter(kind=kind), flt)
+    qs, column = _snapshot_states(user, region_ids, kind, flt)
     months = sorted(set(qs.values_list("month", flat=True).distinct()))
     if len(months) < 2:
         return {"months": months, "from": None, "to": None, "kind": kind, **snapshots.transition_matrix([], kind)}
     month_to = month_to if month_to in months else months[-1]
     earlier = [m for m in months if m < month_to]
     month_from = month_from if month_from in earlier else (earlier[-1] if earlier else months[0])
-    before = dict(qs.filter(month=month_from).values_list("customer_id", "state"))
-    after = dict(qs.filter(month=month_to).values_list("customer_id", "state"))
+    before = dict(qs.filter(month=month_from).values_list("customer_id", column))
+    after = dict(qs.filter(month=month_to).values_list("customer_id", column))
     absent = snapshots.absent_state(kind)
     pairs: dict[tuple[str, str], int] = {}
     for customer in before.keys() | after.keys():

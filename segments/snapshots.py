@@ -7,6 +7,8 @@ A customer without a state of that kind in a month counts as "No purchase" (valu
 The rebuild snapshots value group, RFM and persona for the month of its reference date, an audience evaluation its
 audience for the month of the profiles' reference date; `snapshot_months` backfills value groups of earlier months
 by recomputing them as of each month's last moment from the orders placed until then (same SQL as the rebuild).
+Value group, RFM and persona share one row per customer and month (ProfileSnapshot, a column each); audience
+segments have a row per audience (SegmentSnapshot).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ NO_PURCHASE = "No purchase"
 NO_SEGMENT = "No segment"
 VALUE_GROUP, RFM, PERSONA, AUDIENCE_PREFIX = "value_group", "rfm", "persona", "audience:"
 PROFILE_KINDS = {RFM: "rfm_segment", PERSONA: "persona"}  # kind -> profile column (value groups: state_sql)
+COLUMNS = {VALUE_GROUP: "value_group", RFM: "rfm", PERSONA: "persona"}  # kind -> ProfileSnapshot column
 LABELS = {g.value: g.label for g in ValueGroup}
 
 

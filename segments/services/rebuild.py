@@ -39,6 +39,7 @@ class RebuildResult:
     customers: int = 0
     counts: dict = field(default_factory=dict)
     persona_runs: list = field(default_factory=list)
+    snapshot_rows: dict = field(default_factory=dict)  # rows deleted, updated, inserted in this month's snapshot
 
 
 def reference_moment() -> dt.datetime | None:
@@ -81,9 +82,9 @@ def _profiles_select() -> str:
         LEFT JOIN browsing br ON br.customer_id = s.id"""
 
 
-def _region_filter(scoped_ids) -> tuple[str, list]:
+def _region_filter(scoped_ids, column: str = "region_id") -> tuple[str, list]:
     """The rebuild runs for the region ids its task was started with (already scoped)."""
-    return Scope.from_ids(scoped_ids).sql("region_id")
+    return Scope.from_ids(scoped_ids).sql(column)
 
 
 def segments_rebuild(
@@ -118,6 +119,13 @@ def segments_rebuild(
             cursor.execute("DROP TABLE IF EXISTS seg_profile")
             cursor.execute(f"CREATE TEMP TABLE seg_profile ON COMMIT DROP AS {_profiles_select()}", params)
             _report(progress, 40, "profiles computed")
+            month = snapshots.month_start(as_of)
+            # While the personas are still being clustered: what does not depend on them.
+            _read_snapshot(cursor, region_ids, month)
+            _delete_left_profiles(cursor, where, args)
+            counts = _refresh_summaries(
+                cursor, region_ids, [k for k in SUMMARY_SOURCES if k != "persona"], "seg_profile"
+            )
             if clustering is not None:
                 clusterings = clustering.result()
             if personas:
@@ -125,18 +133,12 @@ def segments_rebuild(
             else:
                 _stage_previous_personas(cursor, where, args)
             _report(progress, 50, f"personas of {len(clusterings)} regions staged")
-            cursor.execute(f"DELETE FROM segments_customerprofile WHERE {where}", args)
-            cursor.execute(
-                f"""INSERT INTO segments_customerprofile ({PROFILE_COLUMNS})
-                SELECT p.*, coalesce(sp.persona, '') FROM seg_profile p
-                LEFT JOIN seg_persona sp ON sp.customer_id = p.customer_id"""
-            )
-            customers = cursor.rowcount
+            customers = _write_profiles(cursor)
             _report(progress, 70, "profiles written")
             runs = [_store_persona_run(actor, region, result) for region, result in clusterings]
-            counts = _refresh_summaries(cursor, region_ids)
+            counts |= _refresh_summaries(cursor, region_ids, ["persona"])
             _report(progress, 85, "segment summaries written")
-            _snapshot_from_profiles(cursor, region_ids, snapshots.month_start(as_of))
+            written = _snapshot_from_profiles(cursor, region_ids, month)
             record(
                 actor=actor,
                 action="segments.rebuilt",
@@ -149,7 +151,43 @@ def segments_rebuild(
                     "persona_runs": [run.pk for run in runs],
                 },
             )
-    return RebuildResult(as_of, customers, counts, runs)
+    return RebuildResult(as_of, customers, counts, runs, written)
+
+
+def _delete_left_profiles(cursor, where: str, args: list) -> None:
+    """Delete the profiles of the rebuilt regions' customers who are no longer in scope (erased, moved away)."""
+    cursor.execute(
+        f"""DELETE FROM segments_customerprofile c WHERE {where.replace("region_id", "c.region_id")}
+        AND NOT EXISTS (SELECT 1 FROM seg_profile p WHERE p.customer_id = c.customer_id)""",
+        args,
+    )
+
+
+def _write_profiles(cursor) -> int:
+    """Make the profiles of the rebuilt regions those in seg_profile (with the personas of seg_persona): each
+    customer's row is updated in place and new customers' rows inserted (rows of customers no longer in scope
+    are deleted before, by _delete_left_profiles). Returns the customers written.
+
+    In place, because a rebuild rewrites every row (the reference date moves) but seldom a segment column: the
+    table leaves half of each page free (fillfactor), so the new version lands on the same page and the indexes,
+    which hold only region and segment columns, are not written (a heap-only update); deleting and inserting
+    every row wrote three index entries per customer. A customer who moved from a region not rebuilt now is
+    updated where their row is."""
+    columns = [c.strip() for c in PROFILE_COLUMNS.split(",")]
+    incoming = """(SELECT p.*, coalesce(sp.persona, '') AS persona FROM seg_profile p
+        LEFT JOIN seg_persona sp ON sp.customer_id = p.customer_id)"""
+    targets, values = ", ".join(columns[1:]), ", ".join(f"n.{x}" for x in columns[1:])
+    cursor.execute(
+        f"""UPDATE segments_customerprofile c SET ({targets}) = ({values})
+        FROM {incoming} n WHERE c.customer_id = n.customer_id"""
+    )
+    updated = cursor.rowcount
+    cursor.execute(
+        f"""INSERT INTO segments_customerprofile ({PROFILE_COLUMNS})
+        SELECT {", ".join(f"n.{x}" for x in columns)} FROM {incoming} n
+        WHERE NOT EXISTS (SELECT 1 FROM segments_customerprofile c WHERE c.customer_id = n.customer_id)"""
+    )
+    return updated + cursor.rowcount
 
 
 def _report(progress, value: float, message: str) -> None:
@@ -171,18 +209,21 @@ SUMMARY_SOURCES = {
 }
 
 
-def _refresh_summaries(cursor, region_ids) -> dict:
+def _refresh_summaries(cursor, region_ids, kinds=tuple(SUMMARY_SOURCES), source="segments_customerprofile") -> dict:
+    """Rewrite the summary rows of `kinds` in the regions, counted from `source` (the profiles, or seg_profile
+    while the personas are still being clustered)."""
     from segments.models import PromotionBase, ValueGroup
 
     where, args = _region_filter(region_ids)
-    cursor.execute(f"DELETE FROM segments_segment WHERE {where}", args)
+    cursor.execute(f"DELETE FROM segments_segment WHERE {where} AND kind = ANY(%s)", [*args, list(kinds)])
     names = {**{g.value: g.label for g in ValueGroup}, **{p.value: p.label for p in PromotionBase}}
     counts: dict[str, int] = {}
-    for kind, column in SUMMARY_SOURCES.items():
+    for kind in kinds:
+        column = SUMMARY_SOURCES[kind]
         cursor.execute(
             f"""INSERT INTO segments_segment (region_id, kind, code, name, size, dormant_size, monetary_total, built_at)
             SELECT region_id, %s, {column}, {column}, count(*), count(*) FILTER (WHERE dormant), sum(monetary), now()
-            FROM segments_customerprofile WHERE {where} AND {column} <> '' GROUP BY region_id, {column}""",
+            FROM {source} WHERE {where} AND {column} <> '' GROUP BY region_id, {column}""",
             [kind, *args],
         )
         counts[kind] = cursor.rowcount
@@ -191,26 +232,93 @@ def _refresh_summaries(cursor, region_ids) -> dict:
     return counts
 
 
-def _snapshot_from_profiles(cursor, region_ids, month: dt.date) -> None:
-    """This month's value group, RFM and persona snapshots (audience snapshots are written when evaluated)."""
-    where, args = _region_filter(region_ids)
-    kinds = [snapshots.VALUE_GROUP, *snapshots.PROFILE_KINDS]
+SNAPSHOT_COLUMNS = tuple(snapshots.COLUMNS.values())
+
+
+def _read_snapshot(cursor, region_ids, month: dt.date) -> None:
+    """The month's snapshot rows of the regions as they stand (with their row addresses), into seg_old."""
+    where, args = _region_filter(region_ids, "s.region_id")
+    cursor.execute("DROP TABLE IF EXISTS seg_old")
     cursor.execute(
-        f"DELETE FROM segments_segmentsnapshot WHERE month = %s AND kind = ANY(%s) AND {where}", [month, kinds, *args]
+        f"""CREATE TEMP TABLE seg_old ON COMMIT DROP AS
+        SELECT s.ctid AS tid, s.customer_id, s.region_id, {", ".join(f"s.{c}" for c in SNAPSHOT_COLUMNS)}
+        FROM segments_profilesnapshot s WHERE s.month = %s AND {where}""",
+        [month, *args],
     )
+
+
+def _snapshot_from_profiles(cursor, region_ids, month: dt.date) -> dict:
+    """This month's value group, RFM and persona snapshot from the profiles just computed in seg_profile and the
+    personas staged in seg_persona (audience snapshots are written when evaluated); seg_old holds the current rows."""
+    value_group = snapshots.state_sql("p.value_group", "p.dormant")
+    states = f"""SELECT p.customer_id, p.region_id,
+        CASE WHEN p.value_group = '' THEN '' ELSE {value_group} END AS value_group,
+        p.rfm_segment AS rfm, coalesce(sp.persona, '') AS persona
+    FROM seg_profile p LEFT JOIN seg_persona sp ON sp.customer_id = p.customer_id"""
+    return _write_snapshot(cursor, region_ids, month, SNAPSHOT_COLUMNS, states, {})
+
+
+def _write_snapshot(cursor, region_ids, month: dt.date, columns, states_sql: str, params) -> dict:
+    """Make the month's snapshot rows read into seg_old hold the states `states_sql` selects (customer_id,
+    region_id and the given columns; the other columns keep their value): rows that changed are updated, missing
+    ones inserted, and rows left without any state deleted; unchanged rows are not written.
+
+    A daily rebuild changes the state of few customers, so it writes a few thousand rows instead of deleting and
+    re-inserting a row per customer with its index entries; the changes are applied at the rows' addresses.
+    Returns the rows written per action."""
+    for table in ("seg_state", "seg_change"):
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+    cursor.execute(f"CREATE TEMP TABLE seg_state ON COMMIT DROP AS {states_sql}", params)
+    result = {c: (f"coalesce(n.{c}, '')" if c in columns else f"coalesce(o.{c}, '')") for c in SNAPSHOT_COLUMNS}
+    empty = " AND ".join(f"{value} = ''" for value in result.values())
+    differs = " OR ".join(f"o.{c} <> {value}" for c, value in result.items())
     cursor.execute(
-        f"""INSERT INTO segments_segmentsnapshot (month, customer_id, region_id, kind, state)
-        SELECT %s, customer_id, region_id, %s, {snapshots.state_sql("value_group", "dormant")}
-        FROM segments_customerprofile WHERE {where} AND value_group <> ''""",
-        [month, snapshots.VALUE_GROUP, *args],
+        f"""CREATE TEMP TABLE seg_change ON COMMIT DROP AS
+        SELECT o.tid, coalesce(n.customer_id, o.customer_id) AS customer_id,
+            coalesce(n.region_id, o.region_id) AS region_id, {", ".join(f"{v} AS {c}" for c, v in result.items())},
+            CASE WHEN {empty} THEN CASE WHEN o.tid IS NULL THEN 'none' ELSE 'delete' END
+                 WHEN o.tid IS NULL THEN 'insert' ELSE 'update' END AS action
+        FROM seg_old o FULL JOIN seg_state n ON n.customer_id = o.customer_id
+        WHERE o.tid IS NULL OR n.customer_id IS NULL OR o.region_id <> n.region_id OR {differs}"""
     )
-    for kind, column in snapshots.PROFILE_KINDS.items():
+    cursor.execute("ANALYZE seg_change")
+    assignments = ", ".join(f"{c} = c.{c}" for c in ("region_id", *SNAPSHOT_COLUMNS))
+    # The changes are few against the month's rows: each is applied at its row address.
+    cursor.execute("SET LOCAL enable_nestloop = on")
+    written = {}
+    cursor.execute(
+        "DELETE FROM segments_profilesnapshot s USING seg_change c WHERE c.action = 'delete' AND s.ctid = c.tid"
+    )
+    written["deleted"] = cursor.rowcount
+    cursor.execute(
+        f"""UPDATE segments_profilesnapshot s SET {assignments} FROM seg_change c
+        WHERE c.action = 'update' AND s.ctid = c.tid"""
+    )
+    written["updated"] = cursor.rowcount
+    cursor.execute("SET LOCAL enable_nestloop = off")
+    if region_ids is not None:
+        # A customer whose row of the month is in a region not rebuilt here (moved since) is updated where it is.
+        # (A hash join: the month's rows may be new since the table's statistics, and a nested loop over rows
+        # the planner believes absent is quadratic.)
+        rebuilt, rebuilt_args = _region_filter(region_ids, "s.region_id")
         cursor.execute(
-            f"""INSERT INTO segments_segmentsnapshot (month, customer_id, region_id, kind, state)
-            SELECT %s, customer_id, region_id, %s, {column}
-            FROM segments_customerprofile WHERE {where} AND {column} <> ''""",
-            [month, kind, *args],
+            f"""UPDATE segments_profilesnapshot s SET {assignments} FROM seg_change c
+            WHERE c.action = 'insert' AND s.month = %s AND NOT ({rebuilt}) AND s.customer_id = c.customer_id""",
+            [month, *rebuilt_args],
         )
+        written["updated"] += cursor.rowcount
+    cursor.execute(
+        f"""INSERT INTO segments_profilesnapshot (month, customer_id, region_id, {", ".join(SNAPSHOT_COLUMNS)})
+        SELECT %s, c.customer_id, c.region_id, {", ".join(f"c.{c}" for c in SNAPSHOT_COLUMNS)} FROM seg_change c
+        WHERE c.action = 'insert' AND NOT EXISTS (
+            SELECT 1 FROM segments_profilesnapshot s WHERE s.month = %s AND s.customer_id = c.customer_id
+        )""",
+        [month, month],
+    )
+    written["inserted"] = cursor.rowcount
+    for table in ("seg_state", "seg_old", "seg_change"):
+        cursor.execute(f"DROP TABLE {table}")
+    return written
 
 
 def segments_snapshot_months(*, actor, months: int = 12, region_ids=None) -> list[dt.date]:
@@ -224,20 +332,13 @@ def segments_snapshot_months(*, actor, months: int = 12, region_ids=None) -> lis
     done = []
     with transaction.atomic(), connection.cursor() as cursor:
         plan_for_bulk(cursor)
-        where, args = _region_filter(region_ids)
         for month in snapshots.previous_months(snapshots.month_start(reference), months):
             as_of = min(snapshots.month_end_moment(month), reference)
             params = _params(region_ids, as_of, thresholds)
-            cursor.execute(
-                f"DELETE FROM segments_segmentsnapshot WHERE month = %s AND kind = %s AND {where}",
-                [month, snapshots.VALUE_GROUP, *args],
-            )
-            cursor.execute(
-                f"""INSERT INTO segments_segmentsnapshot (month, customer_id, region_id, kind, state)
-                SELECT %(month)s, p.id, p.region_id, 'value_group', {snapshots.state_sql("p.value_group", "p.dormant")}
-                FROM ({_snapshot_select()}) p""",
-                {**params, "month": month},
-            )
+            states = f"""SELECT p.id AS customer_id, p.region_id,
+                {snapshots.state_sql("p.value_group", "p.dormant")} AS value_group FROM ({_snapshot_select()}) p"""
+            _read_snapshot(cursor, region_ids, month)
+            _write_snapshot(cursor, region_ids, month, ["value_group"], states, params)
             done.append(month)
         record(
             actor=actor,

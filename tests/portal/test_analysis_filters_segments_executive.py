@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from cartportal.models import CartEvent, Session
 from segments import snapshots
-from segments.models import CustomerProfile, PersonaRun, SegmentSnapshot
+from segments.models import CustomerProfile, PersonaRun, ProfileSnapshot
 from tests.base import login_through_form
 from tests.factories import CustomerFactory
 from tests.portal import test_analysis_filters as base
@@ -39,12 +39,11 @@ def segmented(shop):
         profile.persona = rng.choice(PERSONAS)
         profile.save(update_fields=["persona"])
         for month in (dt.date(2024, 10, 1), dt.date(2024, 11, 1)):
-            SegmentSnapshot.objects.create(
+            ProfileSnapshot.objects.create(
                 month=month,
                 customer_id=profile.customer_id,
                 region_id=profile.region_id,
-                kind="value_group",
-                state=rng.choice(STATES),
+                value_group=rng.choice(STATES),
             )
     for region in (shop.region_a, shop.region_b):
         sizes = Counter(CustomerProfile.objects.filter(region=region).values_list("persona", flat=True))
@@ -136,12 +135,12 @@ def test_personas_honour_each_filter(segmented):
 
 def test_transitions_honour_each_filter(segmented):
     client = login_through_form(segmented.manager_a.username)
-    snaps = SegmentSnapshot.objects.filter(region=segmented.region_a, kind="value_group")
+    snaps = ProfileSnapshot.objects.filter(region=segmented.region_a)
     for params in FILTERS:
         rows = base.export(client, reverse("segments:transitions"), params)
         kept = snaps.filter(customer_id__in=_kept(segmented, params))
-        before = dict(kept.filter(month=dt.date(2024, 10, 1)).values_list("customer_id", "state"))
-        after = dict(kept.filter(month=dt.date(2024, 11, 1)).values_list("customer_id", "state"))
+        before = dict(kept.filter(month=dt.date(2024, 10, 1)).values_list("customer_id", "value_group"))
+        after = dict(kept.filter(month=dt.date(2024, 11, 1)).values_list("customer_id", "value_group"))
         pairs = Counter((before[c], after[c]) for c in before)
         assert {(r[0], r[1]): int(r[2]) for r in rows} == dict(pairs), params
         _changes(params, sum(pairs.values()), snaps.filter(month=dt.date(2024, 10, 1)).count())

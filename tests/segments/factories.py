@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.utils import timezone
 
-from segments.models import AudienceDefinition, CustomerProfile, PersonaRun, Segment, SegmentSnapshot
+from segments.models import AudienceDefinition, CustomerProfile, PersonaRun, ProfileSnapshot, Segment
 from tests.factories import CustomerFactory
 
 
@@ -60,8 +60,10 @@ def persona_run(region, *, name: str):
 
 def snapshots(region, *, state_before: str, state_after: str):
     customer = CustomerFactory(region=region)
-    SegmentSnapshot.objects.create(month=dt.date(2024, 1, 1), customer=customer, region=region, state=state_before)
-    SegmentSnapshot.objects.create(month=dt.date(2024, 2, 1), customer=customer, region=region, state=state_after)
+    ProfileSnapshot.objects.create(
+        month=dt.date(2024, 1, 1), customer=customer, region=region, value_group=state_before
+    )
+    ProfileSnapshot.objects.create(month=dt.date(2024, 2, 1), customer=customer, region=region, value_group=state_after)
 
 
 def audience(region, *, name: str):

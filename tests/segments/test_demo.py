@@ -9,7 +9,7 @@ from io import StringIO
 import pytest
 
 from segments.demo import AUDIENCE_NAME, build_demo
-from segments.models import AudienceDefinition, CustomerProfile, PersonaRun, Segment, SegmentSnapshot
+from segments.models import AudienceDefinition, CustomerProfile, PersonaRun, ProfileSnapshot, Segment
 from tests.factories import CustomerFactory, OrderFactory, OrderLineFactory, ProductFactory, RegionFactory
 
 END = dt.datetime(2026, 3, 31, tzinfo=dt.UTC)
@@ -42,7 +42,7 @@ def test_demo_fills_segments_personas_snapshots_and_one_audience_per_region():
     assert {r.region.code for r in PersonaRun.objects.select_related("region")} == {"NORTH", "SOUTH"}
     assert CustomerProfile.objects.filter(region=north).exclude(persona="").count() == 30
     assert Segment.objects.filter(region=south, kind="persona").exists()
-    assert SegmentSnapshot.objects.values("month").distinct().count() == 12
+    assert ProfileSnapshot.objects.values("month").distinct().count() == 12
     audiences = AudienceDefinition.objects.filter(name=AUDIENCE_NAME)
     assert sorted(a.region.code for a in audiences) == ["NORTH", "SOUTH"]
     north_audience = audiences.get(region=north)
