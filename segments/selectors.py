@@ -154,7 +154,8 @@ def transition_kinds(user, *, region_ids=None) -> list[tuple[str, str]]:
 
 
 def _snapshot_states(user, region_ids, kind: str, flt):
-    """Rows of (month, customer_id, state) of one kind's snapshots, for the customers the filter keeps."""
+    """(queryset, column): one kind's snapshot rows for the customers the filter keeps, and the column that holds
+    the state (ProfileSnapshot keeps value group, RFM and persona as columns; audiences are SegmentSnapshot rows)."""
     column = snapshots.COLUMNS.get(kind)
     if column is not None:
         qs = _in(ProfileSnapshot.objects.restrict(user), region_ids).exclude(**{column: ""})

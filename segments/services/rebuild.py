@@ -122,7 +122,7 @@ def segments_rebuild(
             month = snapshots.month_start(as_of)
             # While the personas are still being clustered: what does not depend on them.
             _read_snapshot(cursor, region_ids, month)
-            _delete_left_profiles(cursor, where, args)
+            _delete_left_profiles(cursor, region_ids)
             counts = _refresh_summaries(
                 cursor, region_ids, [k for k in SUMMARY_SOURCES if k != "persona"], "seg_profile"
             )
@@ -154,10 +154,11 @@ def segments_rebuild(
     return RebuildResult(as_of, customers, counts, runs, written)
 
 
-def _delete_left_profiles(cursor, where: str, args: list) -> None:
+def _delete_left_profiles(cursor, region_ids) -> None:
     """Delete the profiles of the rebuilt regions' customers who are no longer in scope (erased, moved away)."""
+    where, args = _region_filter(region_ids, "c.region_id")
     cursor.execute(
-        f"""DELETE FROM segments_customerprofile c WHERE {where.replace("region_id", "c.region_id")}
+        f"""DELETE FROM segments_customerprofile c WHERE {where}
         AND NOT EXISTS (SELECT 1 FROM seg_profile p WHERE p.customer_id = c.customer_id)""",
         args,
     )
