@@ -252,7 +252,7 @@ CACHE_URL = env.str("CACHE_URL", default="") or _redis_cache_location(
 if CACHE_URL.startswith(("redis://", "rediss://")):
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "cartportal.cache.RedisCache",  # Django's, with one client per pool (cartportal/cache.py)
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default=CELERY_KEY_PREFIX + "cache"),
             "TIMEOUT": 300,

@@ -38,9 +38,7 @@ class PartnerTokenAuthentication(BaseAuthentication):
         from cartportal.models import PartnerToken
 
         key_hash = PartnerToken.hash_key(key)
-        # One cache round trip reads the principal and the token's rate budget (used by TokenRateThrottle).
-        budget_key = TokenRateThrottle.token_key(key_hash)
-        resolved, found = principals.cached(key_hash, also=(budget_key,))
+        resolved = principals.cached(key_hash)
         if resolved is None:
             token = PartnerToken.objects.select_related("user").filter(key_hash=key_hash).first()
             if token is None:
@@ -58,7 +56,6 @@ class PartnerTokenAuthentication(BaseAuthentication):
         if not user.is_active:
             raise exceptions.AuthenticationFailed("The token's user is inactive.")
         principals.note_use(token, now)
-        token._cp_prefetched_budget = (budget_key, found.get(budget_key, []))
         return (user, token)
 
     def authenticate_header(self, request):
@@ -108,10 +105,15 @@ class HasRole(BasePermission):
 
 # --- Throttling ----------------------------------------------------------------------------------------
 class TokenRateThrottle(SimpleRateThrottle):
-    """Rate per partner token (scope 'token'); portal sessions are throttled per user (scope 'user').
+    """Rate per partner token (scope 'token'); portal sessions are throttled per user (scope 'user'), anonymous
+    callers per address (scope 'anon').
 
-    A token's budget is keyed by its key hash, so the authentication reads it together with the cached principal
-    in one cache round trip; the throttle then only writes it back."""
+    The budget is a sliding-window estimate kept in two counters of the shared cache (so it is one budget for every
+    web process): the requests of the current fixed window and of the one before, weighted by how much of it still
+    lies within the last `duration` seconds. A request is counted and checked in one round trip (an atomic
+    increment); a refused request is taken back out of the count. Unlike REST framework's default, which keeps the
+    timestamp of every request in one cache value and writes the whole list back on each request, the cost does not
+    grow with the rate, and two processes counting at once cannot overwrite each other's requests."""
 
     scope = "token"
 
@@ -147,19 +149,33 @@ class TokenRateThrottle(SimpleRateThrottle):
         return cls.cache_format % {"scope": "token", "ident": f"token-{key_hash[:32]}"}
 
     def allow_request(self, request, view):
+        from cartportal import cache as counters
+
         self.key = self.get_cache_key(request, view)  # also sets the rate for this request's kind
         if self.key is None:
             return True
-        prefetched = getattr(token_of(request), "_cp_prefetched_budget", None)
-        if prefetched is None or prefetched[0] != self.key:
-            return super().allow_request(request, view)
-        self.history = list(prefetched[1] or [])
         self.now = self.timer()
-        while self.history and self.history[-1] <= self.now - self.duration:
-            self.history.pop()
-        if len(self.history) >= self.num_requests:
-            return self.throttle_failure()
-        return self.throttle_success()
+        self.window = int(self.now // self.duration)
+        self.elapsed = (self.now - self.window * self.duration) / self.duration  # share of the window gone by
+        current, self.previous = counters.hit(self.key, self.window, self.duration)
+        self.current = current - 1  # requests before this one
+        if self.previous * (1 - self.elapsed) + current <= self.num_requests:
+            return True
+        counters.unhit(self.key, self.window)
+        return self.throttle_failure()
+
+    def wait(self):
+        """Seconds until one more request fits the estimate: the previous window's weight falls as time passes,
+        and at the next window the current count becomes the previous one."""
+        excess = self.previous * (1 - self.elapsed) + self.current + 1 - self.num_requests
+        left = (1 - self.elapsed) * self.duration
+        if self.previous > 0 and excess * self.duration / self.previous <= left:
+            return max(excess * self.duration / self.previous, 0.0)
+        if self.current + 1 <= self.num_requests:
+            return left
+        # in the next window the estimate is current * (1 - share gone) + 1; it fits once that share is reached
+        share = 1 - (self.num_requests - 1) / self.current
+        return left + max(share, 0.0) * self.duration
 
 
 # --- Pagination ----------------------------------------------------------------------------------------
@@ -167,6 +183,16 @@ class StandardPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+
+class CustomerPagination(StandardPagination):
+    """The customer list's pages: the total is kept between requests (cartportal/api/counts.py)."""
+
+    @property
+    def django_paginator_class(self):
+        from cartportal.api.counts import CachedCountPaginator
+
+        return CachedCountPaginator
 
 
 # --- Content negotiation -------------------------------------------------------------------------------

@@ -34,16 +34,15 @@ def _entry_key(key_hash: str) -> str:
     return ENTRY_PREFIX + key_hash
 
 
-def cached(key_hash: str, also: tuple[str, ...] = ()) -> tuple[tuple[object, object] | None, dict]:
-    """The (user, token) cached for a key hash when still of the current generation (None otherwise), and the
-    values of the `also` keys, read in the same round trip."""
+def cached(key_hash: str) -> tuple[object, object] | None:
+    """The (user, token) cached for a key hash when still of the current generation, else None (one round trip)."""
     entry_key = _entry_key(key_hash)
-    found = cache.get_many([GENERATION_KEY, entry_key, *also])
+    found = cache.get_many([GENERATION_KEY, entry_key])
     entry = found.get(entry_key)
     generation = found.get(GENERATION_KEY)
     if entry is None or generation is None or entry.get("generation") != generation:
-        return None, found
-    return _restore(entry), found
+        return None
+    return _restore(entry)
 
 
 def resolve(token) -> tuple[object, object]:

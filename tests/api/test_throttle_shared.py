@@ -47,7 +47,7 @@ def _requests_in_another_process(key: str, count: int) -> list[int]:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_token_has_one_budget_across_processes(world, settings):
-    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert settings.CACHES["default"]["BACKEND"] == "cartportal.cache.RedisCache"
     rates = dict(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], token="4/min")
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     cache.clear()
