@@ -5,8 +5,9 @@ gunicorn's threaded worker accepts connections as long as it holds fewer than `w
 to its thread pool, whose queue has no bound: under overload, requests wait there (and then in the kernel's
 backlog) for tens of seconds and are served after the client has gone. So the worker runs more threads than
 Django may use at once (`gunicorn.conf.py`), and this WSGI middleware, outside Django, lets a request into Django
-only when it gets one of the process's slots, after at most a short wait in a short queue. Who finds the queue
-full, or waits too long, is answered 503 with Retry-After without touching the database; so is a request that
+only when it gets one of the process's slots, after at most a short wait in a queue it joins only when its expected
+wait (from the lane's recent service times) is short. Who would wait too long, finds the queue full, or times out is
+answered 503 with Retry-After without touching the database; so is a request that
 already waited longer than its client would (`QueueTimedThreadWorker` stamps when a request entered the thread
 pool's queue). Lanes keep their own slots: `/healthz` is always served by a small lane of its own, static files by
 another, the rest shares the main lane.
@@ -56,8 +57,11 @@ class QueueTimedThreadWorker(ThreadWorker):
 
 @dataclass
 class Lane:
-    """A number of requests a process serves at once (`slots`). When they are busy, up to `queue` requests wait, each
-    at most `wait` seconds, for one to free up; a request that finds the queue full is turned away at once."""
+    """A number of requests a process serves at once (`slots`). When they are busy, a request waits for one to free
+    up when its expected wait (the requests ahead of it times the lane's recent service time, shared by the slots)
+    is within `wait` seconds and fewer than `queue` requests wait already; it waits at most `wait` seconds. Any other
+    request is turned away at once. So a short burst of quick requests queues for a few milliseconds instead of being
+    shed, while under a sustained overload the wait stays bounded and the excess is answered 503 at once."""
 
     name: str
     slots: int
@@ -67,7 +71,10 @@ class Lane:
     exact: tuple[str, ...] = ()
     semaphore: threading.BoundedSemaphore = field(init=False, repr=False)
     waiting: int = field(init=False, default=0)
+    service_seconds: float = field(init=False, default=0.0)  # moving average of the time a request holds a slot
     _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
+
+    SMOOTHING = 0.1  # weight of the newest request in the moving average (about the last twenty count)
 
     def __post_init__(self) -> None:
         if self.slots < 1:
@@ -77,12 +84,17 @@ class Lane:
     def matches(self, path: str) -> bool:
         return path in self.exact or path.startswith(self.prefixes)
 
+    def expected_wait(self) -> float:
+        """Seconds a request joining the queue now would wait: those ahead of it and itself, `slots` at a time."""
+        return (self.waiting + 1) * self.service_seconds / self.slots
+
     def enter(self) -> bool:
-        """Take a slot, waiting in the lane's queue when there is room in it; False when the request is to be shed."""
+        """Take a slot, waiting in the lane's queue when the wait is expected to be short; False when the request
+        is to be shed."""
         if self.semaphore.acquire(blocking=False):
             return True
         with self._lock:
-            if self.waiting >= self.queue:
+            if self.waiting >= self.queue or self.expected_wait() > self.wait:
                 return False
             self.waiting += 1
         try:
@@ -90,6 +102,18 @@ class Lane:
         finally:
             with self._lock:
                 self.waiting -= 1
+
+    def served(self, seconds: float) -> None:
+        """Record how long a request held its slot (feeds the expected wait)."""
+        with self._lock:
+            if self.service_seconds == 0.0:
+                self.service_seconds = seconds
+            else:
+                self.service_seconds += self.SMOOTHING * (seconds - self.service_seconds)
+
+    def leave(self, started: float) -> None:
+        self.served(time.monotonic() - started)
+        self.semaphore.release()
 
 
 class LoadShedding:
@@ -121,7 +145,8 @@ class LoadShedding:
             return self.shed(environ, start_response, "The request waited too long in the queue.")
         if not lane.enter():
             return self.shed(environ, start_response, "The server is busy.")
-        release = _Once(lane.semaphore.release)
+        started = time.monotonic()
+        release = _Once(lambda: lane.leave(started))
         try:
             result = self.app(environ, start_response)
         except BaseException:

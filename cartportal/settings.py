@@ -503,9 +503,11 @@ AXES_VERBOSE = False
 CARTPORTAL_WEB_SLOTS = env.int("CARTPORTAL_WEB_SLOTS", default=1)
 CARTPORTAL_WEB_HEALTH_SLOTS = env.int("CARTPORTAL_WEB_HEALTH_SLOTS", default=2)
 CARTPORTAL_WEB_STATIC_SLOTS = env.int("CARTPORTAL_WEB_STATIC_SLOTS", default=4)
-# While the slot is busy, up to CARTPORTAL_WEB_QUEUE requests per process wait for it, each at most
-# CARTPORTAL_WEB_SLOT_WAIT_SECONDS; a request that finds the queue full is answered 503 at once.
-CARTPORTAL_WEB_QUEUE = env.int("CARTPORTAL_WEB_QUEUE", default=1)
+# While the slot is busy, a request waits for it when its expected wait (the requests queued ahead of it times the
+# recent service time) is within CARTPORTAL_WEB_SLOT_WAIT_SECONDS and fewer than CARTPORTAL_WEB_QUEUE wait already;
+# it waits at most that long. Any other is answered 503 at once. A burst of quick requests thus queues briefly
+# instead of being shed, and a slow page's overflow is shed at once.
+CARTPORTAL_WEB_QUEUE = env.int("CARTPORTAL_WEB_QUEUE", default=16)
 CARTPORTAL_WEB_SLOT_WAIT_SECONDS = env.float("CARTPORTAL_WEB_SLOT_WAIT_SECONDS", default=0.25)
 # A request that already waited this long in the server's queue is answered 503 at once (its client has likely gone).
 CARTPORTAL_WEB_MAX_QUEUE_SECONDS = env.float("CARTPORTAL_WEB_MAX_QUEUE_SECONDS", default=5.0)

@@ -170,6 +170,69 @@ def test_a_request_that_finds_the_queue_full_is_shed_at_once_however_long_the_wa
     assert wsgi.default.waiting == 0
 
 
+def test_a_burst_of_quick_requests_queues_for_the_slot_instead_of_being_shed():
+    """Admission by expected wait: with recent requests quick (10 ms each), three requests arriving while the slot
+    is held all wait for it (the queue allows 16) and are served once it frees up."""
+    app = HoldingApp()
+    wsgi = shedding(app, wait=30, queue=16)
+    wsgi.default.served(0.010)
+    holder = threading.Thread(target=call, args=(wsgi, "/hold"))
+    holder.start()
+    assert app.entered.wait(30)
+    answers = []
+    waiters = [threading.Thread(target=lambda: answers.append(call(wsgi, "/page")[0])) for _ in range(3)]
+    for waiter in waiters:
+        waiter.start()
+    deadline = time.monotonic() + 30
+    while wsgi.default.waiting < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    queued = wsgi.default.waiting
+
+    app.release.set()
+    holder.join(30)
+    for waiter in waiters:
+        waiter.join(30)
+    assert queued == 3
+    assert answers == [200, 200, 200]
+    assert wsgi.default.waiting == 0
+
+
+def test_a_request_whose_expected_wait_is_too_long_is_shed_at_once_though_the_queue_has_room():
+    """Recent requests held the slot 2 s each: one more waiting for a busy slot would expect 2 s, over the 0.5 s
+    allowed, so it is answered 503 at once instead of waiting 0.5 s and failing anyway."""
+    app = HoldingApp()
+    wsgi = shedding(app, wait=0.5, queue=16)
+    wsgi.default.served(2.0)
+    holder = threading.Thread(target=call, args=(wsgi, "/hold"))
+    holder.start()
+    assert app.entered.wait(30)
+
+    started = time.monotonic()
+    status, headers, _ = call(wsgi, "/page")
+    waited = time.monotonic() - started
+
+    app.release.set()
+    holder.join(30)
+    assert status == 503 and headers["Retry-After"] == "3"
+    assert waited < 0.5  # turned away without waiting out the limit
+    assert "/page" not in app.calls
+
+
+def test_the_expected_wait_follows_the_service_times_of_the_lane():
+    lane = Lane("main", 2, 0.25, 16)
+    assert lane.expected_wait() == 0.0  # nothing measured yet: a waiter is let in
+    lane.served(0.100)
+    assert lane.expected_wait() == pytest.approx(0.050)  # one request ahead of none, two slots
+    for _ in range(200):
+        lane.served(0.010)
+    assert lane.expected_wait() == pytest.approx(0.005, rel=1e-3)
+
+    wsgi = shedding(HoldingApp())
+    for _ in range(50):
+        assert call(wsgi, "/page")[0] == 200
+    assert 0 < wsgi.default.service_seconds < 1  # measured from the requests the lane served
+
+
 def test_a_request_that_waited_longer_than_the_limit_in_the_queue_is_dropped_without_reaching_the_app():
     app = HoldingApp()
     wsgi = shedding(app, max_queue=5.0)
