@@ -11,12 +11,14 @@ class CartportalConfig(AppConfig):
         from axes.signals import user_locked_out
 
         from cartportal.api import (
+            counts,
             principals,
             schema,  # noqa: F401  (registers the token scheme with the OpenAPI generator)
         )
         from cartportal.logins import record_lockout
 
         principals.connect_signals()
+        counts.connect_signals()
         user_locked_out.connect(record_lockout, dispatch_uid="cartportal.audit_lockout")
 
 

@@ -313,6 +313,9 @@ if CARTPORTAL_NOTIFY_MINUTES > 0:
     }
 
 # --- REST framework -------------------------------------------------------------------------------
+# The customer list's total is kept this long at most between changes to the customers (cartportal/api/counts.py;
+# 0 counts on every request).
+API_COUNT_CACHE_SECONDS = env.int("API_COUNT_CACHE_SECONDS", default=30)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "cartportal.api.auth.PartnerTokenAuthentication",

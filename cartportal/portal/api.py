@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from cartportal import services
 from cartportal.access import Scope, can, record_denied
 from cartportal.api import serializers as s
+from cartportal.api.auth import CustomerPagination
 from cartportal.api.base import DEFAULT_PERMISSIONS, RegionScopedReadOnlyViewSet, error_body, validated
 from cartportal.api.schema import responses
 from cartportal.models import Customer
@@ -45,6 +46,7 @@ class CustomerViewSet(RegionScopedReadOnlyViewSet):
     filterset_class = CustomerFilter
     ordering_fields = ["id", "external_id", "first_seen"]
     ordering = ["id"]
+    pagination_class = CustomerPagination
 
     def base_queryset(self):
         return Customer.objects.select_related("region")

@@ -111,28 +111,40 @@ def _current_score_sql(customer: str, with_version: bool = False) -> str:
     )
 
 
-_PROFILE_SQL = """(
-    SELECT json_build_object('dormant', p.dormant, {columns})
-    FROM {profile} p WHERE p.customer_id = {customer})"""
+_PROFILE_KEYS = ("dormant", *(kind for kind, _ in SEGMENT_COLUMNS))
+_LATEST = "ORDER BY r.published_at DESC NULLS LAST, s.run_id DESC LIMIT 1"
 
 
 @functools.cache
 def _insights_sql() -> str:
     """The statement of `customer_insights` (built once per process; params: risk kind, state, value kind, state,
-    ids)."""
-    columns = ", ".join(f"'{kind}', p.{column}" for kind, column in SEGMENT_COLUMNS)
-    profile = _PROFILE_SQL.format(columns=columns, profile=CustomerProfile._meta.db_table, customer="c.id")
+    ids): each customer's current risk score, value score (with its model's algorithm and horizon) and segment
+    profile as plain columns, the scores through lateral reads of the scores' customer index."""
+    score, run = Score._meta.db_table, ScoringRun._meta.db_table
+    version, profile = ModelVersion._meta.db_table, CustomerProfile._meta.db_table
+    segments = ", ".join(f"p.{column}" for _, column in SEGMENT_COLUMNS)
     return (
-        f"SELECT c.id, {_current_score_sql('c.id')}, {_current_score_sql('c.id', with_version=True)}, {profile} "
-        f"FROM {Customer._meta.db_table} c WHERE c.id = ANY(%s)"
+        "SELECT c.id, rk.value, rk.contributions, rk.model_version_id, rk.published_at, "
+        "vk.value, vk.extra, vk.model_version_id, vk.published_at, vk.algorithm, vk.forecast_days, vk.horizon_days, "
+        f"rk.found, vk.found, p.customer_id IS NOT NULL, p.dormant, {segments} "
+        f"FROM {Customer._meta.db_table} c "
+        "LEFT JOIN LATERAL (SELECT TRUE AS found, s.value, s.contributions, r.model_version_id, r.published_at "
+        f"  FROM {score} s JOIN {run} r ON r.id = s.run_id "
+        f"  WHERE s.customer_id = c.id AND r.kind = %s AND r.state = %s {_LATEST}) rk ON TRUE "
+        "LEFT JOIN LATERAL (SELECT TRUE AS found, s.value, s.extra, r.model_version_id, r.published_at, v.algorithm, "
+        "  v.holdout -> 'forecast_days' AS forecast_days, v.holdout -> 'horizon_days' AS horizon_days "
+        f"  FROM {score} s JOIN {run} r ON r.id = s.run_id LEFT JOIN {version} v ON v.id = r.model_version_id "
+        f"  WHERE s.customer_id = c.id AND r.kind = %s AND r.state = %s {_LATEST}) vk ON TRUE "
+        f"LEFT JOIN {profile} p ON p.customer_id = c.id "
+        "WHERE c.id = ANY(%s)"
     )
 
 
 def customer_insights(scoped_customer_ids: Iterable[int]) -> dict[int, dict]:
     """Risk, value, segments and explanation for customers the caller already sees (ids that came through a Scope):
-    one query for all of them, each customer's current risk and value score and segment profile read as JSON
-    documents through the scores' customer index and the profiles' primary key (written in SQL: the customer list
-    reads fifty at a time and is a hot partner read; plain documents, not model instances, cost less than the
+    one query for all of them, each customer's current risk and value score and segment profile read as plain
+    columns through the scores' customer index and the profiles' primary key (written in SQL: the customer list
+    reads fifty at a time and is a hot partner read; plain values, not model instances, cost less than the
     query)."""
     ids = list(scoped_customer_ids)
     if not ids:
@@ -140,19 +152,31 @@ def customer_insights(scoped_customer_ids: Iterable[int]) -> dict[int, dict]:
     published = ScoringRun.State.PUBLISHED
     with connection.cursor() as cursor:
         cursor.execute(_insights_sql(), [RISK_KIND, published, VALUE_KIND, published, ids])
-        found = {row[0]: row[1:] for row in cursor.fetchall()}
+        found = {row[0]: row for row in cursor.fetchall()}
     out = {}
     for cid in ids:
-        risk_document, value_document, profile_document = found.get(cid, (None, None, None))
-        risk = _risk(_from_json(risk_document))
-        value = _value(_from_json(value_document))
-        out[cid] = {
-            "risk": risk,
-            "value": value,
-            "segments": _segments_of(_document(profile_document)),
-            "explanation": _explanation(risk, value),
-        }
+        row = found.get(cid)
+        if row is None:
+            risk = value = None
+            segments = []
+        else:
+            risk = _risk(_pair(row[1], row[2], None, row[3], row[4])) if row[12] else None
+            value = _value(_pair(row[5], None, row[6], row[7], row[8], row[9:12])) if row[13] else None
+            profile = dict(zip(_PROFILE_KEYS, row[15:], strict=True)) if row[14] else None
+            segments = _segments_of(profile)
+        out[cid] = {"risk": risk, "value": value, "segments": segments, "explanation": _explanation(risk, value)}
     return out
+
+
+def _pair(value, contributions, extra, model_version_id, published_at, version=None) -> tuple:
+    """A (score, run) pair shaped as `_risk` and `_value` read it, from plain columns."""
+    score = SimpleNamespace(value=value, contributions=_json(contributions), extra=_json(extra))
+    run = SimpleNamespace(model_version_id=model_version_id, published_at=published_at)
+    if version is not None:  # a value read: what `_forecast_horizon` reads
+        algorithm, forecast_days, horizon_days = version
+        holdout = {"forecast_days": _json(forecast_days), "horizon_days": _json(horizon_days)}
+        run.model_version = SimpleNamespace(algorithm=algorithm, holdout=holdout)
+    return score, run
 
 
 def _segments_of(profile: dict | None) -> list[dict]:
@@ -202,6 +226,11 @@ def _from_json(document) -> tuple | None:
         holdout = {key: document.get(key) for key in ("forecast_days", "horizon_days")}
         run.model_version = SimpleNamespace(algorithm=document["algorithm"], holdout=holdout)
     return score, run
+
+
+def _json(value):
+    """A JSON column's value (the database driver hands JSON over as text, as Django's JSONField expects)."""
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
 
 
 def _document(document) -> dict | None:
