@@ -15,6 +15,7 @@ from .commerce import (
 from .history import CustomerHistory
 from .ingest import QuarantinedRow
 from .jobs import JobRun
+from .kept import KeptResult
 from .preferences import UserPreference
 from .regions import Region, RegionScopedQuerySet
 from .tokens import PartnerToken
@@ -26,6 +27,7 @@ __all__ = [
     "CustomerHistory",
     "ErasedCustomer",
     "JobRun",
+    "KeptResult",
     "Order",
     "OrderLine",
     "PartnerToken",

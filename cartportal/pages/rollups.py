@@ -11,7 +11,8 @@ When the watermark has moved (or the rollup is older than ROLLUP_TTL, for change
 - a slow one (a large shop) is served as it was and recomputed by a Celery task (`portal.refresh_rollup`,
   one at a time per rollup and scope); the page shows when its figures were computed.
 Only a scope nobody has asked for before is computed in the request. Imports warm the rollups of every
-region and of all regions when they finish (`warm_all`).
+region and of all regions when they finish (`warm_all`). Rollups are kept in PostgreSQL too (cartportal/kept.py), so
+a restart of the cache server does not make the next page compute them again.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 
+from cartportal import kept
 from cartportal.access import SystemActor, scoped_region_ids
 
 ROLLUP_TTL = 300  # seconds after which a rollup is refreshed even if no row was added
@@ -64,7 +66,7 @@ def compute(name: str, ids: list[int] | None, mark: str | None = None) -> dict:
     started = time.perf_counter()
     value = ROLLUPS[name](SystemActor("task:rollups", ids), ids)
     entry = {"value": value, "mark": mark, "at": time.time(), "seconds": time.perf_counter() - started}
-    cache.set(_key(name, ids), entry, KEEP_SECONDS)
+    kept.put(_key(name, ids), entry, KEEP_SECONDS)
     cache.delete(_key(name, ids) + ":refreshing")
     return entry
 
@@ -78,7 +80,7 @@ def _refresh_later(name: str, ids: list[int] | None) -> None:
 
 
 def read(name: str, ids: list[int] | None):
-    entry = cache.get(_key(name, ids))
+    entry = kept.get(_key(name, ids))
     if entry is None:
         return compute(name, ids)["value"]
     mark = watermark()
@@ -92,7 +94,7 @@ def read(name: str, ids: list[int] | None):
 
 def computed_at(name: str, ids: list[int] | None) -> float | None:
     """When the rollup the page shows was computed (epoch seconds), or None."""
-    entry = cache.get(_key(name, ids))
+    entry = kept.get(_key(name, ids))
     return entry["at"] if entry else None
 
 

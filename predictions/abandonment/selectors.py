@@ -123,11 +123,11 @@ def _from_published_run(user, region_ids: list[int] | None) -> RiskView | None:
     """The open carts of the latest published abandonment run in the user's scope, by expected loss, with the
     drivers, reasons and proposal stored with each score. A published run never changes, so the view is cached
     per run and scope."""
-    from django.core.cache import cache
     from django.db.models import FloatField
     from django.db.models.fields.json import KeyTextTransform
     from django.db.models.functions import Cast
 
+    from cartportal import kept
     from predictions.models import Kind, Score
     from predictions.selectors import latest_run
 
@@ -136,7 +136,7 @@ def _from_published_run(user, region_ids: list[int] | None) -> RiskView | None:
         return None
     ids = scoped_region_ids(user, region_ids)
     key = f"abandonment-risk:{run.pk}:{'all' if ids is None else ','.join(map(str, sorted(ids)))}"
-    view = cache.get(key)
+    view = kept.get(key)
     if view is None:
         loss = Cast(KeyTextTransform("expected_loss", "extra"), FloatField())
         scores = list(
@@ -147,7 +147,7 @@ def _from_published_run(user, region_ids: list[int] | None) -> RiskView | None:
             .values("session_id", "customer_id", "value", "contributions", "extra")[:CANDIDATE_LIMIT]
         )
         view = _published_view(run, scores)
-        cache.set(key, view, 24 * 3600)
+        kept.put(key, view, 24 * 3600)
     return view
 
 

@@ -183,3 +183,43 @@ def test_imports_finishing_together_queue_one_warm_up(monkeypatch):
     tasks.queue_warm_rollups()
     tasks.queue_warm_rollups()
     assert sent == [1]
+
+
+def test_a_rollup_survives_a_restart_of_the_cache_server_without_being_computed_again(shop, monkeypatch):
+    from django.core.cache import cache as shared_cache
+
+    from cartportal.pages import rollups
+
+    name = "cartportal.portal.selectors.executive._measured"
+    first = regional_rollup(shop.executive)
+    computed = []
+    original = rollups.ROLLUPS[name]
+    monkeypatch.setitem(rollups.ROLLUPS, name, lambda *args: computed.append(args) or original(*args))
+
+    shared_cache.clear()  # the cache server restarted: its memory is empty
+    assert regional_rollup(shop.executive) == first
+    assert computed == []  # read from PostgreSQL, not computed in the request
+    assert regional_rollup(shop.executive) == first and computed == []  # and back in the cache
+
+    SessionFactory(region=shop.region_b, started_at=dt.datetime(2024, 5, 11, tzinfo=UTC), converted=True)
+    regional_rollup(shop.executive)
+    assert len(computed) == 1  # new data is still seen as before
+
+
+def test_a_kept_result_expires_and_expired_ones_are_removed():
+    import datetime
+
+    from django.core.cache import cache as shared_cache
+    from django.utils import timezone
+
+    from cartportal import kept
+    from cartportal.models import KeptResult
+
+    kept.put("test:one", {"a": [1, 2]}, 60)
+    kept.put("test:two", "gone", 60)
+    KeptResult.objects.filter(key="test:two").update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
+    shared_cache.clear()
+    assert kept.get("test:one") == {"a": [1, 2]}
+    assert kept.get("test:two", "missing") == "missing"
+    kept.put("test:three", 3, 60)
+    assert set(KeptResult.objects.values_list("key", flat=True)) == {"test:one", "test:three"}
