@@ -431,6 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", action="append", default=[], metavar="TAB", help="leave out a tab (by its label)")
     parser.add_argument("--first-load", nargs=2, metavar=("USERNAME", "URL"), help=argparse.SUPPRESS)
     parser.add_argument("--empty-cache", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--load-only", action="store_true", help="load the shop (once) and stop, without timing")
     args = parser.parse_args(argv)
     args.database = args.database or ("cartportal_demo" if args.demo else "cartportal_bench")
     _prepare_database(args.database, migrate=not args.first_load)
@@ -445,6 +446,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         _load_bench_shop(args)
         users, limit_ms, first_limit_ms = _users(), LIMIT_MS, LIMIT_MS
+    if args.load_only:
+        print(f"shop: {Customer.objects.count():,} customers, {CartEvent.objects.count():,} cart events", flush=True)
+        return 0
     print(f"shop: {Customer.objects.count():,} customers, {CartEvent.objects.count():,} cart events", flush=True)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     results = time_tabs(args, users, limit_ms, first_limit_ms)
