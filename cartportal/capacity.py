@@ -59,7 +59,7 @@ class QueueTimedThreadWorker(ThreadWorker):
 class Lane:
     """A number of requests a process serves at once (`slots`). When they are busy, a request waits for one to free
     up when its expected wait (the requests ahead of it times the lane's recent service time, shared by the slots)
-    is within `wait` seconds and fewer than `queue` requests wait already; it waits at most `wait` seconds. Any other
+    is under `wait` seconds and fewer than `queue` requests wait already; it waits at most `wait` seconds. Any other
     request is turned away at once. So a short burst of quick requests queues for a few milliseconds instead of being
     shed, while under a sustained overload the wait stays bounded and the excess is answered 503 at once."""
 
@@ -94,7 +94,7 @@ class Lane:
         if self.semaphore.acquire(blocking=False):
             return True
         with self._lock:
-            if self.waiting >= self.queue or self.expected_wait() > self.wait:
+            if self.waiting >= self.queue or self.expected_wait() >= self.wait:
                 return False
             self.waiting += 1
         try:
@@ -104,7 +104,10 @@ class Lane:
                 self.waiting -= 1
 
     def served(self, seconds: float) -> None:
-        """Record how long a request held its slot (feeds the expected wait)."""
+        """Record how long a request held its slot (feeds the expected wait). A request longer than the wait limit
+        counts as that long: it says the lane is slow, and one long export should not shed the quick requests that
+        follow it for a long while."""
+        seconds = min(seconds, self.wait) if self.wait > 0 else seconds
         with self._lock:
             if self.service_seconds == 0.0:
                 self.service_seconds = seconds

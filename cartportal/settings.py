@@ -507,7 +507,7 @@ CARTPORTAL_WEB_SLOTS = env.int("CARTPORTAL_WEB_SLOTS", default=1)
 CARTPORTAL_WEB_HEALTH_SLOTS = env.int("CARTPORTAL_WEB_HEALTH_SLOTS", default=2)
 CARTPORTAL_WEB_STATIC_SLOTS = env.int("CARTPORTAL_WEB_STATIC_SLOTS", default=4)
 # While the slot is busy, a request waits for it when its expected wait (the requests queued ahead of it times the
-# recent service time) is within CARTPORTAL_WEB_SLOT_WAIT_SECONDS and fewer than CARTPORTAL_WEB_QUEUE wait already;
+# recent service time) is under CARTPORTAL_WEB_SLOT_WAIT_SECONDS and fewer than CARTPORTAL_WEB_QUEUE wait already;
 # it waits at most that long. Any other is answered 503 at once. A burst of quick requests thus queues briefly
 # instead of being shed, and a slow page's overflow is shed at once.
 CARTPORTAL_WEB_QUEUE = env.int("CARTPORTAL_WEB_QUEUE", default=16)

@@ -198,11 +198,12 @@ def test_a_burst_of_quick_requests_queues_for_the_slot_instead_of_being_shed():
 
 
 def test_a_request_whose_expected_wait_is_too_long_is_shed_at_once_though_the_queue_has_room():
-    """Recent requests held the slot 2 s each: one more waiting for a busy slot would expect 2 s, over the 0.5 s
-    allowed, so it is answered 503 at once instead of waiting 0.5 s and failing anyway."""
+    """Recent requests held the slot 2 s each: one more waiting for a busy slot would expect at least the 0.5 s
+    allowed, and one more ahead of it, so it is answered 503 at once instead of waiting 0.5 s and failing anyway."""
     app = HoldingApp()
     wsgi = shedding(app, wait=0.5, queue=16)
-    wsgi.default.served(2.0)
+    for _ in range(10):
+        wsgi.default.served(2.0)  # counted as the wait limit each (0.5 s)
     holder = threading.Thread(target=call, args=(wsgi, "/hold"))
     holder.start()
     assert app.entered.wait(30)
@@ -226,6 +227,8 @@ def test_the_expected_wait_follows_the_service_times_of_the_lane():
     for _ in range(200):
         lane.served(0.010)
     assert lane.expected_wait() == pytest.approx(0.005, rel=1e-3)
+    lane.served(30.0)  # one long export counts as the wait limit: quick requests after it still queue
+    assert lane.service_seconds == pytest.approx(0.010 + 0.1 * (0.25 - 0.010), rel=1e-3)
 
     wsgi = shedding(HoldingApp())
     for _ in range(50):
