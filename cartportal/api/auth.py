@@ -186,13 +186,23 @@ class StandardPagination(PageNumberPagination):
 
 
 class CustomerPagination(StandardPagination):
-    """The customer list's pages: the total is kept between requests (cartportal/api/counts.py)."""
+    """The customer list's pages: the total is kept between requests (cartportal/api/counts.py), under what the
+    view says its list selects (`view.count_identity()`: the caller's regions and the filters)."""
+
+    identity = None
+
+    def paginate_queryset(self, queryset, request, view=None):
+        identity = getattr(view, "count_identity", None)
+        self.identity = identity() if identity is not None else None
+        return super().paginate_queryset(queryset, request, view)
 
     @property
     def django_paginator_class(self):
+        import functools
+
         from cartportal.api.counts import CachedCountPaginator
 
-        return CachedCountPaginator
+        return functools.partial(CachedCountPaginator, identity=self.identity)
 
 
 # --- Content negotiation -------------------------------------------------------------------------------

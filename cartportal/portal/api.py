@@ -56,6 +56,16 @@ class CustomerViewSet(RegionScopedReadOnlyViewSet):
         context["insights"] = customer_insights(c.pk for c in customers)
         return context
 
+    def count_identity(self) -> str:
+        """What the list selects, for its kept total: the caller's regions and the filters of the request (the
+        queryset is the base queryset in that scope, filtered by exactly these)."""
+        from cartportal.access import region_ids_for
+
+        regions = region_ids_for(self.request.user, self.scope_action())
+        fields = self.filterset_class.base_filters
+        filters = sorted((k, v) for k, v in self.request.query_params.lists() if k in fields)
+        return f"customers\n{'all' if regions is None else sorted(regions)}\n{filters!r}"
+
     def list(self, request, *args, **kwargs):
         customers = self.filter_queryset(self.get_queryset()).values(*s.CUSTOMER_COLUMNS, "region__code")
         rows = self.page_or_all(customers)

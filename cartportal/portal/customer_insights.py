@@ -29,14 +29,20 @@ def _risk(entry) -> dict | None:
     if entry is None:
         return None
     score, run = entry
-    drivers = score.contributions if isinstance(score.contributions, list) else []
-    if isinstance(score.contributions, dict):
-        drivers = [{"driver": k, "contribution": v} for k, v in score.contributions.items()]
+    return _risk_of(
+        score.value, score.contributions, getattr(run, "model_version_id", None), getattr(run, "published_at", None)
+    )
+
+
+def _risk_of(value, contributions, model_version_id, scored_at) -> dict:
+    drivers = contributions if isinstance(contributions, list) else []
+    if isinstance(contributions, dict):
+        drivers = [{"driver": k, "contribution": v} for k, v in contributions.items()]
     return {
-        "probability": round(float(score.value), 6),
+        "probability": round(float(value), 6),
         "drivers": drivers,
-        "model_version": getattr(run, "model_version_id", None),
-        "scored_at": getattr(run, "published_at", None),
+        "model_version": model_version_id,
+        "scored_at": scored_at,
     }
 
 
@@ -44,24 +50,29 @@ def _value(entry) -> dict | None:
     if entry is None:
         return None
     score, run = entry
-    extra = score.extra if isinstance(score.extra, dict) else {}
-    return {
-        "expected_spend": extra.get("expected_spend", float(score.value)),
-        "p_active": extra.get("p_active"),
-        "expected_purchases": extra.get("expected_purchases"),
-        "model_version": getattr(run, "model_version_id", None),
-        "scored_at": getattr(run, "published_at", None),
-        **_forecast_horizon(run),
-    }
-
-
-def _forecast_horizon(run) -> dict:
-    """Over which horizon and by which model the value was forecast."""
     version = getattr(run, "model_version", None)
     holdout = (version.holdout or {}) if version is not None else {}
+    return _value_of(
+        score.value,
+        score.extra,
+        getattr(run, "model_version_id", None),
+        getattr(run, "published_at", None),
+        getattr(version, "algorithm", None),
+        holdout.get("forecast_days") or holdout.get("horizon_days"),
+    )
+
+
+def _value_of(value, extra, model_version_id, scored_at, algorithm, horizon_days) -> dict:
+    """The value forecast as the API shows it, with over which horizon and by which model it was made."""
+    extra = extra if isinstance(extra, dict) else {}
     return {
-        "horizon_days": holdout.get("forecast_days") or holdout.get("horizon_days"),
-        "model": getattr(version, "algorithm", None),
+        "expected_spend": extra.get("expected_spend", float(value)),
+        "p_active": extra.get("p_active"),
+        "expected_purchases": extra.get("expected_purchases"),
+        "model_version": model_version_id,
+        "scored_at": scored_at,
+        "horizon_days": horizon_days,
+        "model": algorithm,
     }
 
 
@@ -93,7 +104,7 @@ _CURRENT_SCORE_SQL = """(
     WHERE s.customer_id = {customer} AND r.kind = %s AND r.state = %s
     ORDER BY r.published_at DESC NULLS LAST, s.run_id DESC LIMIT 1)"""
 
-# what a value read adds: the model version's algorithm and forecast horizon (`_forecast_horizon`)
+# what a value read adds: the model version's algorithm and forecast horizon (`_value`)
 _VERSION_FIELDS = (
     ", 'algorithm', v.algorithm,"
     " 'forecast_days', v.holdout -> 'forecast_days', 'horizon_days', v.holdout -> 'horizon_days'"
@@ -154,29 +165,32 @@ def customer_insights(scoped_customer_ids: Iterable[int]) -> dict[int, dict]:
         cursor.execute(_insights_sql(), [RISK_KIND, published, VALUE_KIND, published, ids])
         found = {row[0]: row for row in cursor.fetchall()}
     out = {}
+    times: dict = {}  # a run's publication time, written as the JSON renderer would, once per run
     for cid in ids:
         row = found.get(cid)
         if row is None:
             risk = value = None
             segments = []
         else:
-            risk = _risk(_pair(row[1], row[2], None, row[3], row[4])) if row[12] else None
-            value = _value(_pair(row[5], None, row[6], row[7], row[8], row[9:12])) if row[13] else None
-            profile = dict(zip(_PROFILE_KEYS, row[15:], strict=True)) if row[14] else None
-            segments = _segments_of(profile)
+            risk = _risk_of(row[1], _json(row[2]), row[3], _time(times, row[4])) if row[12] else None
+            value = None
+            if row[13]:
+                horizon = _json(row[10]) or _json(row[11])
+                value = _value_of(row[5], _json(row[6]), row[7], _time(times, row[8]), row[9], horizon)
+            segments = _segments_of(dict(zip(_PROFILE_KEYS, row[15:], strict=True))) if row[14] else []
         out[cid] = {"risk": risk, "value": value, "segments": segments, "explanation": _explanation(risk, value)}
     return out
 
 
-def _pair(value, contributions, extra, model_version_id, published_at, version=None) -> tuple:
-    """A (score, run) pair shaped as `_risk` and `_value` read it, from plain columns."""
-    score = SimpleNamespace(value=value, contributions=_json(contributions), extra=_json(extra))
-    run = SimpleNamespace(model_version_id=model_version_id, published_at=published_at)
-    if version is not None:  # a value read: what `_forecast_horizon` reads
-        algorithm, forecast_days, horizon_days = version
-        holdout = {"forecast_days": _json(forecast_days), "horizon_days": _json(horizon_days)}
-        run.model_version = SimpleNamespace(algorithm=algorithm, holdout=holdout)
-    return score, run
+def _time(known: dict, at):
+    """`at` as REST framework's JSON encoder writes a datetime (ISO 8601, UTC as "Z"), computed once per value."""
+    if at is None:
+        return None
+    text = known.get(at)
+    if text is None:
+        text = at.isoformat()
+        known[at] = text = text[:-6] + "Z" if text.endswith("+00:00") else text
+    return text
 
 
 def _segments_of(profile: dict | None) -> list[dict]:
@@ -222,7 +236,7 @@ def _from_json(document) -> tuple | None:
         model_version_id=document.get("model_version_id"),
         published_at=parse_datetime(published_at) if isinstance(published_at, str) else published_at,
     )
-    if "algorithm" in document:  # a value read (`with_version`): what `_forecast_horizon` reads
+    if "algorithm" in document:  # a value read (`with_version`): what `_value` reads
         holdout = {key: document.get(key) for key in ("forecast_days", "horizon_days")}
         run.model_version = SimpleNamespace(algorithm=document["algorithm"], holdout=holdout)
     return score, run
