@@ -79,3 +79,24 @@ def test_a_kept_total_behind_the_rows_neither_cuts_a_page_nor_refuses_the_page_a
     assert second.status_code == 200, second.content
     assert second.json()["count"] == 5 and len(second.json()["results"]) == 2
     assert client.get("/api/v1/customers/?page_size=2&page=4").status_code == 404  # past the fresh total too
+
+
+@pytest.mark.django_db(transaction=True)
+def test_callers_with_other_regions_do_not_share_a_kept_total(world, client):
+    from cartportal import access
+    from cartportal.models import PartnerToken
+
+    CustomerFactory(region=world.region_a)
+    CustomerFactory(region=world.region_b)
+    CustomerFactory(region=world.region_b)
+    access.grant_region(world.partner, world.region_b, access.PARTNER)
+    key = PartnerToken.new_key()
+    both = PartnerToken.objects.create(
+        name="both", user=world.partner, scopes=["read"], key_prefix=key[:10], key_hash=PartnerToken.hash_key(key)
+    )
+    both.regions.set([world.region_a, world.region_b])
+    wide = Client(HTTP_AUTHORIZATION=f"Token {key}")
+
+    assert _total(client) == Customer.objects.filter(region=world.region_a).count()  # kept for the first token
+    assert _total(wide) == Customer.objects.filter(region__in=[world.region_a, world.region_b]).count()
+    assert _total(client) == Customer.objects.filter(region=world.region_a).count()
