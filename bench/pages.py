@@ -435,6 +435,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first-load", nargs=2, metavar=("USERNAME", "URL"), help=argparse.SUPPRESS)
     parser.add_argument("--empty-cache", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--load-only", action="store_true", help="load the shop (once) and stop, without timing")
+    parser.add_argument(
+        "--role", action="append", default=[], metavar="ROLE", help="time only this role's tabs (repeatable)"
+    )
     args = parser.parse_args(argv)
     args.database = args.database or ("cartportal_demo" if args.demo else "cartportal_bench")
     _prepare_database(args.database, migrate=not args.first_load)
@@ -449,6 +452,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         _load_bench_shop(args)
         users, limit_ms, first_limit_ms = _users(), LIMIT_MS, LIMIT_MS
+    if args.role:
+        users = {role: user for role, user in users.items() if role in args.role}
     if args.load_only:
         print(f"shop: {Customer.objects.count():,} customers, {CartEvent.objects.count():,} cart events", flush=True)
         return 0

@@ -40,11 +40,23 @@ class RiskView:
 
 def at_risk(user, region_ids: list[int] | None = None, model=None) -> RiskView:
     """Open carts in the user's regions, riskiest expected loss first (see the module docstring)."""
-    if model is None:
-        published = _from_published_run(user, region_ids)
-        if published is not None:
-            return published
-    model = model or latest_model()
+    if model is not None:
+        return _score_open_carts(user, region_ids, model)
+    published = _from_published_run(user, region_ids)
+    if published is not None:
+        return published
+    return _open_carts_now(user, region_ids)
+
+
+@rollup
+def _open_carts_now(user, region_ids: list[int] | None) -> RiskView:
+    """The open carts scored now with the current model, kept as a rollup: on a large shop finding and scoring
+    every open cart takes minutes, so pages (the Abandonment tab, a manager's home) read what was computed last,
+    which new carts, a new model or a published run make stale (refreshed as every rollup is)."""
+    return _score_open_carts(user, region_ids, latest_model())
+
+
+def _score_open_carts(user, region_ids: list[int] | None, model) -> RiskView:
     frame = carts.open_carts_in(scoped_sessions(user, region_ids), as_of=timezone.now())
     if frame.empty:
         return RiskView(rows=[], scored=model is not None, source="open carts")

@@ -121,3 +121,42 @@ def test_a_web_process_loads_the_sentiment_model_when_it_starts_not_in_its_first
     reviews.default_model.cache_clear()
     warm_up()  # what importing the WSGI application runs when gunicorn starts a worker
     assert reviews.default_model.cache_info().currsize == 1
+
+
+def test_open_carts_scored_now_are_kept_as_a_rollup_and_a_slow_one_is_refreshed_by_a_task(
+    world, settings, django_capture_on_commit_callbacks
+):
+    """Without a published run the tab lists the open carts scored now; on a large shop that takes minutes, so the
+    list is a rollup: with rollups counted as slow, a new cart does not make the page compute in the request (the
+    list is served as it was and one refresh is queued), and the refresh brings the new cart in."""
+    from cartportal.pages.tasks import refresh_rollup
+    from predictions.abandonment import selectors
+
+    now = timezone.now()
+    product = ProductFactory(price=20)
+
+    def open_cart(name: str, quantity: int) -> None:
+        session = Session.objects.create(external_id=name, region=world.region_a, started_at=now)
+        CartEventFactory(
+            session=session,
+            region=world.region_a,
+            product=product,
+            kind="add",
+            unit_price=20,
+            quantity=quantity,
+            occurred_at=now - dt.timedelta(minutes=10),
+        )
+
+    def listed() -> list[str]:
+        page = _client(world.manager_a).get(reverse("predictions:abandonment"))
+        return [r["external_id"] for r in page.context["risk"].rows]
+
+    open_cart("first", 1)
+    assert listed() == ["first"]
+    settings.PORTAL_ROLLUP_SYNC_SECONDS = 0  # every rollup counts as slow: stale values are served
+    open_cart("second", 2)
+    with django_capture_on_commit_callbacks() as queued:
+        assert listed() == ["first"]  # as computed before the new cart, without scoring in the request
+    assert len(queued) >= 1
+    refresh_rollup(selectors._open_carts_now.rollup_name, [world.region_a.pk])  # what the worker runs
+    assert listed() == ["second", "first"]
