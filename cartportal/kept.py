@@ -54,3 +54,12 @@ def put(key: str, value, seconds: int) -> None:
         )
         # results nobody will read again (a superseded run's lists) go once expired
         cursor.execute(f"DELETE FROM {KeptResult._meta.db_table} WHERE expires_at < %s", [now])
+
+
+def get_or_set(key: str, compute, seconds: int):
+    """The value kept under `key`, else `compute()` kept for `seconds`."""
+    value = get(key, _MISSING)
+    if value is _MISSING:
+        value = compute()
+        put(key, value, seconds)
+    return value

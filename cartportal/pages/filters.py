@@ -22,10 +22,9 @@ import hashlib
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.core.cache import cache
 from django.db import connection
 
-from cartportal import extensions
+from cartportal import extensions, kept
 from cartportal.access import Scope, visible_regions
 from cartportal.errors import AppError
 from cartportal.models import Region, Session
@@ -221,7 +220,7 @@ def _categories(region_ids: list[int]) -> list[str]:
             cursor.execute(f"SELECT DISTINCT p.category FROM cartportal_product p WHERE {where}", [region_ids] * 2)
             return sorted(row[0] for row in cursor.fetchall())
 
-    return cache.get_or_set(_scope_key("categories", region_ids), compute, CHOICES_SECONDS)
+    return kept.get_or_set(_scope_key("categories", region_ids), compute, CHOICES_SECONDS)
 
 
 def _devices(region_ids: list[int]) -> list[str]:
@@ -229,14 +228,14 @@ def _devices(region_ids: list[int]) -> list[str]:
         sessions = Session.objects.filter(region_id__in=region_ids).exclude(device="")
         return sorted(sessions.values_list("device", flat=True).distinct().order_by())
 
-    return cache.get_or_set(_scope_key("devices", region_ids), compute, CHOICES_SECONDS)
+    return kept.get_or_set(_scope_key("devices", region_ids), compute, CHOICES_SECONDS)
 
 
 def _segments(region_ids: list[int]) -> list[tuple[str, str]]:
     def compute() -> list[tuple[str, str]]:
         return [tuple(c) for c in extensions.customer_segment_choices(Scope.from_ids(region_ids))]
 
-    return cache.get_or_set(_scope_key("segments", region_ids), compute, CHOICES_SECONDS)
+    return kept.get_or_set(_scope_key("segments", region_ids), compute, CHOICES_SECONDS)
 
 
 def _date(request, name: str, label: str) -> dt.date | None:

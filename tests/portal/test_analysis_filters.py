@@ -321,3 +321,18 @@ def test_campaigns_honour_the_period_and_the_segment_they_target(world):
             assert 0 < own.count() < Campaign.objects.filter(region=world.region_a).count()
     body = client.get(reverse("interventions:campaigns"), {"device": ""}).content.decode()
     assert "Not applied" not in body
+
+
+def test_the_filter_choices_are_read_back_after_a_restart_of_the_cache_server(world):
+    """The device, category and segment choices of a scope are kept in PostgreSQL too: after the cache is emptied
+    the first page does not recompute them (a scan of every session on a large shop)."""
+    from django.core.cache import cache
+
+    from cartportal.models import Session
+    from cartportal.pages import filters
+
+    Session.objects.create(external_id="kept-device", region=world.region_a, device="tablet")
+    assert filters._devices([world.region_a.pk]) == ["tablet"]
+    Session.objects.filter(external_id="kept-device").delete()
+    cache.clear()
+    assert filters._devices([world.region_a.pk]) == ["tablet"]  # read back, not computed again
