@@ -173,6 +173,8 @@ class TokenRateThrottle(SimpleRateThrottle):
             return max(excess * self.duration / self.previous, 0.0)
         if self.current + 1 <= self.num_requests:
             return left
+        if self.num_requests < 1:  # a rate of zero: no request ever fits
+            return None
         # in the next window the estimate is current * (1 - share gone) + 1; it fits once that share is reached
         share = 1 - (self.num_requests - 1) / self.current
         return left + max(share, 0.0) * self.duration
