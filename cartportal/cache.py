@@ -8,13 +8,19 @@ pool itself notices a fork and reconnects.
 
 `hit` counts an event in a fixed time window with one round trip (INCR, EXPIRE and the previous window's count
 pipelined), which the API's rate throttle builds its sliding estimate on.
+
+`Generation` stamps kept entries: an entry is valid while the generation it was built in is current, and a change
+that could alter any of them bumps the generation (the partner API's resolved principals, the customer list's totals).
 """
 
 from __future__ import annotations
 
+import uuid
+
 from django.core.cache import cache
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient as DjangoRedisCacheClient
+from django.db import transaction
 
 
 class RedisCacheClient(DjangoRedisCacheClient):
@@ -73,3 +79,32 @@ def unhit(key: str, window: int) -> None:
         cache.decr(_window_key(key, window))
     except ValueError:  # the window's count has expired: nothing to take back
         pass
+
+
+class Generation:
+    """A generation kept in the shared cache under `key`, to stamp entries with (see the module's docstring)."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def read(self, entry_key: str) -> tuple[str | None, object]:
+        """(the current generation or None, the entry under `entry_key` or None), in one round trip."""
+        found = cache.get_many([self.key, entry_key])
+        return found.get(self.key), found.get(entry_key)
+
+    def current(self) -> str:
+        """The current generation, started if there is none (concurrent first callers agree on one: add())."""
+        generation = cache.get(self.key)
+        if generation is None:
+            cache.add(self.key, uuid.uuid4().hex, timeout=None)
+            generation = cache.get(self.key)
+        return generation
+
+    def bump(self, **kwargs) -> None:
+        """Make every stamped entry stale: now, and again once the surrounding transaction commits (a reader running
+        between the two may have kept the state before the commit). Usable as a signal receiver."""
+        self._new()
+        transaction.on_commit(self._new)
+
+    def _new(self) -> None:
+        cache.set(self.key, uuid.uuid4().hex, timeout=None)

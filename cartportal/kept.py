@@ -17,6 +17,7 @@ from django.db import connection
 from django.utils import timezone
 
 _MISSING = object()
+PRUNE_EVERY_SECONDS = 300  # expired rows are removed by a write at most this often (across processes)
 
 
 def get(key: str, default=None):
@@ -52,8 +53,9 @@ def put(key: str, value, seconds: int) -> None:
             "updated_at = EXCLUDED.updated_at",
             [key, pickle.dumps(value, pickle.HIGHEST_PROTOCOL), expires_at, now],
         )
-        # results nobody will read again (a superseded run's lists) go once expired
-        cursor.execute(f"DELETE FROM {KeptResult._meta.db_table} WHERE expires_at < %s", [now])
+        # results nobody will read again (a superseded run's lists) go once expired, by one write now and then
+        if cache.add("cp:kept-pruned", 1, PRUNE_EVERY_SECONDS):
+            cursor.execute(f"DELETE FROM {KeptResult._meta.db_table} WHERE expires_at < %s", [now])
 
 
 def get_or_set(key: str, compute, seconds: int):

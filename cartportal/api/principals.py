@@ -15,13 +15,13 @@ lifetime (`API_PRINCIPAL_CACHE_SECONDS`) bounds how long such a change goes unse
 
 from __future__ import annotations
 
-import uuid
-
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+
+from cartportal.cache import Generation
 
 GENERATION_KEY = "cp:access-generation"
+GENERATION = Generation(GENERATION_KEY)
 ENTRY_PREFIX = "cp:principal:"
 ACTIONS = ("view", "change", "import", "approve")
 
@@ -36,10 +36,7 @@ def _entry_key(key_hash: str) -> str:
 
 def cached(key_hash: str) -> tuple[object, object] | None:
     """The (user, token) cached for a key hash when still of the current generation, else None (one round trip)."""
-    entry_key = _entry_key(key_hash)
-    found = cache.get_many([GENERATION_KEY, entry_key])
-    entry = found.get(entry_key)
-    generation = found.get(GENERATION_KEY)
+    generation, entry = GENERATION.read(_entry_key(key_hash))
     if entry is None or generation is None or entry.get("generation") != generation:
         return None
     return _restore(entry)
@@ -49,11 +46,7 @@ def resolve(token) -> tuple[object, object]:
     """Resolve a token row's user, roles and region ids (a few queries) and cache them; returns (user, token)."""
     from cartportal import access
 
-    generation = cache.get(GENERATION_KEY)
-    if generation is None:
-        # add(): concurrent first requests agree on one generation instead of overwriting each other's.
-        cache.add(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
-        generation = cache.get(GENERATION_KEY)
+    generation = GENERATION.current()
     user = token.user
     _forget(user)
     user.partner_token = token
@@ -90,14 +83,8 @@ def _forget(user) -> None:
 
 
 def bump_generation(**kwargs) -> None:
-    """Make every cached principal stale: now, and again once the surrounding transaction commits (a request
-    running between the two may have cached the state before the commit)."""
-    _new_generation()
-    transaction.on_commit(_new_generation)
-
-
-def _new_generation() -> None:
-    cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+    """Make every cached principal stale (now and once the surrounding transaction commits)."""
+    GENERATION.bump()
 
 
 def connect_signals() -> None:
