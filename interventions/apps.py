@@ -22,8 +22,9 @@ class InterventionsConfig(AppConfig):
         extensions.segment_lift.register(selectors.measured_lift_of_segment)
         extensions.register_dataset_loader(loaders.HILLSTROM_FILE, loaders.load_hillstrom_counts)
         extensions.register_demo_builder(30, "interventions.demo.build_demo")
-        # the readiness page lives in predictions, which must not import this app: it offers a registry instead
-        register_check("uplift", uplift_check)
+        # the readiness page lives in predictions, which must not import this app: it offers a registry instead;
+        # live: outcomes are attributed to existing assignments in place, which the rollups' watermark does not see
+        register_check("uplift", uplift_check, live=True)
         extensions.import_finished.connect(_attribute_after_import, dispatch_uid="interventions-attribute-after-import")
 
 

@@ -3,6 +3,11 @@
 Each model kind offers one check: a function of a region id that counts what its trainer needs. Kinds trained
 outside this app (uplift, promotions) add theirs with ``register_check`` from their AppConfig.ready(), so this
 module never imports a higher layer. The trainers raise the same "needs ...; has ..." message when they refuse.
+
+Most checks count a region's whole history (every cart, every order): on a large shop that takes many seconds, so
+the Readiness tab keeps their answers as a rollup, made stale by new data (cartportal.pages.rollups). A check that
+reads rows the data watermark does not follow (campaign outcomes, which change in place) registers as ``live`` and is
+asked on every request; it must be cheap (read through an index).
 """
 
 from __future__ import annotations
@@ -32,10 +37,15 @@ class Readiness:
 
 
 CHECKS: dict[str, Callable[[int], Readiness]] = {}
+LIVE: set[str] = set()  # kinds whose check is asked on every request (see the module's docstring)
 
 
-def register_check(kind: str, check: Callable[[int], Readiness]) -> None:
+def register_check(kind: str, check: Callable[[int], Readiness], *, live: bool = False) -> None:
     CHECKS[kind] = check
+    if live:
+        LIVE.add(kind)
+    else:
+        LIVE.discard(kind)
 
 
 def _one(query: str, params: list) -> tuple:
@@ -87,5 +97,6 @@ register_check("value", value_check)
 register_check("abandonment", abandonment_check)
 
 
-def region_readiness(region_id: int) -> list[Readiness]:
-    return [check(region_id) for check in CHECKS.values()]
+def region_readiness(region_id: int, *, live: bool | None = None) -> list[Readiness]:
+    """Every check's answer for a region (``live`` True/False: only the live ones, or only the others)."""
+    return [check(region_id) for kind, check in CHECKS.items() if live is None or (kind in LIVE) == live]
