@@ -13,16 +13,18 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
 import logging
 import sys
 
+import django_filters
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404, JsonResponse, QueryDict
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -366,3 +368,31 @@ def validated(serializer_class, data) -> dict:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+# --- Filter sets ---------------------------------------------------------------------------------------
+class LeanFilterSet(django_filters.FilterSet):
+    """A django-filter FilterSet that does less per request, for hot lists whose filters are fixed (no filter's
+    form field depends on the request or on the data): the filters are copied shallowly rather than deeply and the
+    form class is built once per filter set class rather than on every request (together about a tenth of the
+    customer list's time). Filters whose choices are computed per request must stay on FilterSet."""
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
+        if queryset is None:
+            queryset = self._meta.model._default_manager.all()
+        self.is_bound = data is not None
+        self.data = data or QueryDict()
+        self.queryset = queryset
+        self.request = request
+        self.form_prefix = prefix
+        self.filters = {name: copy.copy(filter_) for name, filter_ in self.base_filters.items()}
+        for filter_ in self.filters.values():
+            filter_.model = queryset.model
+            filter_.parent = self
+
+    def get_form_class(self):
+        form_class = type(self).__dict__.get("_lean_form_class")
+        if form_class is None:
+            form_class = super().get_form_class()
+            type(self)._lean_form_class = form_class
+        return form_class

@@ -17,7 +17,13 @@ from cartportal import services
 from cartportal.access import Scope, can, record_denied
 from cartportal.api import serializers as s
 from cartportal.api.auth import CustomerPagination
-from cartportal.api.base import DEFAULT_PERMISSIONS, RegionScopedReadOnlyViewSet, error_body, validated
+from cartportal.api.base import (
+    DEFAULT_PERMISSIONS,
+    LeanFilterSet,
+    RegionScopedReadOnlyViewSet,
+    error_body,
+    validated,
+)
 from cartportal.api.schema import responses
 from cartportal.models import Customer
 from cartportal.portal.customer_insights import customer_insights, risk_lookup, score_live_cart
@@ -25,7 +31,7 @@ from predictions.recommend.selectors import bought_together_for_cart
 
 
 # --- Customers -----------------------------------------------------------------------------------------
-class CustomerFilter(django_filters.FilterSet):
+class CustomerFilter(LeanFilterSet):
     region = django_filters.CharFilter(field_name="region__code", help_text="Region code")
     external_id = django_filters.CharFilter()
     consent_marketing = django_filters.BooleanFilter()
@@ -65,6 +71,17 @@ class CustomerViewSet(RegionScopedReadOnlyViewSet):
         fields = self.filterset_class.base_filters
         filters = sorted((k, v) for k, v in self.request.query_params.lists() if k in fields)
         return f"customers\n{'all' if regions is None else sorted(regions)}\n{filters!r}"
+
+    def filter_queryset(self, queryset):
+        """The filter backends, or, when the request names no filter and no ordering (a partner paging through
+        everything, the common read), the default ordering at once: building the filter set and its form for no
+        filter took about a tenth of a list request's time."""
+        from rest_framework.settings import api_settings
+
+        params = self.request.query_params
+        if any(name in params for name in self.filterset_class.base_filters) or api_settings.ORDERING_PARAM in params:
+            return super().filter_queryset(queryset)
+        return queryset.order_by(*self.ordering)
 
     def list(self, request, *args, **kwargs):
         customers = self.filter_queryset(self.get_queryset()).values(*s.CUSTOMER_COLUMNS, "region__code")

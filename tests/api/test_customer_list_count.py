@@ -100,3 +100,28 @@ def test_callers_with_other_regions_do_not_share_a_kept_total(world, client):
     assert _total(client) == Customer.objects.filter(region=world.region_a).count()  # kept for the first token
     assert _total(wide) == Customer.objects.filter(region__in=[world.region_a, world.region_b]).count()
     assert _total(client) == Customer.objects.filter(region=world.region_a).count()
+
+
+@pytest.mark.django_db
+def test_the_customer_filters_answer_alike_on_every_request(world, client):
+    """The customer list's filter set is built lean (its form class once per class, not per request): every
+    filter still applies on every request, together with the others, and a request without filters or ordering
+    lists everything in id order."""
+    CustomerFactory(region=world.region_a, consent_marketing=True, external_id="lean-yes")
+    CustomerFactory(region=world.region_a, consent_marketing=False, external_id="lean-no")
+    visible = Customer.objects.filter(region=world.region_a)
+
+    def ids(query: str) -> list[int]:
+        response = client.get(f"/api/v1/customers/?page_size=100{query}")
+        assert response.status_code == 200, response.content
+        return [row["id"] for row in response.json()["results"]]
+
+    for _ in range(2):  # the second request reuses the form class the first built
+        assert ids("") == sorted(visible.values_list("pk", flat=True))
+        assert ids("&consent_marketing=true") == sorted(
+            visible.filter(consent_marketing=True).values_list("pk", flat=True)
+        )
+        assert ids("&external_id=lean-no") == list(visible.filter(external_id="lean-no").values_list("pk", flat=True))
+        assert ids(f"&region={world.region_b.code}") == []  # another region's code: nothing of it is visible
+        assert ids("&ordering=-id") == sorted(visible.values_list("pk", flat=True), reverse=True)
+        assert ids("&consent_marketing=false&external_id=lean-no") == ids("&external_id=lean-no")
