@@ -113,6 +113,12 @@ AUTHENTICATION_BACKENDS = [
 ]
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row
 
+# Django's default password hashers (PBKDF2 first), unless PASSWORD_HASHERS names others (comma-separated dotted
+# paths; the first hashes new passwords, the rest still verify old ones). The test suite names a fast one, since every
+# test person's password would otherwise cost about 0.4 s of deliberate key stretching; never set it in production.
+if env.list("PASSWORD_HASHERS", default=[]):
+    PASSWORD_HASHERS = env.list("PASSWORD_HASHERS")
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -18,6 +18,9 @@ os.environ.setdefault("CELERY_TASK_DEFAULT_QUEUE", f"cartportal-test-{uuid.uuid4
 # Cache keys (API throttle counters) of one test session never meet those of an earlier one in the same Redis.
 os.environ.setdefault("CACHE_KEY_PREFIX", f"cp-test-{uuid.uuid4().hex[:8]}:")
 
+# Test people's passwords are hashed with a fast hasher (the default's key stretching costs about 0.4 s per password,
+# seven times per test that builds the usual cast); set in the environment so worker and server processes agree.
+os.environ.setdefault("PASSWORD_HASHERS", "django.contrib.auth.hashers.MD5PasswordHasher")
 # A test shop is tiny: its rollups always follow new data in the request, however loaded the machine is (the
 # refresh-by-task path of large shops is tested by setting this to 0).
 os.environ.setdefault("PORTAL_ROLLUP_SYNC_SECONDS", "60")
