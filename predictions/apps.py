@@ -11,6 +11,7 @@ class PredictionsConfig(AppConfig):
         from predictions import selectors  # noqa: F401  (registers its rollups with the core's cache)
         from predictions.abandonment import selectors as abandonment_selectors  # noqa: F401
         from predictions.models import ModelVersion, ScoringRun
+        from predictions.price_response import selectors as price_response_selectors  # noqa: F401
 
         # The CLV rollups read the current value run: a newly published run makes every rollup stale.
         rollups.add_watermark_source(f"(SELECT max(published_at) FROM {ScoringRun._meta.db_table})")

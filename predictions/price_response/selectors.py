@@ -1,22 +1,19 @@
 """Elasticities of the regions a user may see, estimated from their order lines.
 
-The estimate is kept in the cache under a key that changes whenever an order line is added to those regions
-(their count and highest id), so a new import is seen at once and an unchanged history is not refitted.
+The estimate is a rollup (cartportal.pages.rollups): kept per region scope in the cache and in PostgreSQL, made
+stale by new data (a new order or order line, or five minutes, for lines changed in place). A quick estimate (a small
+shop) is refitted in the request that finds it stale; a slow one (seconds on a shop of a million customers) is served
+as it was and refitted by a task, so neither a page nor a restart of the cache server waits for the fit.
 """
 
 from __future__ import annotations
 
-import hashlib
-
 import pandas as pd
-from django.core.cache import cache
-from django.db.models import Count, Max
 
-from cartportal.access import region_ids_for
 from cartportal.models import OrderLine
+from cartportal.pages.rollups import rollup
 from predictions.price_response.model import Elasticity, PriceResponseError, estimate, product_periods
 
-CACHE_SECONDS = 24 * 3600
 STANDING_EXCLUDED = ("cancelled", "returned")
 
 
@@ -45,23 +42,15 @@ def history(user, *, region_ids: list[int] | None = None) -> pd.DataFrame:
     return frame.astype({"quantity": float, "unit_price": float})
 
 
-def _cache_key(user, region_ids: list[int] | None) -> str:
-    scope = region_ids_for(user, "view")
-    wanted = scope if region_ids is None else [r for r in region_ids if scope is None or r in scope]
-    state = _lines(user, region_ids).aggregate(n=Count("id"), last=Max("id"))
-    raw = f"{sorted(wanted) if wanted is not None else 'all'}:{state['n']}:{state['last']}"
-    return "price_response:" + hashlib.sha256(raw.encode()).hexdigest()[:24]
-
-
 def elasticities(user, *, region_ids: list[int] | None = None) -> dict:
     """{"ready": True, "category": {name: Elasticity dict}, "product": {sku: Elasticity dict}} or
     {"ready": False, "reason": ...} when the history cannot give an estimate."""
-    key = _cache_key(user, region_ids)
-    found = cache.get(key)
-    if found is None:
-        found = _estimate(user, region_ids)
-        cache.set(key, found, CACHE_SECONDS)
-    return found
+    return _kept_estimate(user, region_ids)
+
+
+@rollup
+def _kept_estimate(user, region_ids: list[int] | None = None) -> dict:
+    return _estimate(user, region_ids)
 
 
 def _estimate(user, region_ids: list[int] | None) -> dict:
