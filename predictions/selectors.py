@@ -309,13 +309,12 @@ def published_purchase_probability(customer_ids: list[int]) -> dict[int, float]:
     return {c: float(extra["p_active"]) for c, extra in rows if extra and extra.get("p_active") is not None}
 
 
-def _readiness_row(region_code: str, item, active: dict[str, bool]) -> dict:
+def _readiness_row(region_code: str, item) -> dict:
     return {
         "region": region_code,
         "kind": item.kind,
         "model": item.model,
         "ready": item.ready,
-        "active": active.get(item.kind, False),
         "needs": item.needs,
         "has": item.has,
         "missing": item.missing,
@@ -333,7 +332,7 @@ def _counted_readiness(user, region_ids: list[int] | None = None) -> list[dict]:
 
     rows = []
     for region in Scope.of(user, "view", region_ids).filter(Region.objects.all(), "pk").order_by("code"):
-        rows.extend(_readiness_row(region.code, item, {}) for item in region_readiness(region.pk, live=False))
+        rows.extend(_readiness_row(region.code, item) for item in region_readiness(region.pk, live=False))
     return rows
 
 
@@ -344,15 +343,15 @@ def readiness_by_region(user, region_ids: list[int]) -> list[dict]:
 
     from .readiness import region_readiness
 
-    active = {kind: ModelVersion.objects.filter(kind=kind, status="active").exists() for kind in Kind.values}
+    active = set(ModelVersion.objects.filter(status="active").values_list("kind", flat=True))
     counted: dict[str, list[dict]] = {}
     for row in _counted_readiness(user, region_ids):
-        counted.setdefault(row["region"], []).append({**row, "active": active.get(row["kind"], False)})
+        counted.setdefault(row["region"], []).append(row)
     rows = []
     for region in Scope.of(user, "view", region_ids).filter(Region.objects.all(), "pk").order_by("code"):
         rows.extend(counted.get(region.code, []))
-        rows.extend(_readiness_row(region.code, item, active) for item in region_readiness(region.pk, live=True))
-    return rows
+        rows.extend(_readiness_row(region.code, item) for item in region_readiness(region.pk, live=True))
+    return [{**row, "active": row["kind"] in active} for row in rows]
 
 
 def customers_at_risk(user, *, threshold: float, region_ids: list[int] | None = None):

@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from cartportal import services
@@ -76,8 +77,6 @@ class CustomerViewSet(RegionScopedReadOnlyViewSet):
         """The filter backends, or, when the request names no filter and no ordering (a partner paging through
         everything, the common read), the default ordering at once: building the filter set and its form for no
         filter took about a tenth of a list request's time."""
-        from rest_framework.settings import api_settings
-
         params = self.request.query_params
         if any(name in params for name in self.filterset_class.base_filters) or api_settings.ORDERING_PARAM in params:
             return super().filter_queryset(queryset)
