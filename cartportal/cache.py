@@ -73,6 +73,28 @@ def hit(key: str, window: int, seconds: int) -> tuple[int, int]:
     return int(current), int(cache.get(previous_key) or 0)
 
 
+def read_and_hit(read_key: str, key: str | None, window: int, seconds: int) -> tuple[object, tuple[int, int] | None]:
+    """The value under `read_key` and, when `key` is given, `hit(key, window, seconds)`, in one round trip on Redis
+    (the partner API reads its access generation and counts the request against the token's rate together)."""
+    raw = getattr(cache, "_cache", None)
+    if not isinstance(raw, DjangoRedisCacheClient):
+        return cache.get(read_key), (hit(key, window, seconds) if key is not None else None)
+    read_key = cache.make_and_validate_key(read_key)
+    client = raw.get_client(read_key, write=key is not None)
+    if key is None:
+        value = client.get(read_key)
+        return (None if value is None else raw._serializer.loads(value)), None
+    current_key = cache.make_and_validate_key(_window_key(key, window))
+    previous_key = cache.make_and_validate_key(_window_key(key, window - 1))
+    pipeline = client.pipeline(transaction=False)
+    pipeline.get(read_key)
+    pipeline.incr(current_key)
+    pipeline.expire(current_key, 2 * seconds + 1)
+    pipeline.get(previous_key)
+    value, current, _, previous = pipeline.execute()
+    return (None if value is None else raw._serializer.loads(value)), (int(current), int(previous or 0))
+
+
 def unhit(key: str, window: int) -> None:
     """Take back one event counted by `hit` in the same window."""
     try:

@@ -93,6 +93,9 @@ DATABASES["default"]["NAME"] = env.str("DATABASE_NAME_OVERRIDE", default=DATABAS
 DATABASES["default"]["ENGINE"] = "cartportal.db.backends.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The partner API's hottest reads stay prepared in each database session (cartportal/sql.py); set to false behind a
+# connection pooler in transaction mode, which does not keep a session's prepared statements.
+DB_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=True)
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_cartportal")}
 # A statement running longer than this many seconds is cancelled (0: no limit). gunicorn.conf.py sets 25 s for the web
 # workers unless it is given, so that a request does not outlive its client (a page or API call then answers 503);

@@ -4,7 +4,10 @@ from django.urls import include, path
 
 from cartportal.portal import views as portal_views
 
+# The partner API first: its lookups are the most frequent requests, and every pattern tried before a match costs
+# (the portal's pages, included at the root, are many).
 urlpatterns = [
+    path("api/v1/", include("cartportal.api.urls")),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -14,7 +17,6 @@ urlpatterns = [
     path("segments/", include("segments.urls")),
     path("predictions/", include("predictions.urls")),
     path("interventions/", include("interventions.urls")),
-    path("api/v1/", include("cartportal.api.urls")),
 ]
 
 handler404 = "cartportal.api.base.handler404"  # JSON under /api/, the portal's page elsewhere

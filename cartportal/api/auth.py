@@ -31,14 +31,18 @@ class PartnerTokenAuthentication(BaseAuthentication):
             key = auth[1].decode()
         except UnicodeError as exc:
             raise exceptions.AuthenticationFailed("Invalid token header: the key is not valid text.") from exc
-        return self.authenticate_credentials(key)
+        return self.authenticate_credentials(key, request)
 
-    def authenticate_credentials(self, key: str):
+    def authenticate_credentials(self, key: str, request=None):
         from cartportal.api import principals
         from cartportal.models import PartnerToken
 
         key_hash = PartnerToken.hash_key(key)
-        resolved = principals.cached(key_hash)
+        # The view's token throttle counts the request in the same round trip that reads the access generation.
+        count = TokenRateThrottle.count_ahead(request, key_hash)
+        resolved, counts = principals.lookup(key_hash, count[:3] if count is not None else None)
+        if count is not None:
+            request._cp_token_counted = (*count, counts)
         if resolved is None:
             token = PartnerToken.objects.select_related("user").filter(key_hash=key_hash).first()
             if token is None:
@@ -148,16 +152,38 @@ class TokenRateThrottle(SimpleRateThrottle):
     def token_key(cls, key_hash: str) -> str:
         return cls.cache_format % {"scope": "token", "ident": f"token-{key_hash[:32]}"}
 
+    @classmethod
+    def count_ahead(cls, request, key_hash: str) -> tuple[str, int, int, float] | None:
+        """(key, window, seconds, now) to count a token's request with while authenticating it, when the request's
+        view throttles with this class and tokens have a rate; else None. `allow_request` then uses those counts."""
+        view = (getattr(request, "parser_context", None) or {}).get("view")
+        throttles = getattr(view, "throttle_classes", ())
+        if not any(isinstance(throttle, type) and issubclass(throttle, cls) for throttle in throttles):
+            return None
+        from rest_framework.settings import api_settings
+
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get("token")
+        if rate is None:
+            return None
+        _, duration = SimpleRateThrottle.parse_rate(None, rate)
+        now = cls().timer()  # the clock as the throttle reads it
+        return cls.token_key(key_hash), int(now // duration), duration, now
+
     def allow_request(self, request, view):
         from cartportal import cache as counters
 
         self.key = self.get_cache_key(request, view)  # also sets the rate for this request's kind
         if self.key is None:
             return True
-        self.now = self.timer()
-        self.window = int(self.now // self.duration)
+        counted = getattr(request, "_cp_token_counted", None)
+        if counted is not None and counted[0] == self.key and counted[4] is not None:
+            # counted while the token was authenticated (PartnerTokenAuthentication), at that moment
+            _, self.window, _, self.now, (current, self.previous) = counted
+        else:
+            self.now = self.timer()
+            self.window = int(self.now // self.duration)
+            current, self.previous = counters.hit(self.key, self.window, self.duration)
         self.elapsed = (self.now - self.window * self.duration) / self.duration  # share of the window gone by
-        current, self.previous = counters.hit(self.key, self.window, self.duration)
         self.current = current - 1  # requests before this one
         if self.previous * (1 - self.elapsed) + current <= self.num_requests:
             return True

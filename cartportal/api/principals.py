@@ -5,8 +5,10 @@ region grants, the token's regions). The resolved principal is cached (Django's 
 by every worker) under the key's hash, stamped with the access generation it was built in. Any change that could
 alter what a token may do (the token itself, its regions, a user, their groups, a region grant) bumps the
 generation, so every cached principal is stale from the next request on: a revoked token is refused on its very
-next request. Both keys are read in one round trip. Expiry and a future `revoked_at` are checked on every request
-against the cached token, so they need no invalidation.
+next request. Each process also keeps the principals it resolved (bounded, for the same lifetime), so a request
+reads only the generation from the shared cache, in the same round trip that counts it against the token's rate
+(`lookup`); the entry is fetched (and unpickled) only when the process has none of the current generation. Expiry and
+a future `revoked_at` are checked on every request against the cached token, so they need no invalidation.
 
 Changes made behind the ORM's back (raw SQL, `QuerySet.update()` on tokens) fire no signal; the entries' short
 lifetime (`API_PRINCIPAL_CACHE_SECONDS`) bounds how long such a change goes unseen. Revoke with
@@ -14,6 +16,9 @@ lifetime (`API_PRINCIPAL_CACHE_SECONDS`) bounds how long such a change goes unse
 """
 
 from __future__ import annotations
+
+import time
+from collections import OrderedDict
 
 from django.conf import settings
 from django.core.cache import cache
@@ -34,12 +39,50 @@ def _entry_key(key_hash: str) -> str:
     return ENTRY_PREFIX + key_hash
 
 
+# key hash -> (generation, monotonic expiry, entry of bare rows): the principals this process resolved or fetched
+_local: OrderedDict[str, tuple[str, float, dict]] = OrderedDict()
+LOCAL_ENTRIES = 1024
+
+
 def cached(key_hash: str) -> tuple[object, object] | None:
     """The (user, token) cached for a key hash when still of the current generation, else None (one round trip)."""
-    generation, entry = GENERATION.read(_entry_key(key_hash))
-    if entry is None or generation is None or entry.get("generation") != generation:
-        return None
-    return _restore(entry)
+    return lookup(key_hash)[0]
+
+
+def lookup(key_hash: str, count: tuple[str, int, int] | None = None) -> tuple[tuple[object, object] | None, object]:
+    """(the (user, token) cached for a key hash when still of the current generation, else None; the counts of
+    `cartportal.cache.hit(*count)` when `count` is given, else None). The generation is read and the request counted
+    in one round trip; the entry itself comes from this process's own copy when it is of that generation."""
+    from cartportal.cache import read_and_hit
+
+    key, window, seconds = count if count is not None else (None, 0, 0)
+    generation, counts = read_and_hit(GENERATION_KEY, key, window, seconds)
+    if generation is None:
+        return None, counts
+    local = _local.get(key_hash)
+    if local is not None and local[0] == generation and local[1] > time.monotonic():
+        return _restore(_copied(local[2])), counts
+    entry = cache.get(_entry_key(key_hash))
+    if entry is None or entry.get("generation") != generation:
+        return None, counts
+    _keep(key_hash, entry)
+    return _restore(_copied(entry)), counts
+
+
+def _keep(key_hash: str, entry: dict) -> None:
+    """Keep an entry of bare rows in this process for at most the shared entry's lifetime."""
+    _local.pop(key_hash, None)
+    _local[key_hash] = (entry["generation"], time.monotonic() + lifetime(), entry)
+    while len(_local) > LOCAL_ENTRIES:
+        try:  # the oldest kept; another thread may have taken it meanwhile
+            _local.popitem(last=False)
+        except KeyError:
+            break
+
+
+def _copied(entry: dict) -> dict:
+    """Fresh instances of an entry's rows (a request's code may set attributes on its user and token)."""
+    return {**entry, "user": _bare(entry["user"]), "token": _bare(entry["token"])}
 
 
 def resolve(token) -> tuple[object, object]:
@@ -58,7 +101,9 @@ def resolve(token) -> tuple[object, object]:
         "region_ids": {action: access.region_ids_for(user, action) for action in ACTIONS},
     }
     # The token's regions were read into the user's cache above; the pickled rows carry no stale caches.
-    cache.set(_entry_key(token.key_hash), {**entry, "user": _bare(user), "token": _bare(token)}, lifetime())
+    kept = {**entry, "user": _bare(user), "token": _bare(token)}
+    cache.set(_entry_key(token.key_hash), kept, lifetime())
+    _keep(token.key_hash, kept)
     return _restore(entry)
 
 
@@ -73,7 +118,9 @@ def _restore(entry: dict) -> tuple[object, object]:
     token.user = user
     user.partner_token = token
     user._cp_roles = set(entry["roles"])
-    user.__dict__["_cp_region_cache"] = dict(entry["region_ids"])
+    user.__dict__["_cp_region_cache"] = {
+        action: None if ids is None else list(ids) for action, ids in entry["region_ids"].items()
+    }
     return user, token
 
 

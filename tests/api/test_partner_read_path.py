@@ -157,3 +157,36 @@ def test_grants_matched_on_integer_ids_agree_with_guardian(world, action):
     )
     assert set(access._granted(user, action).values_list("pk", flat=True)) == expected
     assert world.region_b.pk in expected
+
+
+def test_the_principal_comes_from_the_process_copy_and_a_revocation_still_ends_it(world):
+    """Each process keeps the principals it resolved: with the shared entry gone the next request still needs no
+    query for the token, its user or grants; a revocation (a new access generation) is seen on the next request."""
+    from django.core.cache import cache
+
+    from cartportal.api import principals
+
+    customer = CustomerFactory(region=world.region_a)
+    client = _client(world)
+    url = f"/api/v1/customers/{customer.pk}/risk/"
+    assert client.get(url).status_code == 200
+    cache.delete(principals._entry_key(world.partner_token.key_hash))
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    assert len(queries) == 1, [q["sql"] for q in queries.captured_queries]  # the lookup itself
+    services.revoke_partner_token(actor=world.partner, token=world.partner_token)
+    assert client.get(url).status_code == 401
+
+
+def test_the_risk_lookup_is_prepared_once_per_database_session(world):
+    customer = CustomerFactory(region=world.region_a)
+    _publish("abandonment", 5, {customer: 0.64}, world.region_a)
+    client = _client(world)
+    for _ in range(3):
+        response = client.get(f"/api/v1/customers/{customer.pk}/risk/")
+        assert response.json()["risk"]["probability"] == 0.64
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s", ["%external_id%"])
+        statements = [row[0] for row in cursor.fetchall()]
+    assert len(statements) == 1, statements
+    assert "$1" in statements[0]
