@@ -5,18 +5,14 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+import psycopg
 from django.conf import settings
 from django.db import connection
+from django.db.backends.postgresql.psycopg_any import register_tzloader
 from django.db.backends.utils import CursorDebugWrapper
+from psycopg.pq import Format
 
-try:
-    import psycopg
-    from django.db.backends.postgresql.psycopg_any import register_tzloader
-    from psycopg.pq import Format
-
-    TIMESTAMPTZ_OID = psycopg.adapters.types["timestamptz"].oid
-except ImportError:  # psycopg2: no server-side binding, every statement is planned anew
-    psycopg = None
+TIMESTAMPTZ_OID = psycopg.adapters.types["timestamptz"].oid
 
 
 def fetch_dicts(sql: str, params: list) -> list[dict]:
@@ -29,13 +25,12 @@ def fetch_dicts(sql: str, params: list) -> list[dict]:
 # A threshold no statement reaches: only statements executed with prepare=True are prepared.
 _EXPLICIT_ONLY = 2**31 - 1
 
-if psycopg is not None:
 
-    class _PreparingCursor(psycopg.Cursor):
-        """Server-side binding, and the statement prepared in the session on its first execution and reused after."""
+class _PreparingCursor(psycopg.Cursor):
+    """Server-side binding, and the statement prepared in the session on its first execution and reused after."""
 
-        def execute(self, query, params=None, *, prepare=None, binary=None):
-            return super().execute(query, params, prepare=True, binary=binary)
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        return super().execute(query, params, prepare=True, binary=binary)
 
 
 class _PreparedDebugWrapper(CursorDebugWrapper):
@@ -55,9 +50,10 @@ def prepared_cursor():
     run on nearly every partner request (the risk lookup, the customer list's insights), whose planning costs more
     than their execution. Django's own cursors bind parameters on the client, so PostgreSQL plans each of their
     statements anew. The cursor goes through Django's wrapping (execute wrappers, query logging, error
-    translation). With psycopg2, or `DB_PREPARED_STATEMENTS` off, it is a plain cursor. psycopg deallocates its
-    prepared statements on a rollback (and a statement that fails is not kept); they end with the session."""
-    enabled = psycopg is not None and getattr(settings, "DB_PREPARED_STATEMENTS", True)
+    translation). With `DB_PREPARED_STATEMENTS` off (or a connection that is not psycopg's) it is a plain cursor.
+    psycopg deallocates its prepared statements on a rollback (a statement that fails is not kept); they end with
+    the session."""
+    enabled = getattr(settings, "DB_PREPARED_STATEMENTS", True)
     if enabled:
         connection.close_if_health_check_failed()
         connection.ensure_connection()
