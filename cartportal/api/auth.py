@@ -38,8 +38,9 @@ class PartnerTokenAuthentication(BaseAuthentication):
         from cartportal.models import PartnerToken
 
         key_hash = PartnerToken.hash_key(key)
-        # The view's token throttle counts the request in the same round trip that reads the access generation.
-        count = TokenRateThrottle.count_ahead(request, key_hash)
+        # For a token this process has resolved before, the view's token throttle counts the request in the same
+        # round trip that reads the access generation; an unknown key is never counted (it leaves no counter behind).
+        count = TokenRateThrottle.count_ahead(request, key_hash) if principals.kept_here(key_hash) else None
         resolved, counts = principals.lookup(key_hash, count[:3] if count is not None else None)
         if count is not None:
             request._cp_token_counted = (*count, counts)

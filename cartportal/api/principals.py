@@ -69,6 +69,11 @@ def lookup(key_hash: str, count: tuple[str, int, int] | None = None) -> tuple[tu
     return _restore(_copied(entry)), counts
 
 
+def kept_here(key_hash: str) -> bool:
+    """Whether this process has resolved the token of this key hash (of any generation)."""
+    return key_hash in _local
+
+
 def _keep(key_hash: str, entry: dict) -> None:
     """Keep an entry of bare rows in this process for at most the shared entry's lifetime."""
     _local.pop(key_hash, None)

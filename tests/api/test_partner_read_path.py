@@ -190,3 +190,23 @@ def test_the_risk_lookup_is_prepared_once_per_database_session(world):
         statements = [row[0] for row in cursor.fetchall()]
     assert len(statements) == 1, statements
     assert "$1" in statements[0]
+
+
+def test_an_unknown_key_leaves_no_rate_counter_behind(world):
+    from django.core.cache import cache
+
+    from cartportal.api.auth import TokenRateThrottle
+    from cartportal.models import PartnerToken
+
+    customer = CustomerFactory(region=world.region_a)
+    key = "cp_" + "x" * 40
+    response = Client(HTTP_AUTHORIZATION=f"Token {key}").get(f"/api/v1/customers/{customer.pk}/risk/")
+    assert response.status_code == 401
+    prefix = TokenRateThrottle.token_key(PartnerToken.hash_key(key))
+    client = cache._cache.get_client(prefix)
+    assert not list(client.scan_iter(match=f"*{prefix}*"))
+    # a known token is counted, with the request that reads its access generation
+    assert _client(world).get(f"/api/v1/customers/{customer.pk}/risk/").status_code == 200
+    assert _client(world).get(f"/api/v1/customers/{customer.pk}/risk/").status_code == 200
+    known = TokenRateThrottle.token_key(world.partner_token.key_hash)
+    assert list(client.scan_iter(match=f"*{known}*"))
