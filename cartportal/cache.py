@@ -49,49 +49,40 @@ def _window_key(key: str, window: int) -> str:
 def hit(key: str, window: int, seconds: int) -> tuple[int, int]:
     """Count one event under `key` in time window number `window` (each `seconds` long); returns the window's count
     including this event and the previous window's count. Atomic across processes on Redis (one round trip)."""
+    return read_and_hit(None, key, window, seconds)[1]
+
+
+def read_and_hit(read_key: str | None, key: str | None, window: int, seconds: int) -> tuple[object, tuple | None]:
+    """(the value under `read_key`, or None when no key is given; the counts of `hit(key, window, seconds)`, or None
+    when no `key` is given), in one round trip on Redis: the partner API reads its access generation and counts the
+    request against the token's rate together."""
+    if key is None:
+        return (cache.get(read_key) if read_key is not None else None), None
     current_key, previous_key = _window_key(key, window), _window_key(key, window - 1)
     lifetime = 2 * seconds + 1  # the window itself and the next one, which reads it as its previous
     raw = getattr(cache, "_cache", None)
-    if isinstance(raw, DjangoRedisCacheClient):
-        current_key = cache.make_and_validate_key(current_key)
-        previous_key = cache.make_and_validate_key(previous_key)
-        pipeline = raw.get_client(current_key, write=True).pipeline(transaction=False)
-        pipeline.incr(current_key)
-        pipeline.expire(current_key, lifetime)
-        pipeline.get(previous_key)
-        current, _, previous = pipeline.execute()
-        return int(current), int(previous or 0)
-    # Any other backend (a per-process memory cache when no CACHE_URL is set): the same counts via the cache API.
-    if cache.add(current_key, 1, lifetime):
-        current = 1
-    else:
-        try:
-            current = cache.incr(current_key)
-        except ValueError:  # expired between add and incr
-            cache.set(current_key, 1, lifetime)
-            current = 1
-    return int(current), int(cache.get(previous_key) or 0)
-
-
-def read_and_hit(read_key: str, key: str | None, window: int, seconds: int) -> tuple[object, tuple[int, int] | None]:
-    """The value under `read_key` and, when `key` is given, `hit(key, window, seconds)`, in one round trip on Redis
-    (the partner API reads its access generation and counts the request against the token's rate together)."""
-    raw = getattr(cache, "_cache", None)
     if not isinstance(raw, DjangoRedisCacheClient):
-        return cache.get(read_key), (hit(key, window, seconds) if key is not None else None)
-    read_key = cache.make_and_validate_key(read_key)
-    client = raw.get_client(read_key, write=key is not None)
-    if key is None:
-        value = client.get(read_key)
-        return (None if value is None else raw._serializer.loads(value)), None
-    current_key = cache.make_and_validate_key(_window_key(key, window))
-    previous_key = cache.make_and_validate_key(_window_key(key, window - 1))
-    pipeline = client.pipeline(transaction=False)
-    pipeline.get(read_key)
+        # Any other backend (a per-process memory cache when no CACHE_URL is set): the same counts via the cache API.
+        value = cache.get(read_key) if read_key is not None else None
+        if cache.add(current_key, 1, lifetime):
+            current = 1
+        else:
+            try:
+                current = cache.incr(current_key)
+            except ValueError:  # expired between add and incr
+                cache.set(current_key, 1, lifetime)
+                current = 1
+        return value, (int(current), int(cache.get(previous_key) or 0))
+    current_key = cache.make_and_validate_key(current_key)
+    pipeline = raw.get_client(current_key, write=True).pipeline(transaction=False)
+    if read_key is not None:
+        pipeline.get(cache.make_and_validate_key(read_key))
     pipeline.incr(current_key)
-    pipeline.expire(current_key, 2 * seconds + 1)
-    pipeline.get(previous_key)
-    value, current, _, previous = pipeline.execute()
+    pipeline.expire(current_key, lifetime)
+    pipeline.get(cache.make_and_validate_key(previous_key))
+    results = pipeline.execute()
+    value = results[0] if read_key is not None else None
+    current, _, previous = results[-3:]
     return (None if value is None else raw._serializer.loads(value)), (int(current), int(previous or 0))
 
 

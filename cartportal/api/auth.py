@@ -6,6 +6,8 @@ views module is being loaded; this module must therefore not import rest_framewo
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
@@ -40,10 +42,10 @@ class PartnerTokenAuthentication(BaseAuthentication):
         key_hash = PartnerToken.hash_key(key)
         # For a token this process has resolved before, the view's token throttle counts the request in the same
         # round trip that reads the access generation; an unknown key is never counted (it leaves no counter behind).
-        count = TokenRateThrottle.count_ahead(request, key_hash) if principals.kept_here(key_hash) else None
-        resolved, counts = principals.lookup(key_hash, count[:3] if count is not None else None)
-        if count is not None:
-            request._cp_token_counted = (*count, counts)
+        ahead = TokenRateThrottle.count_ahead(request, key_hash) if principals.kept_here(key_hash) else None
+        resolved, counts = principals.lookup(key_hash, ahead)
+        if ahead is not None:
+            request._cp_token_counted = (ahead, counts)
         if resolved is None:
             token = PartnerToken.objects.select_related("user").filter(key_hash=key_hash).first()
             if token is None:
@@ -109,6 +111,16 @@ class HasRole(BasePermission):
 
 
 # --- Throttling ----------------------------------------------------------------------------------------
+class CountAhead(NamedTuple):
+    """A token's request counted while it is authenticated: the counter key, its window, the window's length and
+    the moment (`TokenRateThrottle.count_ahead`)."""
+
+    key: str
+    window: int
+    seconds: int
+    now: float
+
+
 class TokenRateThrottle(SimpleRateThrottle):
     """Rate per partner token (scope 'token'); portal sessions are throttled per user (scope 'user'), anonymous
     callers per address (scope 'anon').
@@ -154,9 +166,9 @@ class TokenRateThrottle(SimpleRateThrottle):
         return cls.cache_format % {"scope": "token", "ident": f"token-{key_hash[:32]}"}
 
     @classmethod
-    def count_ahead(cls, request, key_hash: str) -> tuple[str, int, int, float] | None:
-        """(key, window, seconds, now) to count a token's request with while authenticating it, when the request's
-        view throttles with this class and tokens have a rate; else None. `allow_request` then uses those counts."""
+    def count_ahead(cls, request, key_hash: str) -> CountAhead | None:
+        """How to count a token's request while authenticating it, when the request's view throttles with this class
+        and tokens have a rate; else None. `allow_request` then uses those counts."""
         view = (getattr(request, "parser_context", None) or {}).get("view")
         throttles = getattr(view, "throttle_classes", ())
         if not any(isinstance(throttle, type) and issubclass(throttle, cls) for throttle in throttles):
@@ -168,7 +180,7 @@ class TokenRateThrottle(SimpleRateThrottle):
             return None
         _, duration = SimpleRateThrottle.parse_rate(None, rate)
         now = cls().timer()  # the clock as the throttle reads it
-        return cls.token_key(key_hash), int(now // duration), duration, now
+        return CountAhead(cls.token_key(key_hash), int(now // duration), duration, now)
 
     def allow_request(self, request, view):
         from cartportal import cache as counters
@@ -177,9 +189,10 @@ class TokenRateThrottle(SimpleRateThrottle):
         if self.key is None:
             return True
         counted = getattr(request, "_cp_token_counted", None)
-        if counted is not None and counted[0] == self.key and counted[4] is not None:
+        if counted is not None and counted[0].key == self.key:
             # counted while the token was authenticated (PartnerTokenAuthentication), at that moment
-            _, self.window, _, self.now, (current, self.previous) = counted
+            ahead, (current, self.previous) = counted
+            self.window, self.now = ahead.window, ahead.now
         else:
             self.now = self.timer()
             self.window = int(self.now // self.duration)

@@ -23,7 +23,7 @@ from collections import OrderedDict
 from django.conf import settings
 from django.core.cache import cache
 
-from cartportal.cache import Generation
+from cartportal.cache import Generation, read_and_hit
 
 GENERATION_KEY = "cp:access-generation"
 GENERATION = Generation(GENERATION_KEY)
@@ -44,25 +44,21 @@ _local: OrderedDict[str, tuple[str, float, dict]] = OrderedDict()
 LOCAL_ENTRIES = 1024
 
 
-def cached(key_hash: str) -> tuple[object, object] | None:
-    """The (user, token) cached for a key hash when still of the current generation, else None (one round trip)."""
-    return lookup(key_hash)[0]
-
-
-def lookup(key_hash: str, count: tuple[str, int, int] | None = None) -> tuple[tuple[object, object] | None, object]:
+def lookup(key_hash: str, ahead=None) -> tuple[tuple[object, object] | None, tuple[int, int] | None]:
     """(the (user, token) cached for a key hash when still of the current generation, else None; the counts of
-    `cartportal.cache.hit(*count)` when `count` is given, else None). The generation is read and the request counted
+    `cartportal.cache.hit` for `ahead` (a `CountAhead`), else None). The generation is read and the request counted
     in one round trip; the entry itself comes from this process's own copy when it is of that generation."""
-    from cartportal.cache import read_and_hit
-
-    key, window, seconds = count if count is not None else (None, 0, 0)
-    generation, counts = read_and_hit(GENERATION_KEY, key, window, seconds)
+    if ahead is None:  # not counted here: the shared entry comes along with the generation
+        (generation, entry), counts = GENERATION.read(_entry_key(key_hash)), None
+    else:
+        (generation, counts), entry = read_and_hit(GENERATION_KEY, ahead.key, ahead.window, ahead.seconds), None
     if generation is None:
         return None, counts
     local = _local.get(key_hash)
     if local is not None and local[0] == generation and local[1] > time.monotonic():
         return _restore(_copied(local[2])), counts
-    entry = cache.get(_entry_key(key_hash))
+    if ahead is not None:
+        entry = cache.get(_entry_key(key_hash))
     if entry is None or entry.get("generation") != generation:
         return None, counts
     _keep(key_hash, entry)
