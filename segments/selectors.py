@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.db.models import Count, Sum
+from django.db.models import BooleanField, Count, Sum
 from django.db.models.expressions import RawSQL
 
 from cartportal.access import Scope
@@ -51,11 +51,20 @@ def _customer_condition(flt) -> tuple[str, list]:
 
 
 def _kept_customers(qs, flt):
-    """`qs` (rows with a customer_id) narrowed to the customers the analysis filter keeps; unchanged without one."""
+    """`qs` (rows with a customer_id) narrowed to the customers the analysis filter keeps; unchanged without one.
+    The kept customers are chosen once, as an array (`= ANY(ARRAY(...))`, an init plan), not as an IN subquery the
+    planner may fold into the outer query: with the statistics of tables that were empty it planned that as nested
+    loops re-running the filter for every outer row, and one page took minutes."""
     if flt is None or not flt.active:
         return qs
     chosen, params = _customer_condition(flt)
-    return qs.filter(customer_id__in=RawSQL(f"SELECT c.id FROM cartportal_customer c WHERE {chosen}", params))
+    column = f"{connection.ops.quote_name(qs.model._meta.db_table)}.{connection.ops.quote_name('customer_id')}"
+    kept = RawSQL(
+        f"{column} = ANY(ARRAY(SELECT c.id FROM cartportal_customer c WHERE {chosen}))",
+        params,
+        output_field=BooleanField(),
+    )
+    return qs.alias(kept_by_filter=kept).filter(kept_by_filter=True)
 
 
 def segment_summary_filtered(user, *, region_ids=None, flt) -> list[dict]:
